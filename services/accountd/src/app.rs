@@ -1,0 +1,156 @@
+//! [`App`]: a built, bound accountd ready to serve; [`AppState`]: what the handlers share.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context as _;
+use axum::extract::FromRef;
+use platform::{
+    health::Readiness,
+    http::Limits,
+    serve::{serve, ServeOptions},
+};
+use sqlx::MySqlPool;
+use tokio::net::TcpListener;
+
+use crate::{
+    db,
+    repo::{InMemoryUserRepo, Metered, MySqlUserRepo, UserRepo},
+    routes::router,
+    settings::Settings,
+};
+
+/// The most users one bulk request may carry. Hashing each password costs about 30 ms of CPU
+/// (more on a busy machine) and the whole request must finish within the request timeout
+/// (10 s by default), so the cap is kept well below what two cores hash in that time.
+pub const MAX_BULK_USERS: usize = 100;
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The user store (already wrapped in [`Metered`]).
+    pub repo: Arc<dyn UserRepo>,
+    /// Whether to take traffic.
+    pub readiness: Readiness,
+    /// HTTP limits.
+    pub limits: Limits,
+    /// Users of one bulk request processed at the same time.
+    pub max_concurrent_bulk_operations: usize,
+    /// The most users one bulk request may carry.
+    pub max_bulk_users: usize,
+}
+
+impl AppState {
+    /// State over `repo` with default limits and bulk settings. The repo is wrapped so that
+    /// its calls are timed.
+    pub fn new(repo: Arc<dyn UserRepo>) -> Self {
+        Self {
+            repo: Arc::new(Metered::new(repo)),
+            readiness: Readiness::new(),
+            limits: Limits::default(),
+            max_concurrent_bulk_operations: Settings::default().max_concurrent_bulk_operations,
+            max_bulk_users: MAX_BULK_USERS,
+        }
+    }
+
+    /// State over an empty in-memory store (router unit tests).
+    pub fn in_memory() -> Self {
+        Self::new(Arc::new(InMemoryUserRepo::new()))
+    }
+}
+
+impl FromRef<AppState> for Readiness {
+    fn from_ref(state: &AppState) -> Readiness {
+        state.readiness.clone()
+    }
+}
+
+/// A running-to-be accountd: connected, migrated, bound.
+pub struct App {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    pool: MySqlPool,
+    state: AppState,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Connects to MySQL, applies the migrations (when `db.migrate`), binds `0.0.0.0:port`.
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+        settings.validate().context("invalid settings")?;
+        if let Err(error) = platform::telemetry::set_default_level(&settings.log_level) {
+            tracing::warn!(%error, "keeping the current log level");
+        }
+        platform::metrics::install();
+        crate::metrics::register();
+
+        let pool = db::connect(&settings.db).await?;
+        if settings.db.migrate {
+            db::migrate(&pool).await?;
+        }
+        let repo = Arc::new(MySqlUserRepo::new(pool.clone()));
+        let mut state = AppState::new(repo);
+        state.limits = settings.limits.clone();
+        state.max_concurrent_bulk_operations = settings.max_concurrent_bulk_operations;
+        let ping_repo = state.repo.clone();
+        state.readiness.add_check("mysql", move || {
+            let repo = ping_repo.clone();
+            async move { repo.ping().await.map_err(|error| error.to_string()) }
+        });
+
+        let listener = TcpListener::bind(("0.0.0.0", settings.port))
+            .await
+            .with_context(|| format!("binding 0.0.0.0:{}", settings.port))?;
+        let local_addr = listener.local_addr().context("reading the bound address")?;
+        tracing::info!(%local_addr, db.host = %settings.db.host, db.name = %settings.db.name, "accountd ready");
+        Ok(App {
+            listener,
+            local_addr,
+            pool,
+            state,
+        })
+    }
+
+    /// The bound address (`0.0.0.0:<port>`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The database pool (e.g. to load test data before serving).
+    pub fn pool(&self) -> &MySqlPool {
+        &self.pool
+    }
+
+    /// The readiness flag (false once shutdown starts).
+    pub fn readiness(&self) -> Readiness {
+        self.state.readiness.clone()
+    }
+
+    /// Serves until `shutdown` resolves, drains in-flight requests (10 s at most), closes the
+    /// pool.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let readiness = self.state.readiness.clone();
+        let app = router(self.state);
+        serve(
+            self.listener,
+            app,
+            readiness,
+            shutdown,
+            ServeOptions::default(),
+        )
+        .await
+        .context("serving HTTP")?;
+        self.pool.close().await;
+        tracing::info!("accountd stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,244 @@
+//! accountd's settings, loaded in layers (see [`platform::config`]):
+//! defaults → the seed-format config file → `ACCOUNTD__…` environment → secrets directory.
+//!
+//! | setting | file key (seed) | environment | secret file | default |
+//! |---|---|---|---|---|
+//! | `port` | `port` | `ACCOUNTD__PORT` | | 5000 |
+//! | `log_level` | `logLevel` | `ACCOUNTD__LOG_LEVEL` | | `info` (0–6 or a filter) |
+//! | `db.host` | `dbHost` | `ACCOUNTD__DB__HOST` | | `127.0.0.1` |
+//! | `db.port` | `dbPort` | `ACCOUNTD__DB__PORT` | | 3306 |
+//! | `db.name` | `dbName` | `ACCOUNTD__DB__NAME` | | `mockvideo` |
+//! | `db.user` | | `ACCOUNTD__DB__USER` | `dbuser` | `admin` |
+//! | `db.password` | | `ACCOUNTD__DB__PASSWORD` | `dbpassword` | `admin` |
+//! | `db.migrate` | | `ACCOUNTD__DB__MIGRATE` | | true |
+//! | `max_concurrent_bulk_operations` | `maxConcurrentBulkOperations` | `ACCOUNTD__MAX_CONCURRENT_BULK_OPERATIONS` | | 10 |
+//! | `limits.*` | | `ACCOUNTD__LIMITS__BODY_LIMIT_BYTES`, `…__CONCURRENCY_LIMIT`, `…__REQUEST_TIMEOUT`, `…__RETRY_AFTER_SECS` | | see [`Limits`] |
+
+use std::path::Path;
+
+use platform::{
+    config::{ConfigError, Layered},
+    http::Limits,
+};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Environment variable prefix: `ACCOUNTD__DB__HOST` sets `db.host`.
+pub const ENV_PREFIX: &str = "ACCOUNTD";
+
+/// The seed's config file keys.
+const FILE_KEYS: &[(&str, &str)] = &[
+    ("port", "port"),
+    ("logLevel", "log_level"),
+    ("dbHost", "db.host"),
+    ("dbPort", "db.port"),
+    ("dbName", "db.name"),
+    (
+        "maxConcurrentBulkOperations",
+        "max_concurrent_bulk_operations",
+    ),
+];
+
+/// The seed's secret file names.
+const SECRET_FILES: &[(&str, &str)] = &[("dbuser", "db.user"), ("dbpassword", "db.password")];
+
+/// Everything accountd needs to start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Listen port on all interfaces; 0 picks a free one.
+    pub port: u16,
+    /// Log level when `RUST_LOG` is unset: the seed's 0–6 or an `EnvFilter` directive.
+    pub log_level: String,
+    /// The MySQL database.
+    pub db: DbSettings,
+    /// Users of one bulk request processed at the same time (> 0).
+    pub max_concurrent_bulk_operations: usize,
+    /// HTTP limits: body size, concurrency, timeout.
+    pub limits: Limits,
+}
+
+/// Where the users live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbSettings {
+    /// MySQL host.
+    pub host: String,
+    /// MySQL port.
+    pub port: u16,
+    /// Database name.
+    pub name: String,
+    /// User name.
+    pub user: String,
+    /// Password (never logged).
+    pub password: SecretString,
+    /// Apply the migrations in `sql/migrations` at start-up.
+    pub migrate: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            port: 5000,
+            log_level: "info".to_owned(),
+            db: DbSettings::default(),
+            max_concurrent_bulk_operations: 10,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Default for DbSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 3306,
+            name: "mockvideo".to_owned(),
+            user: "admin".to_owned(),
+            password: SecretString::from("admin"),
+            migrate: true,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads the settings from the process environment and the given file and secrets
+    /// directory (each optional); fails naming the bad setting.
+    pub fn load(
+        config_file: Option<&Path>,
+        secrets_dir: Option<&Path>,
+    ) -> Result<Settings, ConfigError> {
+        Self::extract(Self::layers(config_file, secrets_dir))
+    }
+
+    /// Like [`Settings::load`] with these variables instead of the process environment.
+    pub fn load_with_env(
+        config_file: Option<&Path>,
+        secrets_dir: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        Self::extract(Self::layers(config_file, secrets_dir).env_vars(env))
+    }
+
+    fn layers<'a>(config_file: Option<&'a Path>, secrets_dir: Option<&'a Path>) -> Layered<'a> {
+        Layered::new(ENV_PREFIX)
+            .file(config_file, FILE_KEYS)
+            .secrets_dir(secrets_dir, SECRET_FILES)
+    }
+
+    fn extract(layers: Layered<'_>) -> Result<Settings, ConfigError> {
+        let settings: Settings = layers.extract()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types cannot: positive sizes, a usable log level, a database to talk to.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_concurrent_bulk_operations == 0 {
+            return Err(ConfigError::invalid(
+                "max_concurrent_bulk_operations",
+                "must be greater than zero",
+            ));
+        }
+        platform::telemetry::level_directive(&self.log_level)
+            .map_err(|error| ConfigError::invalid("log_level", error.to_string()))?;
+        self.limits
+            .validate()
+            .map_err(|reason| ConfigError::invalid("limits", reason))?;
+        if self.db.host.trim().is_empty() {
+            return Err(ConfigError::invalid("db.host", "must not be empty"));
+        }
+        if self.db.name.trim().is_empty() {
+            return Err(ConfigError::invalid("db.name", "must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let settings = Settings::load_with_env(None, None, env(&[])).unwrap();
+        assert_eq!(settings.port, 5000);
+        assert_eq!(settings.max_concurrent_bulk_operations, 10);
+        assert!(settings.db.migrate);
+        assert_eq!(settings.db.user, "admin");
+    }
+
+    #[test]
+    fn the_seed_config_file_and_secrets_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        std::fs::write(
+            &config,
+            "port=5000\nlogLevel=4\ndbHost=10.0.0.223\ndbPort=6603\ndbName=mockvideo\n\n# bulk\nmaxConcurrentBulkOperations=3\n",
+        )
+        .unwrap();
+        let secrets = dir.path().join("secrets");
+        std::fs::create_dir(&secrets).unwrap();
+        std::fs::write(secrets.join("dbuser"), "admin").unwrap();
+        std::fs::write(secrets.join("dbpassword"), "s3cret\n").unwrap();
+        let settings = Settings::load_with_env(
+            Some(&config),
+            Some(&secrets),
+            env(&[("ACCOUNTD__DB__HOST", "mysql"), ("ACCOUNTD__PORT", "0")]),
+        )
+        .unwrap();
+        assert_eq!(settings.port, 0);
+        assert_eq!(settings.log_level, "4");
+        assert_eq!(settings.db.host, "mysql");
+        assert_eq!(settings.db.port, 6603);
+        assert_eq!(settings.max_concurrent_bulk_operations, 3);
+        assert_eq!(settings.db.password.expose_secret(), "s3cret");
+    }
+
+    #[test]
+    fn zero_or_garbage_bulk_concurrency_is_refused_by_name() {
+        let error = Settings::load_with_env(
+            None,
+            None,
+            env(&[("ACCOUNTD__MAX_CONCURRENT_BULK_OPERATIONS", "0")]),
+        )
+        .unwrap_err();
+        assert_eq!(error.key(), Some("max_concurrent_bulk_operations"));
+        let error = Settings::load_with_env(
+            None,
+            None,
+            env(&[("ACCOUNTD__MAX_CONCURRENT_BULK_OPERATIONS", "ten")]),
+        )
+        .unwrap_err();
+        assert_eq!(error.key(), Some("max_concurrent_bulk_operations"));
+    }
+
+    #[test]
+    fn bad_port_and_log_level_are_named() {
+        let error = Settings::load_with_env(None, None, env(&[("ACCOUNTD__DB__PORT", "99999")]))
+            .unwrap_err();
+        assert_eq!(error.key(), Some("db.port"), "{error}");
+        let error =
+            Settings::load_with_env(None, None, env(&[("ACCOUNTD__LOG_LEVEL", "9")])).unwrap_err();
+        assert_eq!(error.key(), Some("log_level"), "{error}");
+    }
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let mut settings = Settings::default();
+        settings.db.password = SecretString::from("hunter2");
+        let text = format!("{settings:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("REDACTED"), "{text}");
+    }
+}

@@ -1,0 +1,13 @@
+//! HTTP building blocks shared by every service: the JSON error body ([`ApiError`]), a JSON
+//! extractor with the same rejections ([`Json`]), the request limits ([`Limits`]) and the
+//! middleware stack that enforces them ([`with_middleware`]).
+
+mod error;
+mod json;
+mod limits;
+mod middleware;
+
+pub use error::ApiError;
+pub use json::{decode, decoding_error, read_body, Json, JSON_DECODING_ERROR};
+pub use limits::Limits;
+pub use middleware::{with_middleware, REQUEST_ID_HEADER};

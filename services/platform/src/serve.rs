@@ -1,0 +1,157 @@
+//! Serving a router with a graceful, bounded drain.
+//!
+//! When the shutdown future resolves: readiness turns false first (so `/readyz` answers 503),
+//! the listener stops accepting, in-flight requests finish, and after
+//! [`ServeOptions::drain_deadline`] whatever is still running is dropped.
+
+use std::{
+    future::{Future, IntoFuture},
+    net::SocketAddr,
+    time::Duration,
+};
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::health::Readiness;
+
+/// How [`serve`] shuts down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Longest time in-flight requests get after shutdown starts. Default 10 s (the seed's).
+    pub drain_deadline: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            drain_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then drains (see the module docs).
+///
+/// Handlers can read the peer address with `ConnectInfo<SocketAddr>`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    readiness: Readiness,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
+) -> std::io::Result<()> {
+    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+    let drain_readiness = readiness.clone();
+    let signal = async move {
+        shutdown.await;
+        drain_readiness.start_draining();
+        tracing::info!("shutdown requested: not ready any more, draining in-flight requests");
+        let _ = draining_tx.send(());
+    };
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal)
+    .into_future();
+    tokio::pin!(server);
+
+    tokio::select! {
+        result = &mut server => result,
+        Ok(()) = draining_rx => {
+            match tokio::time::timeout(options.drain_deadline, &mut server).await {
+                Ok(result) => {
+                    tracing::info!("drained; server stopped");
+                    result
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        deadline = ?options.drain_deadline,
+                        "drain deadline passed; dropping the remaining connections"
+                    );
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn get_text(addr: SocketAddr, path: &str) -> String {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    }
+
+    #[tokio::test]
+    async fn drains_in_flight_requests_and_turns_unready_first() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let readiness = Readiness::new();
+        let router = Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                "finished"
+            }),
+        );
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            listener,
+            router,
+            readiness.clone(),
+            async {
+                let _ = stop_rx.await;
+            },
+            ServeOptions::default(),
+        ));
+        let in_flight = tokio::spawn(get_text(addr, "/slow"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stop_tx.send(()).unwrap();
+        let response = in_flight.await.unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(response.ends_with("finished"), "{response}");
+        server.await.unwrap().unwrap();
+        assert!(readiness.is_draining());
+    }
+
+    #[tokio::test]
+    async fn drain_is_bounded_by_the_deadline() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = Router::new().route(
+            "/hang",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "never"
+            }),
+        );
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            listener,
+            router,
+            Readiness::new(),
+            async {
+                let _ = stop_rx.await;
+            },
+            ServeOptions {
+                drain_deadline: Duration::from_millis(200),
+            },
+        ));
+        let _hanging = tokio::spawn(get_text(addr, "/hang"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = std::time::Instant::now();
+        stop_tx.send(()).unwrap();
+        server.await.unwrap().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}
