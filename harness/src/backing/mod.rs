@@ -1,0 +1,30 @@
+//! Backing services for tests (MySQL now; Redis and a MongoDB-wire server later), provisioned
+//! from a URL, a container or a local process, and cleaned up whatever happens to the run.
+//!
+//! - [`mysql`]: [`mysql::MySql`] and the per-test [`mysql::DbParts`].
+//! - [`docker`]: engine access, the ownership labels, the stale-container sweep.
+//! - [`images`]: images built locally from recipes (no registry needed).
+//! - [`scratch`]: owner-named scratch directories for local server processes, and their sweep.
+//! - [`owner`]: who owns a container or directory, and whether that process still runs.
+
+pub(crate) mod cleanup;
+pub mod docker;
+pub mod images;
+pub mod mysql;
+pub mod owner;
+pub mod scratch;
+
+/// Removes what earlier runs that are gone left behind: labelled containers
+/// ([`docker::sweep_stale`], skipped without an engine) and scratch directories with their server
+/// processes ([`scratch::sweep_stale`]). Returns how many things were removed.
+pub async fn sweep_stale() -> anyhow::Result<usize> {
+    let directories = tokio::task::spawn_blocking(scratch::sweep_stale)
+        .await
+        .unwrap_or(0);
+    let containers = if docker::probe().await.is_ok() {
+        docker::sweep_stale().await?
+    } else {
+        0
+    };
+    Ok(directories + containers)
+}

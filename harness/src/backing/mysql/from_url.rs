@@ -1,0 +1,106 @@
+//! Provider (a): a server named by `MYSQL_URL` (e.g. a CI service container or a developer's own
+//! MySQL). Nothing is started or removed.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::{
+    ready::{self, Liveness},
+    Provisioned,
+};
+
+/// Checks that `MYSQL_URL` answers `SELECT 1` and describes it.
+pub(super) async fn start(text: &str) -> anyhow::Result<Provisioned> {
+    let url = url::Url::parse(text).context("MYSQL_URL is not a URL")?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "mysql" | "mariadb"),
+        "MYSQL_URL must start with mysql:// (got {}://)",
+        url.scheme()
+    );
+    let host = url.host_str().context("MYSQL_URL has no host")?.to_owned();
+    let port = url.port().unwrap_or(3306);
+    let user = percent_decode(url.username());
+    anyhow::ensure!(!user.is_empty(), "MYSQL_URL has no user");
+    let password = percent_decode(url.password().unwrap_or_default());
+    let admin = format!("mysql://{}@{host}:{port}", user_info(&url));
+    ready::wait_for_select_1(&admin, Duration::from_secs(10), Liveness::External)
+        .await
+        .map_err(ready::NotReady::into_error)?;
+    Ok(Provisioned {
+        provider: format!("MYSQL_URL ({host}:{port})"),
+        host,
+        port,
+        user,
+        password,
+        container_id: None,
+        guard: None,
+    })
+}
+
+/// `user[:password]` exactly as written in the URL (still percent-encoded).
+fn user_info(url: &url::Url) -> String {
+    match url.password() {
+        Some(password) => format!("{}:{password}", url.username()),
+        None => url.username().to_owned(),
+    }
+}
+
+/// The URL with its password replaced by `***`, for messages.
+pub(super) fn redact(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        Err(_) => "unparsable URL".to_owned(),
+    }
+}
+
+/// Decodes `%XX` escapes (invalid ones are kept as written).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 3 <= bytes.len() {
+            let value = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+            if let Some(value) = value {
+                out.push(value);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_and_decoded() {
+        assert_eq!(
+            redact("mysql://root:secret@db:3306/x"),
+            "mysql://root:***@db:3306/x"
+        );
+        assert_eq!(percent_decode("p%40ss%3Aw%2Frd"), "p@ss:w/rd");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+
+    #[tokio::test]
+    async fn a_url_with_another_scheme_is_refused() {
+        let error = start("postgres://u:p@127.0.0.1:5432")
+            .await
+            .err()
+            .expect("refused");
+        assert!(format!("{error:#}").contains("mysql://"));
+    }
+}

@@ -1,0 +1,402 @@
+//! A MySQL-compatible server for tests, from the first provider that works: `MYSQL_URL`, a
+//! container (testcontainers; `mysql:8.4`, else a MariaDB image built locally), or a local
+//! `mariadbd`/`mysqld` process. Each test gets its own database from [`MySql::create_database`].
+//!
+//! `MOCKVIDEO_MYSQL_PROVIDERS` (comma list of `url`, `docker`, `local`; default all three) limits
+//! which providers are tried, e.g. to exercise the local-process provider on a machine with Docker.
+
+mod container;
+mod from_url;
+mod process;
+mod ready;
+
+use std::{fmt, time::Instant};
+
+use anyhow::Context as _;
+use sqlx::Connection as _;
+
+use super::{cleanup::Guard, scratch};
+
+/// Image the container provider tries first (override with `MOCKVIDEO_MYSQL_IMAGE`).
+pub const DEFAULT_IMAGE: &str = "mysql:8.4";
+
+/// Where one test database lives: everything a service's settings need.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DbParts {
+    /// Host to connect to (`127.0.0.1` for containers and local processes).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Database name, unique per [`MySql::create_database`] call.
+    pub name: String,
+    /// User with every privilege on the database.
+    pub user: String,
+    /// That user's password.
+    pub password: String,
+}
+
+impl DbParts {
+    /// `mysql://user:password@host:port/name`, user and password percent-encoded.
+    pub fn url(&self) -> String {
+        format!(
+            "mysql://{}:{}@{}:{}/{}",
+            percent_encode(&self.user),
+            percent_encode(&self.password),
+            self.host,
+            self.port,
+            self.name
+        )
+    }
+}
+
+impl fmt::Debug for DbParts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbParts")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("name", &self.name)
+            .field("user", &self.user)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+/// What a provider hands back.
+struct Provisioned {
+    host: String,
+    port: u16,
+    user: String,
+    password: String,
+    provider: String,
+    container_id: Option<String>,
+    guard: Option<Guard>,
+}
+
+/// A running MySQL-compatible server the harness may create databases on.
+///
+/// Dropping it removes the container or kills the process (blocking, best effort); [`stop`]
+/// does the same without blocking. Servers still alive when the process exits normally are
+/// removed by an exit hook; after a SIGKILL the next provisioning run sweeps them.
+///
+/// [`stop`]: MySql::stop
+pub struct MySql {
+    admin_url: String,
+    host: String,
+    port: u16,
+    user: String,
+    password: String,
+    provider: String,
+    container_id: Option<String>,
+    guard: Option<Guard>,
+}
+
+impl fmt::Debug for MySql {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MySql")
+            .field("provider", &self.provider)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("container_id", &self.container_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which providers to try, from `MOCKVIDEO_MYSQL_PROVIDERS`.
+struct Providers {
+    url: bool,
+    docker: bool,
+    local: bool,
+}
+
+impl Providers {
+    fn from_env() -> anyhow::Result<Providers> {
+        let Ok(list) = std::env::var("MOCKVIDEO_MYSQL_PROVIDERS") else {
+            return Ok(Providers {
+                url: true,
+                docker: true,
+                local: true,
+            });
+        };
+        let mut wanted = Providers {
+            url: false,
+            docker: false,
+            local: false,
+        };
+        for item in list
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
+            match item {
+                "url" => wanted.url = true,
+                "docker" => wanted.docker = true,
+                "local" => wanted.local = true,
+                other => anyhow::bail!(
+                    "MOCKVIDEO_MYSQL_PROVIDERS: unknown provider {other:?} (use url, docker, local)"
+                ),
+            }
+        }
+        Ok(wanted)
+    }
+}
+
+impl MySql {
+    /// Provisions a server from the first provider that works, in order: `MYSQL_URL`, Docker,
+    /// local `mariadbd`. Every attempt and the winner are printed to stderr. When none works,
+    /// the error lists each attempt's reason and what to install.
+    pub async fn start() -> anyhow::Result<MySql> {
+        let started = Instant::now();
+        let wanted = Providers::from_env()?;
+        let swept = tokio::task::spawn_blocking(scratch::sweep_stale)
+            .await
+            .unwrap_or(0);
+        if swept > 0 {
+            eprintln!("[harness] removed {swept} stale scratch dir(s) of earlier runs");
+        }
+        let mut failures: Vec<(&str, String)> = Vec::new();
+
+        if wanted.url {
+            match std::env::var("MYSQL_URL")
+                .ok()
+                .filter(|url| !url.trim().is_empty())
+            {
+                None => {
+                    eprintln!("[harness] mysql: MYSQL_URL not set, skipping");
+                    failures.push(("MYSQL_URL", "not set".to_owned()));
+                }
+                Some(url) => {
+                    eprintln!(
+                        "[harness] mysql: trying MYSQL_URL ({}) …",
+                        from_url::redact(&url)
+                    );
+                    match from_url::start(&url).await {
+                        Ok(provisioned) => return Ok(MySql::ready(provisioned, started)),
+                        Err(error) => {
+                            eprintln!("[harness] mysql: MYSQL_URL failed: {error:#}");
+                            failures.push(("MYSQL_URL", format!("{error:#}")));
+                        }
+                    }
+                }
+            }
+        }
+        if wanted.docker {
+            match container::start().await {
+                Ok(provisioned) => return Ok(MySql::ready(provisioned, started)),
+                Err(error) => {
+                    eprintln!("[harness] mysql: docker failed: {error:#}");
+                    failures.push(("docker", format!("{error:#}")));
+                }
+            }
+        }
+        if wanted.local {
+            eprintln!("[harness] mysql: trying local mariadbd/mysqld …");
+            match process::start().await {
+                Ok(provisioned) => return Ok(MySql::ready(provisioned, started)),
+                Err(error) => {
+                    eprintln!("[harness] mysql: local mariadbd failed: {error:#}");
+                    failures.push(("local mariadbd", format!("{error:#}")));
+                }
+            }
+        }
+        let mut message = String::from("no MySQL server could be provisioned:\n");
+        for (provider, reason) in &failures {
+            message.push_str(&format!("  - {provider}: {reason}\n"));
+        }
+        message.push_str(
+            "Fix one of: run `cargo xtask bootstrap` (installs docker.io and debootstrap, starts \
+             dockerd, builds the images); or `apt-get install -y docker.io` and start dockerd; or \
+             `apt-get install -y mariadb-server` for a local mariadbd; or set \
+             MYSQL_URL=mysql://USER:PASSWORD@HOST:PORT to a server where that user may CREATE DATABASE.",
+        );
+        anyhow::bail!(message)
+    }
+
+    /// One server for the whole test binary, started on first call. For libtest integration
+    /// tests that share a server through a static: statics are never dropped, so the server is
+    /// removed by the process-exit hook instead. A failed start is remembered, so every test
+    /// fails at once with the same message rather than retrying.
+    pub async fn shared() -> anyhow::Result<&'static MySql> {
+        static SHARED: tokio::sync::OnceCell<Result<MySql, String>> =
+            tokio::sync::OnceCell::const_new();
+        let slot = SHARED
+            .get_or_init(|| async { MySql::start().await.map_err(|error| format!("{error:#}")) })
+            .await;
+        slot.as_ref()
+            .map_err(|reason| anyhow::anyhow!("MySQL could not be provisioned: {reason}"))
+    }
+
+    fn ready(provisioned: Provisioned, started: Instant) -> MySql {
+        let Provisioned {
+            host,
+            port,
+            user,
+            password,
+            provider,
+            container_id,
+            guard,
+        } = provisioned;
+        eprintln!(
+            "[harness] mysql: ready via {provider} at {host}:{port} in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        let admin_url = format!(
+            "mysql://{}:{}@{host}:{port}",
+            percent_encode(&user),
+            percent_encode(&password)
+        );
+        MySql {
+            admin_url,
+            host,
+            port,
+            user,
+            password,
+            provider,
+            container_id,
+            guard,
+        }
+    }
+
+    /// `mysql://user:password@host:port` of a user that may create databases.
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
+    }
+
+    /// Human description of the provider used, e.g.
+    /// `docker image local/mockvideo-mariadb:… (container mockvideo-mysql-1a2b3c4d)`.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// Host the server listens on.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// TCP port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Id of the container, when the Docker provider was used.
+    pub fn container_id(&self) -> Option<&str> {
+        self.container_id.as_deref()
+    }
+
+    /// Creates a database with a unique name (`prefix` made a valid identifier, plus a random
+    /// suffix) and returns how to reach it.
+    pub async fn create_database(&self, prefix: &str) -> anyhow::Result<DbParts> {
+        let name = unique_database_name(prefix);
+        self.execute(&format!("CREATE DATABASE `{name}`"))
+            .await
+            .with_context(|| format!("creating database {name}"))?;
+        Ok(DbParts {
+            host: self.host.clone(),
+            port: self.port,
+            name,
+            user: self.user.clone(),
+            password: self.password.clone(),
+        })
+    }
+
+    /// Drops a database (no error when it does not exist).
+    pub async fn drop_database(&self, name: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "refusing to drop {name:?}: not a name create_database makes"
+        );
+        self.execute(&format!("DROP DATABASE IF EXISTS `{name}`"))
+            .await
+            .with_context(|| format!("dropping database {name}"))
+    }
+
+    /// Removes the container or kills the process now.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        match self.guard.take() {
+            Some(guard) => guard.release().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Runs one statement on a fresh connection (no pool: a pool would be tied to the runtime
+    /// that created it, and a shared server outlives the runtimes of single tests).
+    async fn execute(&self, statement: &str) -> anyhow::Result<()> {
+        let work = async {
+            let mut connection = sqlx::MySqlConnection::connect(&self.admin_url).await?;
+            sqlx::query(statement).execute(&mut connection).await?;
+            connection.close().await?;
+            Ok::<_, sqlx::Error>(())
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(30), work)
+            .await
+            .context("timed out after 30 s")??;
+        Ok(())
+    }
+}
+
+/// `prefix` reduced to `[a-z0-9_]` (at most 40 characters, `db` when empty) plus `_` and 12
+/// random hex digits: a valid, unquoted-safe identifier under MySQL's 64-character limit.
+fn unique_database_name(prefix: &str) -> String {
+    let mut clean: String = prefix
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    if clean.trim_matches('_').is_empty() {
+        clean = "db".to_owned();
+    }
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{clean}_{}", &suffix[..12])
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (for URL user info).
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_names_are_unique_valid_identifiers() {
+        let a = unique_database_name("Accountd Tests!");
+        let b = unique_database_name("Accountd Tests!");
+        assert_ne!(a, b);
+        assert!(a.starts_with("accountd_tests__"));
+        assert!(a.len() <= 64);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        assert!(unique_database_name("").starts_with("db_"));
+        assert!(unique_database_name(&"x".repeat(100)).len() <= 64);
+    }
+
+    #[test]
+    fn db_parts_url_encodes_user_info_and_hides_the_password_in_debug() {
+        let parts = DbParts {
+            host: "127.0.0.1".into(),
+            port: 3306,
+            name: "t_1".into(),
+            user: "test".into(),
+            password: "p@ss:w/rd".into(),
+        };
+        assert_eq!(
+            parts.url(),
+            "mysql://test:p%40ss%3Aw%2Frd@127.0.0.1:3306/t_1"
+        );
+        assert!(!format!("{parts:?}").contains("p@ss"));
+    }
+}
