@@ -1,0 +1,10 @@
+//! The MockVideo harness: provisions backing services, launches our services and generates load.
+//!
+//! The Gherkin step definitions live in `src/steps/` and are compiled into each cucumber runner
+//! (`tests/functional.rs`) rather than into this library: cucumber collects steps through
+//! link-time registration, which only sees code linked into the runner itself.
+
+pub mod backing;
+pub mod launch;
+pub mod load;
+pub mod suite;

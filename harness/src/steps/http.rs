@@ -1,0 +1,186 @@
+//! Black-box HTTP steps shared by every HTTP service: send requests, check status, headers and
+//! bodies (exact, JSON pointer, the shared JSON error shape).
+
+use cucumber::{gherkin::Step, then, when};
+use serde_json::Value;
+
+use super::world::{Exchange, MockVideoWorld};
+
+/// Sends `method path` to the scenario's service with optional `Name: value` header and body.
+pub async fn send(
+    world: &mut MockVideoWorld,
+    method: &str,
+    path: &str,
+    header: Option<&str>,
+    body: Option<Vec<u8>>,
+) {
+    let url = format!("{}{}", world.accountd_url(), path);
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a valid HTTP method");
+    let mut request = world.http.request(method, &url);
+    if let Some(header) = header {
+        let (name, value) = header.split_once(':').expect("a header written as 'Name: value'");
+        request = request.header(name.trim(), value.trim());
+    }
+    if let Some(body) = body {
+        request = request.header("content-type", "application/json").body(body);
+    }
+    let response = request.send().await.unwrap_or_else(|error| panic!("{url}: {error}"));
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.expect("reading the response body").to_vec();
+    world.last = Some(Exchange { status, headers, body });
+}
+
+fn docstring(step: &Step) -> Vec<u8> {
+    step.docstring.as_deref().map(|text| text.trim().as_bytes().to_vec()).unwrap_or_default()
+}
+
+/// Reads a JSON pointer, failing with the whole document when it is absent.
+pub fn pointer<'a>(json: &'a Value, path: &str) -> &'a Value {
+    json.pointer(path).unwrap_or_else(|| panic!("no {path} in {json}"))
+}
+
+#[when(expr = "I send a {word} request to {string}")]
+async fn send_plain(world: &mut MockVideoWorld, method: String, path: String) {
+    send(world, &method, &path, None, None).await;
+}
+
+#[when(expr = "I send a {word} request to {string} with header {string}")]
+async fn send_with_header(world: &mut MockVideoWorld, method: String, path: String, header: String) {
+    send(world, &method, &path, Some(&header), None).await;
+}
+
+#[when(expr = "I send a {word} request to {string} with body:")]
+async fn send_with_body(world: &mut MockVideoWorld, step: &Step, method: String, path: String) {
+    send(world, &method, &path, None, Some(docstring(step))).await;
+}
+
+#[when(expr = "I send a {word} request to {string} with header {string} and body:")]
+async fn send_with_header_and_body(
+    world: &mut MockVideoWorld,
+    step: &Step,
+    method: String,
+    path: String,
+    header: String,
+) {
+    send(world, &method, &path, Some(&header), Some(docstring(step))).await;
+}
+
+#[when(expr = "I send a {word} request to {string} with a JSON body of {int} bytes")]
+async fn send_sized_body(world: &mut MockVideoWorld, method: String, path: String, size: usize) {
+    // A syntactically valid JSON object of exactly `size` bytes: the limit must trip on size alone.
+    let prefix = br#"{"name":""#;
+    let suffix = br#""}"#;
+    let mut body = Vec::with_capacity(size);
+    body.extend_from_slice(prefix);
+    body.resize(size - suffix.len(), b'x');
+    body.extend_from_slice(suffix);
+    send(world, &method, &path, None, Some(body)).await;
+}
+
+#[then(expr = "the response status is {int}")]
+fn status_is(world: &mut MockVideoWorld, expected: u16) {
+    let last = world.last();
+    assert_eq!(last.status, expected, "status; body was {:?}", last.text());
+}
+
+#[then(expr = "the response header {string} is {string}")]
+fn header_is(world: &mut MockVideoWorld, name: String, expected: String) {
+    let last = world.last();
+    let actual = last.headers.get(&name).map(|value| value.to_str().unwrap_or("<not text>"));
+    assert_eq!(actual, Some(expected.as_str()), "header {name}; headers were {:?}", last.headers);
+}
+
+#[then(expr = "the response has a header {string}")]
+fn has_header(world: &mut MockVideoWorld, name: String) {
+    let last = world.last();
+    assert!(last.headers.contains_key(&name), "no header {name} in {:?}", last.headers);
+}
+
+#[then(expr = "the response has no header {string}")]
+fn has_no_header(world: &mut MockVideoWorld, name: String) {
+    let last = world.last();
+    assert!(!last.headers.contains_key(&name), "unexpected header {name} in {:?}", last.headers);
+}
+
+#[then("the response body is empty")]
+fn body_is_empty(world: &mut MockVideoWorld) {
+    assert_eq!(world.last().text(), "", "body should be empty");
+}
+
+#[then("the response body is exactly:")]
+fn body_is_exactly(world: &mut MockVideoWorld, step: &Step) {
+    let expected = String::from_utf8(docstring(step)).expect("a UTF-8 docstring");
+    assert_eq!(world.last().text(), expected);
+}
+
+#[then(expr = "the response body contains {string}")]
+fn body_contains(world: &mut MockVideoWorld, needle: String) {
+    let text = world.last().text();
+    assert!(text.contains(&needle), "{needle:?} not in body {text:?}");
+}
+
+#[then(expr = "the response body does not contain {string}")]
+fn body_does_not_contain(world: &mut MockVideoWorld, needle: String) {
+    let text = world.last().text();
+    assert!(!text.contains(&needle), "{needle:?} found in body {text:?}");
+}
+
+/// Checks the shared error shape `{"error":{"code":..,"message":..}}` and returns the message.
+fn json_error_message(exchange: &Exchange) -> String {
+    let content_type = exchange
+        .headers
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    assert!(content_type.starts_with("application/json"), "error content type {content_type:?}");
+    let json = exchange.json().expect("a JSON error body");
+    let code = pointer(&json, "/error/code");
+    assert!(code.as_str().is_some_and(|code| !code.is_empty()), "error code in {json}");
+    pointer(&json, "/error/message").as_str().expect("a string error message").to_owned()
+}
+
+#[then("the response is a JSON error")]
+fn is_json_error(world: &mut MockVideoWorld) {
+    json_error_message(world.last());
+}
+
+#[then(expr = "the response is a JSON error whose message contains {string}")]
+fn json_error_contains(world: &mut MockVideoWorld, needle: String) {
+    let message = json_error_message(world.last());
+    assert!(message.contains(&needle), "{needle:?} not in error message {message:?}");
+}
+
+#[then(expr = "the response JSON at {string} is {}")]
+fn json_at_is(world: &mut MockVideoWorld, path: String, literal: String) {
+    let expected: Value = serde_json::from_str(&literal).expect("the expected value is JSON");
+    let json = world.last().json().expect("a JSON body");
+    assert_eq!(pointer(&json, &path), &expected, "at {path} in {json}");
+}
+
+#[then(expr = "the response JSON at {string} starts with {string}")]
+fn json_at_starts_with(world: &mut MockVideoWorld, path: String, prefix: String) {
+    let json = world.last().json().expect("a JSON body");
+    let text = pointer(&json, &path).as_str().unwrap_or_else(|| panic!("{path} is not a string"));
+    assert!(text.starts_with(&prefix), "{path} = {text:?}");
+}
+
+#[then(expr = "the response JSON has a key {string}")]
+fn json_has_key(world: &mut MockVideoWorld, path: String) {
+    let json = world.last().json().expect("a JSON body");
+    pointer(&json, &path);
+}
+
+fn contains_key(json: &Value, key: &str) -> bool {
+    match json {
+        Value::Object(map) => map.iter().any(|(name, value)| name == key || contains_key(value, key)),
+        Value::Array(items) => items.iter().any(|item| contains_key(item, key)),
+        _ => false,
+    }
+}
+
+#[then(expr = "no {string} field appears in the response")]
+fn no_field_anywhere(world: &mut MockVideoWorld, key: String) {
+    let json = world.last().json().expect("a JSON body");
+    assert!(!contains_key(&json, &key), "{key:?} found in {json}");
+}

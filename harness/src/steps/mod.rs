@@ -1,0 +1,7 @@
+//! Cucumber step definitions, one module per capability, over one [`world::MockVideoWorld`].
+//!
+//! Compiled into each cucumber runner with `#[path]` (see the crate docs for why).
+
+pub mod accountd;
+pub mod http;
+pub mod world;

@@ -1,0 +1,85 @@
+//! The per-scenario state: the services a scenario started, the databases it owns and the last
+//! HTTP exchange, torn down after the scenario.
+
+use anyhow::Context as _;
+use cucumber::World;
+use harness::{backing::mysql::DbParts, launch::RunningService};
+
+/// One HTTP request's answer, as the steps inspect it.
+#[derive(Debug)]
+pub struct Exchange {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Exchange {
+    /// The body as text (lossy), for messages and substring checks.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON, or an error that shows the body.
+    pub fn json(&self) -> anyhow::Result<serde_json::Value> {
+        serde_json::from_slice(&self.body)
+            .with_context(|| format!("response body is not JSON: {:?}", self.text()))
+    }
+}
+
+/// The state of one scenario.
+#[derive(Debug, World)]
+#[world(init = Self::new)]
+pub struct MockVideoWorld {
+    pub http: reqwest::Client,
+    /// Base URL of the accountd this scenario started.
+    pub accountd_url: Option<String>,
+    /// The last answer received.
+    pub last: Option<Exchange>,
+    /// Services started by this scenario, stopped in teardown.
+    pub services: Vec<RunningService>,
+    /// Databases created for this scenario, dropped in teardown.
+    pub databases: Vec<DbParts>,
+}
+
+impl MockVideoWorld {
+    async fn new() -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Self { http, accountd_url: None, last: None, services: Vec::new(), databases: Vec::new() })
+    }
+
+    /// The last exchange, or a step failure saying no request was sent.
+    pub fn last(&self) -> &Exchange {
+        self.last.as_ref().expect("no request has been sent in this scenario yet")
+    }
+
+    /// The accountd base URL, or a step failure saying it was not started.
+    pub fn accountd_url(&self) -> &str {
+        self.accountd_url
+            .as_deref()
+            .expect("accountd is not running in this scenario: add the Background step")
+    }
+
+    /// Stops the scenario's services and drops its databases.
+    pub async fn teardown(&mut self) {
+        for service in self.services.drain(..) {
+            let name = service.name();
+            if let Err(error) = service.stop().await {
+                eprintln!("[harness] {name} stopped with an error: {error:#}");
+            }
+        }
+        if self.databases.is_empty() {
+            return;
+        }
+        if let Ok(mysql) = harness::suite::mysql().await {
+            for db in self.databases.drain(..) {
+                if let Err(error) = mysql.drop_database(&db.name).await {
+                    eprintln!("[harness] dropping database {} failed: {error:#}", db.name);
+                }
+            }
+        }
+    }
+}
