@@ -16,7 +16,12 @@ static MYSQL: Mutex<Option<Result<Arc<MySql>, String>>> = Mutex::const_new(None)
 pub async fn mysql() -> anyhow::Result<Arc<MySql>> {
     let mut slot = MYSQL.lock().await;
     if slot.is_none() {
-        *slot = Some(MySql::start().await.map(Arc::new).map_err(|error| format!("{error:#}")));
+        *slot = Some(
+            MySql::start()
+                .await
+                .map(Arc::new)
+                .map_err(|error| format!("{error:#}")),
+        );
     }
     match slot.as_ref() {
         Some(Ok(mysql)) => Ok(Arc::clone(mysql)),

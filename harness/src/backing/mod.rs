@@ -28,3 +28,26 @@ pub async fn sweep_stale() -> anyhow::Result<usize> {
     };
     Ok(directories + containers)
 }
+
+/// Decodes escapes written as `marker` followed by `width` digits in `radix` (URL `%XX`, the
+/// kernel's `\NNN` octal in `/proc/self/mounts`); invalid escapes are kept as written.
+pub(crate) fn unescape(text: &str, marker: u8, width: usize, radix: u32) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == marker && i + 1 + width <= bytes.len() {
+            let value = std::str::from_utf8(&bytes[i + 1..i + 1 + width])
+                .ok()
+                .and_then(|digits| u8::from_str_radix(digits, radix).ok());
+            if let Some(value) = value {
+                out.push(value);
+                i += 1 + width;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -135,24 +135,7 @@ fn mount_below(dir: &Path) -> Option<PathBuf> {
 
 /// `/proc/self/mounts` writes space, tab, newline and backslash as three-digit octal escapes.
 fn unescape_mount_path(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 4 <= bytes.len() {
-            let value = std::str::from_utf8(&bytes[i + 1..i + 4])
-                .ok()
-                .and_then(|digits| u8::from_str_radix(digits, 8).ok());
-            if let Some(value) = value {
-                out.push(value);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::backing::unescape(field, b'\\', 3, 8)
 }
 
 #[cfg(test)]

@@ -31,7 +31,9 @@ pub async fn start(db: &DbParts, test_data: bool) -> anyhow::Result<RunningServi
         let pool = sqlx::MySqlPool::connect(&db.url())
             .await
             .with_context(|| format!("connecting to database {} to load the test data", db.name))?;
-        accountd::db::load_test_data(&pool).await.context("loading the seed's test data")?;
+        accountd::db::load_test_data(&pool)
+            .await
+            .context("loading the seed's test data")?;
         pool.close().await;
     }
     let addr = app.local_addr();

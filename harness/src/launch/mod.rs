@@ -29,7 +29,12 @@ impl RunningService {
             let _ = stopped.await;
         });
         let task = tokio::spawn(run(signal));
-        Self { name, addr, shutdown: Some(shutdown), task: Some(task) }
+        Self {
+            name,
+            addr,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        }
     }
 
     /// The service's name, for messages.
@@ -53,7 +58,9 @@ impl RunningService {
             let _ = shutdown.send(());
         }
         match self.task.take() {
-            Some(task) => task.await.map_err(|join| anyhow::anyhow!("{} task failed: {join}", self.name))?,
+            Some(task) => task
+                .await
+                .map_err(|join| anyhow::anyhow!("{} task failed: {join}", self.name))?,
             None => Ok(()),
         }
     }

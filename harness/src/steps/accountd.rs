@@ -23,12 +23,20 @@ async fn accountd_with_test_data(world: &mut MockVideoWorld) -> anyhow::Result<(
 #[when("I list the users")]
 async fn list_users(world: &mut MockVideoWorld) {
     send(world, "GET", "/users", None, None).await;
-    assert_eq!(world.last().status, 200, "GET /users: {}", world.last().text());
+    assert_eq!(
+        world.last().status,
+        200,
+        "GET /users: {}",
+        world.last().text()
+    );
 }
 
 fn listed_users(world: &MockVideoWorld) -> Vec<Value> {
     let json = world.last().json().expect("a JSON users list");
-    pointer(&json, "/users").as_array().expect("users is an array").clone()
+    pointer(&json, "/users")
+        .as_array()
+        .expect("users is an array")
+        .clone()
 }
 
 #[then(expr = "the list has {int} users")]
@@ -41,7 +49,9 @@ fn list_has_count(world: &mut MockVideoWorld, count: usize) {
 fn list_has_user(world: &mut MockVideoWorld, id: i64, name: String) {
     let users = listed_users(world);
     assert!(
-        users.iter().any(|user| user["id"] == id && user["name"] == name.as_str()),
+        users
+            .iter()
+            .any(|user| user["id"] == id && user["name"] == name.as_str()),
         "no user {id} named {name:?} in {users:?}"
     );
 }
@@ -64,8 +74,14 @@ async fn create_long_field(world: &mut MockVideoWorld, field: String, length: us
 /// The 1-based `index`th entry of a bulk response's results.
 fn bulk_result(world: &MockVideoWorld, index: usize) -> Value {
     let json = world.last().json().expect("a JSON bulk response");
-    let results = pointer(&json, "/results").as_array().expect("results is an array").clone();
-    results.get(index - 1).cloned().unwrap_or_else(|| panic!("no result {index} in {json}"))
+    let results = pointer(&json, "/results")
+        .as_array()
+        .expect("results is an array")
+        .clone();
+    results
+        .get(index - 1)
+        .cloned()
+        .unwrap_or_else(|| panic!("no result {index} in {json}"))
 }
 
 #[then(expr = "the bulk results have statuses {string}")]
@@ -77,15 +93,21 @@ fn bulk_statuses(world: &mut MockVideoWorld, statuses: String) {
         .iter()
         .map(|result| result["httpstatus"].as_i64().expect("a numeric httpstatus"))
         .collect();
-    let expected: Vec<i64> =
-        statuses.split(',').map(|status| status.trim().parse().expect("a status")).collect();
+    let expected: Vec<i64> = statuses
+        .split(',')
+        .map(|status| status.trim().parse().expect("a status"))
+        .collect();
     assert_eq!(actual, expected, "in {json}");
 }
 
 #[then(expr = "bulk result {int} has errmsg {string}")]
 fn bulk_errmsg(world: &mut MockVideoWorld, index: usize, errmsg: String) {
     let result = bulk_result(world, index);
-    assert_eq!(result["errmsg"], errmsg.as_str(), "result {index}: {result}");
+    assert_eq!(
+        result["errmsg"],
+        errmsg.as_str(),
+        "result {index}: {result}"
+    );
 }
 
 #[then(expr = "bulk result {int} has an errmsg containing {string}")]
@@ -99,12 +121,24 @@ fn bulk_errmsg_contains(world: &mut MockVideoWorld, index: usize, needle: String
 fn bulk_user_with_id(world: &mut MockVideoWorld, index: usize, id: i64, name: String) {
     let result = bulk_result(world, index);
     assert_eq!(result["user"]["id"], id, "result {index}: {result}");
-    assert_eq!(result["user"]["name"], name.as_str(), "result {index}: {result}");
-    assert_eq!(result["user"]["href"], format!("/users/{id}").as_str(), "result {index}: {result}");
+    assert_eq!(
+        result["user"]["name"],
+        name.as_str(),
+        "result {index}: {result}"
+    );
+    assert_eq!(
+        result["user"]["href"],
+        format!("/users/{id}").as_str(),
+        "result {index}: {result}"
+    );
 }
 
 #[then(expr = "bulk result {int} is the user named {string}")]
 fn bulk_user_named(world: &mut MockVideoWorld, index: usize, name: String) {
     let result = bulk_result(world, index);
-    assert_eq!(result["user"]["name"], name.as_str(), "result {index}: {result}");
+    assert_eq!(
+        result["user"]["name"],
+        name.as_str(),
+        "result {index}: {result}"
+    );
 }

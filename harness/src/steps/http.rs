@@ -18,26 +18,45 @@ pub async fn send(
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a valid HTTP method");
     let mut request = world.http.request(method, &url);
     if let Some(header) = header {
-        let (name, value) = header.split_once(':').expect("a header written as 'Name: value'");
+        let (name, value) = header
+            .split_once(':')
+            .expect("a header written as 'Name: value'");
         request = request.header(name.trim(), value.trim());
     }
     if let Some(body) = body {
-        request = request.header("content-type", "application/json").body(body);
+        request = request
+            .header("content-type", "application/json")
+            .body(body);
     }
-    let response = request.send().await.unwrap_or_else(|error| panic!("{url}: {error}"));
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("{url}: {error}"));
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = response.bytes().await.expect("reading the response body").to_vec();
-    world.last = Some(Exchange { status, headers, body });
+    let body = response
+        .bytes()
+        .await
+        .expect("reading the response body")
+        .to_vec();
+    world.last = Some(Exchange {
+        status,
+        headers,
+        body,
+    });
 }
 
 fn docstring(step: &Step) -> Vec<u8> {
-    step.docstring.as_deref().map(|text| text.trim().as_bytes().to_vec()).unwrap_or_default()
+    step.docstring
+        .as_deref()
+        .map(|text| text.trim().as_bytes().to_vec())
+        .unwrap_or_default()
 }
 
 /// Reads a JSON pointer, failing with the whole document when it is absent.
 pub fn pointer<'a>(json: &'a Value, path: &str) -> &'a Value {
-    json.pointer(path).unwrap_or_else(|| panic!("no {path} in {json}"))
+    json.pointer(path)
+        .unwrap_or_else(|| panic!("no {path} in {json}"))
 }
 
 #[when(expr = "I send a {word} request to {string}")]
@@ -46,7 +65,12 @@ async fn send_plain(world: &mut MockVideoWorld, method: String, path: String) {
 }
 
 #[when(expr = "I send a {word} request to {string} with header {string}")]
-async fn send_with_header(world: &mut MockVideoWorld, method: String, path: String, header: String) {
+async fn send_with_header(
+    world: &mut MockVideoWorld,
+    method: String,
+    path: String,
+    header: String,
+) {
     send(world, &method, &path, Some(&header), None).await;
 }
 
@@ -87,20 +111,36 @@ fn status_is(world: &mut MockVideoWorld, expected: u16) {
 #[then(expr = "the response header {string} is {string}")]
 fn header_is(world: &mut MockVideoWorld, name: String, expected: String) {
     let last = world.last();
-    let actual = last.headers.get(&name).map(|value| value.to_str().unwrap_or("<not text>"));
-    assert_eq!(actual, Some(expected.as_str()), "header {name}; headers were {:?}", last.headers);
+    let actual = last
+        .headers
+        .get(&name)
+        .map(|value| value.to_str().unwrap_or("<not text>"));
+    assert_eq!(
+        actual,
+        Some(expected.as_str()),
+        "header {name}; headers were {:?}",
+        last.headers
+    );
 }
 
 #[then(expr = "the response has a header {string}")]
 fn has_header(world: &mut MockVideoWorld, name: String) {
     let last = world.last();
-    assert!(last.headers.contains_key(&name), "no header {name} in {:?}", last.headers);
+    assert!(
+        last.headers.contains_key(&name),
+        "no header {name} in {:?}",
+        last.headers
+    );
 }
 
 #[then(expr = "the response has no header {string}")]
 fn has_no_header(world: &mut MockVideoWorld, name: String) {
     let last = world.last();
-    assert!(!last.headers.contains_key(&name), "unexpected header {name} in {:?}", last.headers);
+    assert!(
+        !last.headers.contains_key(&name),
+        "unexpected header {name} in {:?}",
+        last.headers
+    );
 }
 
 #[then("the response body is empty")]
@@ -133,11 +173,20 @@ fn json_error_message(exchange: &Exchange) -> String {
         .get("content-type")
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
-    assert!(content_type.starts_with("application/json"), "error content type {content_type:?}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "error content type {content_type:?}"
+    );
     let json = exchange.json().expect("a JSON error body");
     let code = pointer(&json, "/error/code");
-    assert!(code.as_str().is_some_and(|code| !code.is_empty()), "error code in {json}");
-    pointer(&json, "/error/message").as_str().expect("a string error message").to_owned()
+    assert!(
+        code.as_str().is_some_and(|code| !code.is_empty()),
+        "error code in {json}"
+    );
+    pointer(&json, "/error/message")
+        .as_str()
+        .expect("a string error message")
+        .to_owned()
 }
 
 #[then("the response is a JSON error")]
@@ -148,7 +197,10 @@ fn is_json_error(world: &mut MockVideoWorld) {
 #[then(expr = "the response is a JSON error whose message contains {string}")]
 fn json_error_contains(world: &mut MockVideoWorld, needle: String) {
     let message = json_error_message(world.last());
-    assert!(message.contains(&needle), "{needle:?} not in error message {message:?}");
+    assert!(
+        message.contains(&needle),
+        "{needle:?} not in error message {message:?}"
+    );
 }
 
 #[then(expr = "the response JSON at {string} is {}")]
@@ -161,7 +213,9 @@ fn json_at_is(world: &mut MockVideoWorld, path: String, literal: String) {
 #[then(expr = "the response JSON at {string} starts with {string}")]
 fn json_at_starts_with(world: &mut MockVideoWorld, path: String, prefix: String) {
     let json = world.last().json().expect("a JSON body");
-    let text = pointer(&json, &path).as_str().unwrap_or_else(|| panic!("{path} is not a string"));
+    let text = pointer(&json, &path)
+        .as_str()
+        .unwrap_or_else(|| panic!("{path} is not a string"));
     assert!(text.starts_with(&prefix), "{path} = {text:?}");
 }
 
@@ -173,7 +227,9 @@ fn json_has_key(world: &mut MockVideoWorld, path: String) {
 
 fn contains_key(json: &Value, key: &str) -> bool {
     match json {
-        Value::Object(map) => map.iter().any(|(name, value)| name == key || contains_key(value, key)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(name, value)| name == key || contains_key(value, key)),
         Value::Array(items) => items.iter().any(|item| contains_key(item, key)),
         _ => false,
     }

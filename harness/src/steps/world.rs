@@ -48,12 +48,20 @@ impl MockVideoWorld {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("building the HTTP client")?;
-        Ok(Self { http, accountd_url: None, last: None, services: Vec::new(), databases: Vec::new() })
+        Ok(Self {
+            http,
+            accountd_url: None,
+            last: None,
+            services: Vec::new(),
+            databases: Vec::new(),
+        })
     }
 
     /// The last exchange, or a step failure saying no request was sent.
     pub fn last(&self) -> &Exchange {
-        self.last.as_ref().expect("no request has been sent in this scenario yet")
+        self.last
+            .as_ref()
+            .expect("no request has been sent in this scenario yet")
     }
 
     /// The accountd base URL, or a step failure saying it was not started.

@@ -14,7 +14,10 @@ fn repo_root() -> PathBuf {
 
 /// Runs the suite named `suite` and returns the process exit code.
 pub fn run_suite(suite: &str) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("cannot start the async runtime: {error}");
@@ -73,6 +76,8 @@ async fn run(suite: &str) -> ExitCode {
 /// Scenarios run at once: each starts its own service on its own database, so the default of
 /// 64 would swamp a 2-core machine. `MOCKVIDEO_SCENARIO_CONCURRENCY` overrides it.
 fn concurrency() -> Option<usize> {
-    let configured = std::env::var("MOCKVIDEO_SCENARIO_CONCURRENCY").ok().and_then(|v| v.parse().ok());
+    let configured = std::env::var("MOCKVIDEO_SCENARIO_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok());
     Some(configured.unwrap_or(8))
 }

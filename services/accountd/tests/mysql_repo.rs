@@ -1,114 +1,54 @@
 //! `MySqlUserRepo`, the migrations, the test data and `App` against a real MySQL/MariaDB.
 //!
-//! The server comes from `MYSQL_URL` (e.g. `mysql://test:test@127.0.0.1:13306`, a user that may
-//! CREATE DATABASE); each test works in its own fresh database, dropped afterwards. Without
-//! `MYSQL_URL` the tests print a notice and pass.
+//! The server is the harness's shared one (`MYSQL_URL`, else a container, else a local
+//! `mariadbd`; see `harness::backing::mysql`); each test works in its own fresh database, dropped
+//! afterwards. A server that cannot be provisioned fails the tests with what to install.
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    io::Write as _,
-    str::FromStr,
-    sync::atomic::{AtomicUsize, Ordering},
-    time::Duration,
-};
+use std::time::Duration;
 
 use accountd::{
     db,
     repo::{MySqlUserRepo, NewUser, RepoError, UserRepo},
     App, DbSettings, Settings,
 };
+use harness::backing::mysql::{DbParts, MySql};
 use secrecy::SecretString;
-use sqlx::{mysql::MySqlConnectOptions, ConnectOptions, Connection, MySqlPool};
+use sqlx::MySqlPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// The parts of `MYSQL_URL` (`mysql://user:password@host:port[/db]`).
-struct Server {
-    url: String,
-    host: String,
-    port: u16,
-    user: String,
-    password: String,
-}
-
-fn server() -> Option<Server> {
-    let Ok(url) = std::env::var("MYSQL_URL") else {
-        // Written to the real stderr (not `eprintln!`, which the test harness captures) so the
-        // skip is visible in every run.
-        let _ = writeln!(
-            std::io::stderr(),
-            "[accountd mysql_repo] MYSQL_URL is not set: skipping this MySQL test"
-        );
-        return None;
-    };
-    let rest = url
-        .strip_prefix("mysql://")
-        .expect("MYSQL_URL starts with mysql://");
-    let (credentials, address) = rest.rsplit_once('@').expect("MYSQL_URL has user@host");
-    let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
-    let address = address.split('/').next().unwrap();
-    let (host, port) = address.rsplit_once(':').unwrap_or((address, "3306"));
-    Some(Server {
-        url: url.split('/').take(3).collect::<Vec<_>>().join("/"),
-        host: host.to_owned(),
-        port: port.parse().unwrap(),
-        user: user.to_owned(),
-        password: password.to_owned(),
-    })
-}
 
 /// A fresh database, dropped (best effort) when this goes out of scope.
 struct TestDb {
-    server: Server,
-    name: String,
+    parts: DbParts,
     pool: MySqlPool,
 }
 
 impl TestDb {
-    async fn create(migrate: bool) -> Option<TestDb> {
-        let server = server()?;
-        let name = format!(
-            "accountd_repo_{}_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        let mut admin = MySqlConnectOptions::from_str(&server.url)
-            .unwrap()
-            .connect()
+    async fn create(migrate: bool) -> TestDb {
+        let mysql = MySql::shared()
             .await
-            .expect("connecting to MYSQL_URL");
-        sqlx::raw_sql(&format!("CREATE DATABASE `{name}`"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let pool = db::connect(&TestDb::settings_for(&server, &name))
-            .await
-            .unwrap();
+            .expect("provisioning MySQL for the tests");
+        let parts = mysql.create_database("accountd_repo").await.unwrap();
+        let pool = db::connect(&TestDb::settings_for(&parts)).await.unwrap();
         if migrate {
             db::migrate(&pool).await.unwrap();
         }
-        Some(TestDb { server, name, pool })
+        TestDb { parts, pool }
     }
 
-    fn settings_for(server: &Server, name: &str) -> DbSettings {
+    fn settings_for(parts: &DbParts) -> DbSettings {
         DbSettings {
-            host: server.host.clone(),
-            port: server.port,
-            name: name.to_owned(),
-            user: server.user.clone(),
-            password: SecretString::from(server.password.clone()),
+            host: parts.host.clone(),
+            port: parts.port,
+            name: parts.name.clone(),
+            user: parts.user.clone(),
+            password: SecretString::from(parts.password.clone()),
             migrate: true,
         }
     }
 
     fn settings(&self) -> DbSettings {
-        Self::settings_for(&self.server, &self.name)
+        Self::settings_for(&self.parts)
     }
 
     fn repo(&self) -> MySqlUserRepo {
@@ -118,31 +58,23 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let url = self.server.url.clone();
-        let name = self.name.clone();
+        let name = self.parts.name.clone();
         // Drop cannot await: do it on a thread with its own runtime, and wait for it.
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .unwrap();
+                .ok()?;
             runtime.block_on(async move {
-                let mut admin = MySqlConnectOptions::from_str(&url)
-                    .ok()?
-                    .connect()
-                    .await
-                    .ok()?;
-                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS `{name}`"))
-                    .execute(&mut admin)
-                    .await
-                    .ok()
+                let mysql = MySql::shared().await.ok()?;
+                mysql.drop_database(&name).await.ok()
             })
         })
         .join();
         if !matches!(dropped, Ok(Some(_))) {
             eprintln!(
                 "[accountd mysql_repo] could not drop database {}",
-                self.name
+                self.parts.name
             );
         }
     }
@@ -160,9 +92,7 @@ fn new_user(name: &str, email: &str) -> NewUser {
 
 #[tokio::test]
 async fn create_read_update_delete_round_trip() {
-    let Some(test) = TestDb::create(true).await else {
-        return;
-    };
+    let test = TestDb::create(true).await;
     let repo = test.repo();
     assert!(repo.list().await.unwrap().is_empty());
     let id = repo
@@ -197,9 +127,7 @@ async fn create_read_update_delete_round_trip() {
 
 #[tokio::test]
 async fn duplicate_email_is_duplicate() {
-    let Some(test) = TestDb::create(true).await else {
-        return;
-    };
+    let test = TestDb::create(true).await;
     let repo = test.repo();
     repo.create(&new_user("a", "dup@x.com")).await.unwrap();
     for email in ["dup@x.com", "DUP@X.com"] {
@@ -220,9 +148,7 @@ async fn duplicate_email_is_duplicate() {
 
 #[tokio::test]
 async fn update_of_an_unknown_user_is_not_found() {
-    let Some(test) = TestDb::create(true).await else {
-        return;
-    };
+    let test = TestDb::create(true).await;
     assert!(matches!(
         test.repo().update(42, &new_user("x", "x@x")).await,
         Err(RepoError::NotFound)
@@ -231,9 +157,7 @@ async fn update_of_an_unknown_user_is_not_found() {
 
 #[tokio::test]
 async fn values_the_columns_cannot_hold_are_invalid_not_internal() {
-    let Some(test) = TestDb::create(true).await else {
-        return;
-    };
+    let test = TestDb::create(true).await;
     let repo = test.repo();
     let too_long = new_user(&"x".repeat(300), "long@x.com");
     match repo.create(&too_long).await {
@@ -256,9 +180,7 @@ async fn values_the_columns_cannot_hold_are_invalid_not_internal() {
 
 #[tokio::test]
 async fn load_test_data_is_idempotent_and_matches_the_seed() {
-    let Some(test) = TestDb::create(true).await else {
-        return;
-    };
+    let test = TestDb::create(true).await;
     db::load_test_data(&test.pool).await.unwrap();
     db::load_test_data(&test.pool).await.unwrap();
     let repo = test.repo();
@@ -313,9 +235,7 @@ async fn http(addr: std::net::SocketAddr, request: &str) -> (u16, String) {
 
 #[tokio::test]
 async fn app_serves_users_from_mysql_and_stops_cleanly() {
-    let Some(test) = TestDb::create(false).await else {
-        return;
-    };
+    let test = TestDb::create(false).await;
     let settings = Settings {
         port: 0,
         db: test.settings(),

@@ -1,0 +1,73 @@
+//! The few calls xtask makes into `harness::backing`: images, stale-container sweep, MySQL.
+//!
+//! Kept in one small module so the rest of xtask does not depend on the harness's exact shapes.
+
+use anyhow::{Context, Result};
+use harness::backing::mysql::{DbParts, MySql};
+use harness::backing::{docker, images};
+
+/// Builds the base and MariaDB images if missing; returns one line per image.
+pub async fn ensure_images() -> Result<Vec<String>> {
+    let base = images::ensure_base_image()
+        .await
+        .context("building the debootstrap base image")?;
+    let mariadb = images::ensure_mariadb_image()
+        .await
+        .context("building the MariaDB image")?;
+    Ok(vec![
+        format!("image {base} ready"),
+        format!("image {mariadb} ready"),
+    ])
+}
+
+/// The image references bootstrap builds (for `doctor`).
+pub fn image_references() -> Vec<(&'static str, String)> {
+    vec![
+        ("image base", images::BASE.reference()),
+        ("image mariadb", images::MARIADB.reference()),
+    ]
+}
+
+/// Removes containers left behind by dead processes; returns a note for the summary.
+pub async fn sweep_stale() -> Result<String> {
+    let removed = docker::sweep_stale()
+        .await
+        .context("sweeping stale harness containers")?;
+    Ok(format!("removed {removed} stale container(s)"))
+}
+
+/// A MySQL server started for `up` or `bench`, with one database created on it.
+pub struct Database {
+    server: MySql,
+    /// Connection parts of the created database.
+    pub parts: DbParts,
+}
+
+impl Database {
+    /// Starts MySQL (the harness tries MYSQL_URL, a container, a local mariadbd, in that order)
+    /// and creates a fresh database named after `prefix`.
+    pub async fn start(prefix: &str) -> Result<Self> {
+        let server = MySql::start().await.context("starting MySQL")?;
+        eprintln!("mysql: using {}", server.provider());
+        let parts = server
+            .create_database(prefix)
+            .await
+            .with_context(|| format!("creating a `{prefix}` database"))?;
+        Ok(Self { server, parts })
+    }
+
+    /// How the server was provided, in words.
+    pub fn provider(&self) -> String {
+        self.server.provider().to_string()
+    }
+
+    /// Stops the server (removes the container or kills the process).
+    pub async fn stop(self) -> Result<String> {
+        let provider = self.provider();
+        self.server
+            .stop()
+            .await
+            .with_context(|| format!("stopping MySQL ({provider})"))?;
+        Ok(format!("stopped MySQL ({provider})"))
+    }
+}

@@ -1,0 +1,302 @@
+//! The command line: `cargo xtask <stage>`, parsed with clap derive.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::ci::StepName;
+
+/// Project tasks in Rust: one command per pipeline stage, the same on a laptop, Jenkins and
+/// GitHub Actions.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    long_about = "Project tasks in Rust: one command per pipeline stage, the same on a laptop, \
+Jenkins and GitHub Actions. Every external command is echoed (`$ ...`) before it runs.
+
+Examples:
+  cargo xtask doctor                 what is installed, what is missing, what to do
+  sudo cargo xtask bootstrap         install and start the Docker engine, build the images
+  cargo xtask ci                     fmt, clippy, all tests, Gherkin suites, summary table
+  cargo xtask ci --skip functional   the same without the Gherkin suites
+  cargo xtask up                     MySQL + accountd on 127.0.0.1 until Ctrl-C
+  cargo xtask bench accountd -c 64   HTTP vs raw MySQL throughput"
+)]
+pub struct Cli {
+    /// Stream every command's output instead of showing a spinner on a terminal.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// The stage to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The stages.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install and start what the tests need (Docker engine, debootstrap, images).
+    #[command(
+        long_about = "Install and start what the tests need, idempotently: on Debian as \
+root, `apt-get install` docker.io, debootstrap and cgroupfs-mount when missing (one apt-get update, \
+only if something is missing), start dockerd in the background (log in target/xtask/dockerd.log) \
+when `docker info` fails, then build the debootstrap base image and the MariaDB image unless \
+present. Elsewhere it says what to install. Running it again does nothing.
+
+Examples:
+  sudo cargo xtask bootstrap
+  cargo xtask bootstrap --dry-run    show what it would do on this machine"
+    )]
+    Bootstrap(BootstrapArgs),
+
+    /// Show what is present or missing on this machine and what to do next.
+    #[command(
+        long_about = "Check cargo, rustfmt, clippy, the docker CLI, the engine, \
+debootstrap, the images, a local mariadbd and MYSQL_URL; print a table with what to do next. \
+Changes nothing. Exits non-zero when the tests cannot run here.
+
+Example:
+  cargo xtask doctor"
+    )]
+    Doctor,
+
+    /// Run the whole pipeline: bootstrap, fmt, clippy, tests, Gherkin suites, sweep.
+    #[command(
+        long_about = "Run the pipeline in order: bootstrap → cargo fmt --check → \
+cargo clippy -D warnings → cargo test (unit + integration) → Gherkin suites → sweep stale \
+containers, then print a summary table (step, status, seconds). A failed step does not stop the \
+later ones unless --fail-fast; the sweep always runs. Exits non-zero if any step failed. \
+CARGO_TARGET_DIR and the rest of the environment are passed through unchanged.
+
+Examples:
+  cargo xtask ci
+  cargo xtask ci --fail-fast
+  cargo xtask ci --skip bootstrap --skip functional
+  cargo xtask ci --dry-run           list the steps and their commands"
+    )]
+    Ci(CiArgs),
+
+    /// Start MySQL and accountd locally until Ctrl-C.
+    #[command(
+        long_about = "Start the stack on this machine: MySQL (MYSQL_URL, a container or \
+a local mariadbd) with a `mockvideo` database, then accountd (debug build) with the test users \
+loaded, on port 5000 if free. Prints the URL and example requests and writes \
+target/up/endpoints.env (ACCOUNTD_URL, MYSQL_URL). Ctrl-C or SIGTERM stops everything, removes \
+the file and reports what was cleaned.
+
+Examples:
+  cargo xtask up
+  cargo xtask up --port 8080
+  cargo xtask up --exit-after 30     smoke test: stop by itself after 30 s"
+    )]
+    Up(UpArgs),
+
+    /// Benchmark a service against its backing store.
+    #[command(subcommand)]
+    Bench(BenchTarget),
+}
+
+/// `bootstrap` options.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Print what would be done on this machine and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `ci` options.
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    /// Stop at the first failed step (the stale-container sweep still runs).
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// Do not run this step (repeatable).
+    #[arg(long, value_enum, value_name = "STEP")]
+    pub skip: Vec<StepName>,
+
+    /// List the steps and their commands, run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `up` options.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Port for accountd [default: 5000 if free, else any free port].
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Stop by itself after SECS instead of waiting for Ctrl-C.
+    #[arg(long, value_name = "SECS")]
+    pub exit_after: Option<u64>,
+}
+
+impl UpArgs {
+    /// As `up` options.
+    pub fn options(&self) -> crate::up::Options {
+        crate::up::Options {
+            accountd_port: self.port,
+            exit_after: self.exit_after.map(Duration::from_secs),
+        }
+    }
+}
+
+/// What `bench` measures.
+#[derive(Debug, Subcommand)]
+pub enum BenchTarget {
+    /// `GET /users/1` through accountd vs the same point select straight to MySQL.
+    #[command(
+        long_about = "Build accountd and the harness `bench` binary in release, start \
+MySQL with the test users and the release accountd, then drive `GET /users/{id}` at a fixed \
+concurrency for a fixed time, and the same `SELECT … FROM user WHERE id = ?` straight to MySQL \
+with the same concurrency and time. Prints requests, req/s, p50, p99 and errors per target and \
+the HTTP/MySQL rate ratio. Cleans everything up.
+
+Examples:
+  cargo xtask bench accountd
+  cargo xtask bench accountd --concurrency 64 --duration 30 --warmup 5"
+    )]
+    Accountd(BenchAccountdArgs),
+}
+
+/// `bench accountd` options.
+#[derive(Debug, Args)]
+pub struct BenchAccountdArgs {
+    /// Concurrent workers (closed loop: one request in flight each).
+    #[arg(short, long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
+
+    /// Measured seconds per target.
+    #[arg(short, long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub duration: u64,
+
+    /// Warm-up seconds per target, not measured.
+    #[arg(short, long, value_name = "SECS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub warmup: u64,
+
+    /// The user id fetched.
+    #[arg(long, default_value_t = 1)]
+    pub user_id: u32,
+}
+
+impl BenchAccountdArgs {
+    /// As bench options.
+    pub fn options(&self) -> crate::bench::BenchOptions {
+        crate::bench::BenchOptions {
+            concurrency: self.concurrency as usize,
+            duration: self.duration,
+            warmup: self.warmup,
+            user_id: self.user_id,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("xtask").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ci_parses_skip_and_fail_fast() {
+        let cli = parse(&[
+            "ci",
+            "--fail-fast",
+            "--skip",
+            "bootstrap",
+            "--skip",
+            "functional",
+        ])
+        .unwrap();
+        let Command::Ci(args) = cli.command else {
+            panic!("expected ci")
+        };
+        assert!(args.fail_fast);
+        assert!(!args.dry_run);
+        assert_eq!(args.skip, [StepName::Bootstrap, StepName::Functional]);
+        assert!(parse(&["ci", "--skip", "nonsense"]).is_err());
+    }
+
+    #[test]
+    fn bench_accountd_has_defaults() {
+        let cli = parse(&["bench", "accountd"]).unwrap();
+        let Command::Bench(BenchTarget::Accountd(args)) = cli.command else {
+            panic!("expected bench accountd")
+        };
+        assert_eq!(
+            args.options(),
+            crate::bench::BenchOptions {
+                concurrency: 32,
+                duration: 10,
+                warmup: 2,
+                user_id: 1
+            }
+        );
+    }
+
+    #[test]
+    fn bench_accountd_takes_flags_and_rejects_zero_concurrency() {
+        let cli = parse(&[
+            "bench",
+            "accountd",
+            "--concurrency",
+            "8",
+            "--duration",
+            "3",
+            "--warmup",
+            "0",
+        ])
+        .unwrap();
+        let Command::Bench(BenchTarget::Accountd(args)) = cli.command else {
+            panic!("expected bench accountd")
+        };
+        assert_eq!((args.concurrency, args.duration, args.warmup), (8, 3, 0));
+        assert!(parse(&["bench", "accountd", "--concurrency", "0"]).is_err());
+        assert!(parse(&["bench"]).is_err());
+    }
+
+    #[test]
+    fn up_bootstrap_and_doctor_parse() {
+        let cli = parse(&["-v", "up", "--port", "8080", "--exit-after", "5"]).unwrap();
+        assert!(cli.verbose);
+        let Command::Up(args) = cli.command else {
+            panic!("expected up")
+        };
+        let options = args.options();
+        assert_eq!(options.accountd_port, Some(8080));
+        assert_eq!(options.exit_after, Some(Duration::from_secs(5)));
+        assert!(matches!(
+            parse(&["bootstrap", "--dry-run"]).unwrap().command,
+            Command::Bootstrap(BootstrapArgs { dry_run: true })
+        ));
+        assert!(matches!(
+            parse(&["doctor"]).unwrap().command,
+            Command::Doctor
+        ));
+        assert!(parse(&[]).is_err());
+    }
+
+    #[test]
+    fn help_teaches_with_examples() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Examples:"));
+        assert!(help.contains("cargo xtask ci --skip functional"));
+        let mut command = Cli::command();
+        let ci = command.find_subcommand_mut("ci").unwrap();
+        let ci_help = ci.render_long_help().to_string();
+        assert!(ci_help.contains("--fail-fast"));
+        assert!(ci_help.contains("cargo xtask ci --dry-run"));
+    }
+}

@@ -1,0 +1,57 @@
+//! `cargo xtask`: the project's tasks in Rust (bootstrap, doctor, ci, up, bench).
+//!
+//! Run `cargo xtask --help` for the stages and examples. Every external command goes through the
+//! [`runner::Runner`] seam, which echoes it before running it and lets unit tests assert the exact
+//! command lines a stage would run.
+
+mod backing;
+mod bench;
+mod bootstrap;
+mod ci;
+mod cli;
+mod cmd;
+mod doctor;
+mod paths;
+mod progress;
+mod runner;
+mod service;
+mod summary;
+mod up;
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{BenchTarget, Cli, Command};
+use runner::SystemRunner;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runner = SystemRunner {
+        verbose: cli.verbose,
+    };
+    let outcome = match &cli.command {
+        Command::Bootstrap(args) => bootstrap::bootstrap(&runner, args.dry_run).await,
+        Command::Doctor => doctor::doctor(&runner),
+        Command::Ci(args) => {
+            let options = ci::Options {
+                skip: args.skip.iter().copied().collect::<BTreeSet<_>>(),
+                fail_fast: args.fail_fast,
+            };
+            ci::ci(&runner, &options, args.dry_run).await
+        }
+        Command::Up(args) => up::up(&runner, &args.options()).await,
+        Command::Bench(BenchTarget::Accountd(args)) => {
+            bench::bench_accountd(&runner, &args.options()).await
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

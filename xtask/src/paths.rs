@@ -1,0 +1,93 @@
+//! Where things are: the repository root, cargo's target directory (wherever the environment puts
+//! it) and the files xtask writes under the repository's own `target/`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::cmd::Cmd;
+use crate::runner::Runner;
+
+/// The workspace root (the parent of `xtask/`).
+pub fn repo_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| manifest_dir.to_path_buf())
+}
+
+/// The repository's own `target/` directory. Files meant for people and scripts
+/// (`target/up/endpoints.env`, logs) go here even when `CARGO_TARGET_DIR` points elsewhere.
+pub fn repo_target() -> PathBuf {
+    repo_root().join("target")
+}
+
+/// `target/up/`: what `cargo xtask up` writes while it runs.
+pub fn up_dir() -> PathBuf {
+    repo_target().join("up")
+}
+
+/// The command asking cargo for the workspace metadata.
+pub fn metadata_cmd() -> Cmd {
+    Cmd::cargo(["metadata", "--format-version", "1", "--no-deps"]).dir(repo_root())
+}
+
+/// Cargo's target directory as cargo itself resolves it (`CARGO_TARGET_DIR`, `build.target-dir`
+/// in a config file, or `./target`).
+pub fn cargo_target_dir(runner: &dyn Runner) -> Result<PathBuf> {
+    let json = runner.read(&metadata_cmd())?;
+    target_dir_from_metadata(&json)
+}
+
+/// Extracts `target_directory` from `cargo metadata` JSON.
+pub fn target_dir_from_metadata(json: &str) -> Result<PathBuf> {
+    let value: serde_json::Value =
+        serde_json::from_str(json).context("parsing the output of `cargo metadata`")?;
+    value
+        .get("target_directory")
+        .and_then(serde_json::Value::as_str)
+        .map(PathBuf::from)
+        .context("`cargo metadata` printed no target_directory")
+}
+
+/// Path of a binary built by cargo in `profile` (`debug` or `release`).
+pub fn binary(target_dir: &Path, profile: &str, name: &str) -> PathBuf {
+    target_dir.join(profile).join(name)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::runner::recording::RecordingRunner;
+
+    #[test]
+    fn repo_root_holds_the_workspace_manifest() {
+        assert!(repo_root().join("Cargo.toml").is_file());
+        assert!(repo_root().join("xtask").is_dir());
+        assert_eq!(up_dir(), repo_root().join("target").join("up"));
+    }
+
+    #[test]
+    fn target_dir_comes_from_cargo_metadata() {
+        let runner = RecordingRunner::new().read_answer(
+            "cargo metadata --format-version 1 --no-deps",
+            r#"{"packages":[],"target_directory":"/elsewhere/target","version":1}"#,
+        );
+        assert_eq!(
+            cargo_target_dir(&runner).unwrap(),
+            PathBuf::from("/elsewhere/target")
+        );
+        assert_eq!(
+            binary(Path::new("/elsewhere/target"), "release", "accountd"),
+            PathBuf::from("/elsewhere/target/release/accountd")
+        );
+    }
+
+    #[test]
+    fn metadata_without_target_dir_is_an_error() {
+        assert!(target_dir_from_metadata("{}").is_err());
+        assert!(target_dir_from_metadata("not json").is_err());
+    }
+}

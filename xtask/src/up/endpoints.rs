@@ -1,0 +1,112 @@
+//! `target/up/endpoints.env`: where the running stack can be reached, for scripts and tests.
+//!
+//! One `KEY=value` per line (readable by `source`, `docker --env-file` and dotenv loaders), with a
+//! comment header. Written once everything is ready, removed when `up` stops.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::paths;
+
+/// One published endpoint, e.g. `ACCOUNTD_URL` = `http://127.0.0.1:5000`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Variable name.
+    pub key: String,
+    /// Value (a URL).
+    pub value: String,
+}
+
+impl Endpoint {
+    /// An endpoint.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// Where the file goes: the repository's `target/up/endpoints.env`, whatever `CARGO_TARGET_DIR` says.
+pub fn path() -> PathBuf {
+    paths::up_dir().join("endpoints.env")
+}
+
+/// The file's text.
+pub fn format(endpoints: &[Endpoint], pid: u32) -> String {
+    let mut text = format!(
+        "# Written by `cargo xtask up` (pid {pid}); removed when it stops.\n\
+         # Load it with: set -a; . target/up/endpoints.env; set +a\n"
+    );
+    for endpoint in endpoints {
+        text.push_str(&format!("{}={}\n", endpoint.key, endpoint.value));
+    }
+    text
+}
+
+/// Writes the file at `path`, creating its directory.
+pub fn write(path: &Path, endpoints: &[Endpoint]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(path, format(endpoints, std::process::id()))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Removes the file; returns whether it was there.
+pub fn remove(path: &Path) -> Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(error).with_context(|| format!("removing {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_is_a_header_then_one_key_value_per_line() {
+        let text = format(
+            &[
+                Endpoint::new("ACCOUNTD_URL", "http://127.0.0.1:5000"),
+                Endpoint::new(
+                    "MYSQL_URL",
+                    "mysql://test:test@127.0.0.1:32768/mockvideo_ab12",
+                ),
+            ],
+            77,
+        );
+        assert_eq!(
+            text,
+            "# Written by `cargo xtask up` (pid 77); removed when it stops.\n\
+             # Load it with: set -a; . target/up/endpoints.env; set +a\n\
+             ACCOUNTD_URL=http://127.0.0.1:5000\n\
+             MYSQL_URL=mysql://test:test@127.0.0.1:32768/mockvideo_ab12\n"
+        );
+        let pairs: Vec<(&str, &str)> = text
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| line.split_once('='))
+            .collect();
+        assert_eq!(pairs[0], ("ACCOUNTD_URL", "http://127.0.0.1:5000"));
+    }
+
+    #[test]
+    fn file_lives_in_the_repository_target_dir() {
+        assert_eq!(path(), paths::repo_root().join("target/up/endpoints.env"));
+    }
+
+    #[test]
+    fn write_then_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("up/endpoints.env");
+        write(&file, &[Endpoint::new("A", "b")]).unwrap();
+        assert!(std::fs::read_to_string(&file).unwrap().ends_with("A=b\n"));
+        assert!(remove(&file).unwrap());
+        assert!(!remove(&file).unwrap());
+    }
+}

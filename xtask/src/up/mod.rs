@@ -1,0 +1,264 @@
+//! `cargo xtask up`: the stack on this machine, until Ctrl-C.
+//!
+//! The stack is a list of [`Component`]s ([`components`]), started in order and stopped in reverse.
+//! Each component adds what it offers to the shared [`Stack`] (the database it created, the
+//! endpoints it publishes, example commands); a later service is one more entry in that list.
+//! Once all are ready the endpoints are written to `target/up/endpoints.env`; on Ctrl-C or SIGTERM
+//! (or when a component dies) everything is stopped, the file removed and the clean-up reported.
+
+pub mod components;
+pub mod endpoints;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use harness::backing::mysql::DbParts;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+use crate::bootstrap::engine_probe;
+use crate::paths;
+use crate::progress::Progress;
+use crate::runner::{find_program, Runner};
+use endpoints::Endpoint;
+
+/// A boxed future borrowing the component (components are trait objects in a list).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// What the components share while the stack starts.
+#[derive(Debug)]
+pub struct Stack {
+    /// Cargo's target directory, where the service binaries are built.
+    pub target_dir: PathBuf,
+    /// The database created by the MySQL component, for the services that need one.
+    pub database: Option<DbParts>,
+    /// Endpoints published so far (written to `endpoints.env`).
+    pub endpoints: Vec<Endpoint>,
+    /// Lines printed once the stack is up (URLs, curl examples, log files).
+    pub notes: Vec<String>,
+}
+
+impl Stack {
+    /// An empty stack building into `target_dir`.
+    pub fn new(target_dir: PathBuf) -> Self {
+        Self {
+            target_dir,
+            database: None,
+            endpoints: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// One part of the stack: a backing store or one of our services.
+pub trait Component {
+    /// Short name, e.g. `mysql`.
+    fn name(&self) -> &'static str;
+
+    /// Starts it and adds what it offers to `stack`. Keeps whatever it acquired in `self` as soon
+    /// as it has it, so [`Component::stop`] can release it even after a failed or interrupted
+    /// start.
+    fn start<'a>(
+        &'a mut self,
+        stack: &'a mut Stack,
+        runner: &'a dyn Runner,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Called every second while the stack is up: errors if the component died.
+    fn check(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Stops it, if it was started; returns what was cleaned (`None` if there was nothing).
+    fn stop<'a>(&'a mut self, runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>>;
+}
+
+/// How `up` runs.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Port for accountd (default: 5000 if free, else any free port).
+    pub accountd_port: Option<u16>,
+    /// Stop by itself after this long (smoke tests); `None` waits for Ctrl-C.
+    pub exit_after: Option<Duration>,
+}
+
+/// The stack, in start order.
+pub fn components(options: &Options) -> Vec<Box<dyn Component>> {
+    vec![
+        Box::new(components::MySqlComponent::default()),
+        Box::new(components::AccountdComponent::new(
+            options.accountd_port.or(Some(5000)),
+        )),
+    ]
+}
+
+/// The "bootstrap-lite" check: MySQL needs the engine unless MYSQL_URL or a local mariadbd
+/// provides it.
+pub fn check_engine(runner: &dyn Runner) -> Result<()> {
+    if std::env::var("MYSQL_URL").is_ok_and(|url| !url.is_empty()) {
+        eprintln!("up: MYSQL_URL is set; MySQL comes from there");
+        return Ok(());
+    }
+    if find_program("docker").is_some() && runner.probe(&engine_probe()) {
+        return Ok(());
+    }
+    if find_program("mariadbd").is_some() || find_program("mysqld").is_some() {
+        eprintln!("up: the Docker engine is not reachable; MySQL will be a local mariadbd");
+        return Ok(());
+    }
+    bail!(
+        "the Docker engine is not reachable (`docker info` failed) and neither MYSQL_URL nor a \
+         local mariadbd can provide MySQL; run `cargo xtask bootstrap` first \
+         (`cargo xtask doctor` shows what is missing)"
+    )
+}
+
+/// Why the stack is coming down.
+enum Stop {
+    Signal(&'static str),
+    Timer,
+}
+
+/// True if `signal` has already fired (without waiting).
+async fn fired(signal: &mut Signal) -> bool {
+    tokio::select! {
+        biased;
+        _ = signal.recv() => true,
+        _ = std::future::ready(()) => false,
+    }
+}
+
+/// `cargo xtask up`.
+pub async fn up(runner: &dyn Runner, options: &Options) -> Result<()> {
+    // Take over SIGINT/SIGTERM first, so an interrupt during start-up still cleans up.
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+
+    check_engine(runner)?;
+    let target_dir = paths::cargo_target_dir(runner)?;
+    let mut stack = Stack::new(target_dir);
+    let mut components = components(options);
+
+    let mut outcome: Result<()> = Ok(());
+    let mut interrupted: Option<&'static str> = None;
+    for component in components.iter_mut() {
+        let name = component.name();
+        let progress = Progress::start(format!("up: starting {name}"));
+        // A start is never cancelled half-way (that could leak what it was acquiring); a signal
+        // is noted at once and acted on when the start returns. Every start is bounded in time.
+        let start = component.start(&mut stack, runner);
+        tokio::pin!(start);
+        let started = loop {
+            tokio::select! {
+                result = &mut start => break result,
+                _ = interrupt.recv(), if interrupted.is_none() => {
+                    interrupted = Some("Ctrl-C");
+                    progress.println(&format!("up: Ctrl-C received; cleaning up once {name} has started"));
+                }
+                _ = terminate.recv(), if interrupted.is_none() => {
+                    interrupted = Some("SIGTERM");
+                    progress.println(&format!("up: SIGTERM received; cleaning up once {name} has started"));
+                }
+            }
+        };
+        progress.finish(started.is_ok());
+        if let Err(error) = started {
+            outcome = Err(error.context(format!("starting {name}")));
+            break;
+        }
+        if interrupted.is_none() && (fired(&mut interrupt).await || fired(&mut terminate).await) {
+            interrupted = Some("a signal");
+        }
+        if let Some(signal) = interrupted {
+            outcome = Err(anyhow!("interrupted by {signal} while starting"));
+            break;
+        }
+    }
+
+    let endpoints_file = endpoints::path();
+    if outcome.is_ok() {
+        outcome = endpoints::write(&endpoints_file, &stack.endpoints);
+    }
+    if outcome.is_ok() {
+        println!("\nThe stack is up.");
+        for note in &stack.notes {
+            println!("{note}");
+        }
+        println!("\nEndpoints in {}:", endpoints_file.display());
+        for endpoint in &stack.endpoints {
+            println!("  {}={}", endpoint.key, endpoint.value);
+        }
+        match options.exit_after {
+            Some(after) => println!(
+                "\nStopping by itself in {} s (--exit-after).",
+                after.as_secs()
+            ),
+            None => println!("\nPress Ctrl-C to stop and clean up."),
+        }
+        outcome = wait(
+            &mut components,
+            &mut interrupt,
+            &mut terminate,
+            options.exit_after,
+        )
+        .await
+        .map(|stop| match stop {
+            Stop::Signal(name) => eprintln!("\nup: {name} received, cleaning up"),
+            Stop::Timer => eprintln!("\nup: --exit-after elapsed, cleaning up"),
+        });
+    }
+
+    let mut cleaned = Vec::new();
+    for component in components.iter_mut().rev() {
+        match component.stop(runner).await {
+            Ok(Some(line)) => cleaned.push(line),
+            Ok(None) => {}
+            Err(error) => cleaned.push(format!("{}: clean-up failed: {error:#}", component.name())),
+        }
+    }
+    match endpoints::remove(&endpoints_file) {
+        Ok(true) => cleaned.push(format!("removed {}", endpoints_file.display())),
+        Ok(false) => {}
+        Err(error) => cleaned.push(format!("{error:#}")),
+    }
+    if !cleaned.is_empty() {
+        println!("\nCleaned up:");
+        for line in &cleaned {
+            println!("  {line}");
+        }
+    }
+    outcome
+}
+
+/// Waits for Ctrl-C, SIGTERM or the timer; errors if a component dies meanwhile.
+async fn wait(
+    components: &mut [Box<dyn Component>],
+    interrupt: &mut Signal,
+    terminate: &mut Signal,
+    exit_after: Option<Duration>,
+) -> Result<Stop> {
+    let timer = async {
+        match exit_after {
+            Some(after) => tokio::time::sleep(after).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(timer);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = interrupt.recv() => return Ok(Stop::Signal("Ctrl-C")),
+            _ = terminate.recv() => return Ok(Stop::Signal("SIGTERM")),
+            _ = &mut timer => return Ok(Stop::Timer),
+            _ = tick.tick() => {
+                for component in components.iter_mut() {
+                    component
+                        .check()
+                        .with_context(|| format!("{} stopped unexpectedly", component.name()))?;
+                }
+            }
+        }
+    }
+}
