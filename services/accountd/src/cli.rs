@@ -3,12 +3,10 @@
 //! The seed's Go-style flags (`-configFile PATH`, `-secretsDir=PATH`, also with two dashes) are
 //! rewritten to these before parsing, so old scripts and Helm charts keep working.
 
-use std::{
-    ffi::OsString,
-    path::{Path, PathBuf},
-};
+use std::{ffi::OsString, path::PathBuf};
 
 use clap::Parser;
+use platform::cli::GoFlag;
 
 /// The seed's default config file, used only when it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "/opt/mockvideo/accountd/config/config";
@@ -55,60 +53,33 @@ impl Cli {
 
     /// The config file to read: the flag's, else the default when it exists.
     pub fn config_file(&self) -> Option<PathBuf> {
-        self.config_file
-            .clone()
-            .or_else(|| existing(DEFAULT_CONFIG_FILE))
+        platform::cli::flag_or_existing(self.config_file.clone(), DEFAULT_CONFIG_FILE)
     }
 
     /// The secrets directory to read: the flag's, else the default when it exists.
     pub fn secrets_dir(&self) -> Option<PathBuf> {
-        self.secrets_dir
-            .clone()
-            .or_else(|| existing(DEFAULT_SECRETS_DIR))
+        platform::cli::flag_or_existing(self.secrets_dir.clone(), DEFAULT_SECRETS_DIR)
     }
 }
 
-fn existing(path: &str) -> Option<PathBuf> {
-    Path::new(path).exists().then(|| PathBuf::from(path))
-}
+/// The seed's Go-style flags and what they become.
+const GO_FLAGS: &[GoFlag] = &[
+    GoFlag::value("configFile", "--config-file"),
+    GoFlag::value("secretsDir", "--secrets-dir"),
+];
 
 /// Rewrites `-configFile`/`--configFile` to `--config-file` and `-secretsDir`/`--secretsDir`
-/// to `--secrets-dir` (also in their `=value` forms); other arguments pass unchanged.
+/// to `--secrets-dir` (also in their `=value` forms); other arguments pass unchanged (see
+/// [`platform::cli::rewrite_go_flags`]).
 pub fn rewrite_go_flags(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
-    const FLAGS: &[(&str, &str)] = &[
-        ("configFile", "--config-file"),
-        ("secretsDir", "--secrets-dir"),
-    ];
-    args.into_iter()
-        .map(|arg| {
-            let Some(text) = arg.to_str() else {
-                return arg;
-            };
-            let bare = text
-                .strip_prefix("--")
-                .or_else(|| text.strip_prefix('-'))
-                .unwrap_or(text);
-            if bare.len() == text.len() {
-                return arg;
-            }
-            let (name, value) = match bare.split_once('=') {
-                Some((name, value)) => (name, Some(value)),
-                None => (bare, None),
-            };
-            match FLAGS.iter().find(|(go, _)| *go == name) {
-                Some((_, long)) => match value {
-                    Some(value) => OsString::from(format!("{long}={value}")),
-                    None => OsString::from(*long),
-                },
-                None => arg,
-            }
-        })
-        .collect()
+    platform::cli::rewrite_go_flags(args, GO_FLAGS)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::path::Path;
+
     use clap::CommandFactory;
 
     use super::*;

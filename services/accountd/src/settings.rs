@@ -16,11 +16,11 @@
 
 use std::path::Path;
 
+pub use platform::mysql::DbSettings;
 use platform::{
     config::{ConfigError, Layered},
     http::Limits,
 };
-use secrecy::SecretString;
 use serde::Deserialize;
 
 /// Environment variable prefix: `ACCOUNTD__DB__HOST` sets `db.host`.
@@ -58,24 +58,6 @@ pub struct Settings {
     pub limits: Limits,
 }
 
-/// Where the users live.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DbSettings {
-    /// MySQL host.
-    pub host: String,
-    /// MySQL port.
-    pub port: u16,
-    /// Database name.
-    pub name: String,
-    /// User name.
-    pub user: String,
-    /// Password (never logged).
-    pub password: SecretString,
-    /// Apply the migrations in `sql/migrations` at start-up.
-    pub migrate: bool,
-}
-
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -84,19 +66,6 @@ impl Default for Settings {
             db: DbSettings::default(),
             max_concurrent_bulk_operations: 10,
             limits: Limits::default(),
-        }
-    }
-}
-
-impl Default for DbSettings {
-    fn default() -> Self {
-        Self {
-            host: "127.0.0.1".to_owned(),
-            port: 3306,
-            name: "mockvideo".to_owned(),
-            user: "admin".to_owned(),
-            password: SecretString::from("admin"),
-            migrate: true,
         }
     }
 }
@@ -145,20 +114,14 @@ impl Settings {
         self.limits
             .validate()
             .map_err(|reason| ConfigError::invalid("limits", reason))?;
-        if self.db.host.trim().is_empty() {
-            return Err(ConfigError::invalid("db.host", "must not be empty"));
-        }
-        if self.db.name.trim().is_empty() {
-            return Err(ConfigError::invalid("db.name", "must not be empty"));
-        }
-        Ok(())
+        self.db.validate()
     }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use secrecy::ExposeSecret;
+    use secrecy::{ExposeSecret, SecretString};
 
     use super::*;
 

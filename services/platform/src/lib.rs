@@ -1,5 +1,6 @@
 //! The library every MockVideo service builds on: settings, telemetry, metrics, health,
-//! graceful shutdown, request limits and the one JSON error body.
+//! graceful shutdown, request limits, the one JSON error body, the MySQL pool and Go-style
+//! command lines.
 //!
 //! A service's `main` is typically:
 //!
@@ -12,10 +13,12 @@
 //! and its `App` wraps its router with [`http::with_middleware`] and serves it with
 //! [`serve::serve`].
 
+pub mod cli;
 pub mod config;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod mysql;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;

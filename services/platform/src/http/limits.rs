@@ -50,7 +50,7 @@ impl Limits {
 }
 
 /// Parses `"500ms"`, `"10s"`, `"2m"` or a bare number of seconds.
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
         (n, 0.001)
@@ -67,7 +67,11 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(value * scale).map_err(|error| format!("{text:?}: {error}"))
 }
 
-fn deserialize_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+/// Serde `deserialize_with` for a [`Duration`] setting: a number of seconds (`10`, `0.5`) or a
+/// string with a unit (`"500ms"`, `"10s"`, `"2m"`), as [`parse_duration`] reads it.
+pub fn deserialize_duration<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Duration, D::Error> {
     struct Visitor;
     impl de::Visitor<'_> for Visitor {
         type Value = Duration;

@@ -9,5 +9,5 @@ mod middleware;
 
 pub use error::ApiError;
 pub use json::{decode, decoding_error, read_body, Json, JSON_DECODING_ERROR};
-pub use limits::Limits;
+pub use limits::{deserialize_duration, parse_duration, Limits};
 pub use middleware::{with_middleware, REQUEST_ID_HEADER};

@@ -1,0 +1,255 @@
+//! [`App`]: a built, bound activity-server: gRPC (events, health, reflection) on one port,
+//! admin HTTP (`/metrics`, `/livez`, `/readyz`) on another.
+//!
+//! Shutdown, once the future given to [`App::run_until_stopped`] resolves:
+//! 1. readiness turns false and gRPC health turns `NOT_SERVING` (the pinger is stopped first so
+//!    it cannot flip it back);
+//! 2. the gRPC listener closes and in-flight calls and streams drain, for at most
+//!    `limits.drain_deadline`; streams still open then end with `UNAVAILABLE`, and whatever
+//!    remains after a short grace is dropped;
+//! 3. the admin listener stops, the pool closes.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use axum::{routing::get, Router};
+use platform::{
+    health::Readiness,
+    serve::{serve, ServeOptions},
+};
+use tokio::{net::TcpListener, sync::oneshot};
+use tonic::transport::{server::TcpIncoming, Server};
+use tonic_health::ServingStatus;
+
+use crate::{
+    health,
+    middleware::GrpcLayer,
+    proto::{activity_events_server::ActivityEventsServer, FILE_DESCRIPTOR_SET},
+    repo::{EventRepo, MySqlEventRepo, MIGRATIONS_DIR, MIGRATOR},
+    service::ActivityService,
+    settings::Settings,
+};
+
+/// How long streams get to end after they were told to (drain deadline passed) before the
+/// server stops waiting for their connections.
+const ABORT_GRACE: Duration = Duration::from_secs(2);
+
+/// How long the admin listener drains its own requests at the very end.
+const ADMIN_DRAIN: Duration = Duration::from_secs(2);
+
+/// HTTP/2 keep-alive pings find dead clients (and free their stream slots).
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running-to-be activity-server: store ready, both listeners bound.
+pub struct App {
+    settings: Settings,
+    repo: Arc<dyn EventRepo>,
+    service: ActivityService,
+    readiness: Readiness,
+    grpc_listener: TcpListener,
+    grpc_addr: SocketAddr,
+    admin_listener: TcpListener,
+    admin_addr: SocketAddr,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("grpc_addr", &self.grpc_addr)
+            .field("admin_addr", &self.admin_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Connects to MySQL, applies the migrations (when `db.migrate`), binds `0.0.0.0:port`
+    /// and `0.0.0.0:admin_port`.
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+        settings.validate().context("invalid settings")?;
+        let pool = platform::mysql::connect(&settings.db).await?;
+        if settings.db.migrate {
+            platform::mysql::migrate(&pool, &MIGRATOR, MIGRATIONS_DIR).await?;
+        }
+        Self::with_repo(settings, Arc::new(MySqlEventRepo::new(pool))).await
+    }
+
+    /// Like [`App::build`] over any store (`settings.db` is not used), e.g. an in-memory one.
+    pub async fn with_repo(settings: Settings, repo: Arc<dyn EventRepo>) -> anyhow::Result<App> {
+        settings.validate().context("invalid settings")?;
+        if let Err(error) = platform::telemetry::set_default_level(&settings.log_level) {
+            tracing::warn!(%error, "keeping the current log level");
+        }
+        platform::metrics::install();
+        crate::metrics::register();
+
+        let readiness = Readiness::new();
+        let ping_repo = repo.clone();
+        readiness.add_check("event store", move || {
+            let repo = ping_repo.clone();
+            async move { repo.ping().await.map_err(|error| error.to_string()) }
+        });
+        let service = ActivityService::new(repo.clone(), settings.limits.max_message_chars);
+
+        let grpc_listener = bind(settings.port, "gRPC").await?;
+        let grpc_addr = grpc_listener
+            .local_addr()
+            .context("reading the gRPC address")?;
+        let admin_listener = bind(settings.admin_port, "admin").await?;
+        let admin_addr = admin_listener
+            .local_addr()
+            .context("reading the admin address")?;
+        Ok(App {
+            settings,
+            repo,
+            service,
+            readiness,
+            grpc_listener,
+            grpc_addr,
+            admin_listener,
+            admin_addr,
+        })
+    }
+
+    /// The bound gRPC address (`0.0.0.0:<port>`).
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    /// The bound admin HTTP address (`0.0.0.0:<admin_port>`).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// The readiness flag (false once shutdown starts).
+    pub fn readiness(&self) -> Readiness {
+        self.readiness.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then drains (see the module docs) and closes the
+    /// store.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let App {
+            settings,
+            repo,
+            service,
+            readiness,
+            grpc_listener,
+            grpc_addr,
+            admin_listener,
+            admin_addr,
+        } = self;
+        let limits = settings.limits.clone();
+
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        health::set_status(&reporter, ServingStatus::Serving).await;
+        let pinger = health::spawn_pinger(
+            reporter.clone(),
+            repo.clone(),
+            readiness.clone(),
+            health::PING_INTERVAL,
+        );
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .context("building the reflection service")?;
+        let events = ActivityEventsServer::new(service.clone())
+            .max_decoding_message_size(limits.max_message_bytes)
+            // Answers are never refused for size: events stored under an older, larger limit
+            // must still list (4 MiB is gRPC's usual default).
+            .max_encoding_message_size(limits.max_message_bytes.max(4 * 1024 * 1024));
+
+        // The admin listener runs until the gRPC side has drained.
+        let admin_router = Router::new()
+            .route("/metrics", get(platform::metrics::handler))
+            .merge(platform::health::routes(readiness.clone()));
+        let (admin_stop, admin_stopped) = oneshot::channel::<()>();
+        let admin = tokio::spawn(serve(
+            admin_listener,
+            admin_router,
+            readiness.clone(),
+            async {
+                let _ = admin_stopped.await;
+            },
+            ServeOptions {
+                drain_deadline: ADMIN_DRAIN,
+            },
+        ));
+
+        let (draining_tx, draining_rx) = oneshot::channel::<()>();
+        let drain_readiness = readiness.clone();
+        let drain_reporter = reporter.clone();
+        let deadline = limits.drain_deadline;
+        let signal = async move {
+            shutdown.await;
+            drain_readiness.start_draining();
+            pinger.abort();
+            let _ = pinger.await;
+            health::set_status(&drain_reporter, ServingStatus::NotServing).await;
+            tracing::info!(
+                ?deadline,
+                "shutdown requested: NOT_SERVING, draining in-flight calls"
+            );
+            let _ = draining_tx.send(());
+        };
+
+        let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
+        tracing::info!(%grpc_addr, %admin_addr, db.host = %settings.db.host, db.name = %settings.db.name, "activity-server ready");
+        tracing::info!("Server has been started on {}", grpc_addr.port());
+        let server = Server::builder()
+            .timeout(limits.request_timeout)
+            .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+            .layer(GrpcLayer::new(limits.concurrency_limit))
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(events)
+            .serve_with_incoming_shutdown(incoming, signal);
+        tokio::pin!(server);
+
+        let served = tokio::select! {
+            result = &mut server => result,
+            Ok(()) = draining_rx => {
+                match tokio::time::timeout(deadline, &mut server).await {
+                    Ok(result) => {
+                        tracing::info!("drained");
+                        result
+                    }
+                    Err(_) => {
+                        tracing::warn!(?deadline, "drain deadline passed: ending the open streams with UNAVAILABLE");
+                        service.abort_streams();
+                        match tokio::time::timeout(ABORT_GRACE, &mut server).await {
+                            Ok(result) => result,
+                            Err(_) => {
+                                tracing::warn!("connections still open after the grace: dropping them");
+                                Ok(())
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        // Whatever ended the gRPC side, the admin side and the store go too.
+        readiness.start_draining();
+        let _ = admin_stop.send(());
+        let admin_result = admin.await;
+        repo.close().await;
+        served.context("serving gRPC")?;
+        match admin_result {
+            Ok(result) => result.context("serving the admin HTTP port")?,
+            Err(join) => anyhow::bail!("the admin HTTP task failed: {join}"),
+        }
+        tracing::info!("activity-server stopped");
+        Ok(())
+    }
+}
+
+async fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(("0.0.0.0", port))
+        .await
+        .with_context(|| format!("binding the {what} port 0.0.0.0:{port}"))
+}

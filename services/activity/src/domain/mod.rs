@@ -1,0 +1,11 @@
+//! The activity domain without I/O: what a valid event is ([`NewEvent`]), what a stored one
+//! looks like ([`StoredEvent`]), which events a `ListEvents` call wants ([`DeploymentFilter`]),
+//! and how a repeated event id is judged ([`replay`]).
+
+mod event;
+mod filter;
+mod validation;
+
+pub use event::{execution_time_ms, replay, NewEvent, Replay, StoredEvent};
+pub use filter::DeploymentFilter;
+pub use validation::{Problem, ValidationError};

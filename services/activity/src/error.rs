@@ -1,0 +1,93 @@
+//! [`DomainError`]: why a call failed, and its one mapping to a gRPC status.
+
+use tonic::Status;
+
+use crate::{domain::ValidationError, repo::RepoError};
+
+/// Why a `CreateEvent` or `ListEvents` call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The request is malformed: `INVALID_ARGUMENT` with every problem named.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// Another event is stored under this id: `ALREADY_EXISTS`.
+    #[error(
+        "event {id} already exists with a different message, deployment_id or timestamp.send; \
+         event ids are unique: send a new id (sending the same event again is fine)"
+    )]
+    Conflict {
+        /// The event id.
+        id: i32,
+    },
+    /// The server's drain deadline passed while a stream was still open: `UNAVAILABLE`.
+    #[error(
+        "the server is shutting down and its drain deadline passed; the list is incomplete, \
+         list again"
+    )]
+    ShuttingDown,
+    /// The store cannot be reached now: `UNAVAILABLE`, worth a retry. Details are logged.
+    #[error("the event store is unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: `INTERNAL` with an opaque message. Details are logged.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<RepoError> for DomainError {
+    fn from(error: RepoError) -> Self {
+        match error {
+            RepoError::Unavailable(reason) => Self::Unavailable(reason),
+            RepoError::Failed(reason) => Self::Internal(reason),
+        }
+    }
+}
+
+impl From<DomainError> for Status {
+    fn from(error: DomainError) -> Status {
+        match error {
+            DomainError::Invalid(_) => Status::invalid_argument(error.to_string()),
+            DomainError::Conflict { .. } => Status::already_exists(error.to_string()),
+            DomainError::ShuttingDown => Status::unavailable(error.to_string()),
+            DomainError::Unavailable(reason) => {
+                tracing::warn!(%reason, "event store unavailable");
+                Status::unavailable("the event store is unavailable; retry later")
+            }
+            DomainError::Internal(reason) => {
+                tracing::error!(%reason, "internal error");
+                Status::internal("internal error")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic::Code;
+
+    use super::*;
+    use crate::domain::Problem;
+
+    #[test]
+    fn each_error_has_its_code_and_store_details_stay_in_the_logs() {
+        let invalid: Status =
+            DomainError::from(ValidationError::one(Problem::MissingTimestamp)).into();
+        assert_eq!(invalid.code(), Code::InvalidArgument);
+        assert!(invalid.message().contains("timestamp"));
+
+        let conflict: Status = DomainError::Conflict { id: 8 }.into();
+        assert_eq!(conflict.code(), Code::AlreadyExists);
+        assert!(conflict.message().contains("event 8"));
+
+        let unavailable: Status = DomainError::from(RepoError::Unavailable(
+            "pool timed out at 10.0.0.1".to_owned(),
+        ))
+        .into();
+        assert_eq!(unavailable.code(), Code::Unavailable);
+        assert!(!unavailable.message().contains("10.0.0.1"));
+
+        let internal: Status =
+            DomainError::from(RepoError::Failed("syntax error".to_owned())).into();
+        assert_eq!(internal.code(), Code::Internal);
+        assert_eq!(internal.message(), "internal error");
+    }
+}

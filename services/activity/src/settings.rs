@@ -1,0 +1,305 @@
+//! activity-server's settings, loaded in layers (see [`platform::config`]):
+//! defaults → config file → `PORT` (the original's only setting) → `ACTIVITY__…` environment
+//! → secrets directory.
+//!
+//! | setting | file key | environment | secret file | default |
+//! |---|---|---|---|---|
+//! | `port` | `port` | `ACTIVITY__PORT`, else `PORT` | | 50051 |
+//! | `admin_port` | `adminPort` | `ACTIVITY__ADMIN_PORT` | | 9091 |
+//! | `log_level` | `logLevel` | `ACTIVITY__LOG_LEVEL` | | `info` (0–6 or a filter) |
+//! | `db.host` | `dbHost` | `ACTIVITY__DB__HOST` | | `127.0.0.1` |
+//! | `db.port` | `dbPort` | `ACTIVITY__DB__PORT` | | 3306 |
+//! | `db.name` | `dbName` | `ACTIVITY__DB__NAME` | | `activity` |
+//! | `db.user` | | `ACTIVITY__DB__USER` | `dbuser` | `admin` |
+//! | `db.password` | | `ACTIVITY__DB__PASSWORD` | `dbpassword` | `admin` |
+//! | `db.migrate` | | `ACTIVITY__DB__MIGRATE` | | true |
+//! | `limits.*` | | `ACTIVITY__LIMITS__MAX_MESSAGE_BYTES`, `…__MAX_MESSAGE_CHARS`, `…__CONCURRENCY_LIMIT`, `…__REQUEST_TIMEOUT`, `…__DRAIN_DEADLINE` | | see [`GrpcLimits`] |
+//!
+//! The service needs its own database (sqlx keeps one migrations table per database), hence
+//! the default `activity` rather than accountd's `mockvideo`.
+
+use std::{path::Path, time::Duration};
+
+use platform::{
+    config::{ConfigError, Layered},
+    mysql::DbSettings,
+};
+use serde::Deserialize;
+
+/// Environment variable prefix: `ACTIVITY__DB__HOST` sets `db.host`.
+pub const ENV_PREFIX: &str = "ACTIVITY";
+
+/// The original server's port variable, honoured when `ACTIVITY__PORT` is not set.
+pub const PORT_VAR: &str = "PORT";
+
+/// Config file keys (the accountd seed's style) and the settings they set.
+const FILE_KEYS: &[(&str, &str)] = &[
+    ("port", "port"),
+    ("adminPort", "admin_port"),
+    ("logLevel", "log_level"),
+    ("dbHost", "db.host"),
+    ("dbPort", "db.port"),
+    ("dbName", "db.name"),
+];
+
+/// Secret file names.
+const SECRET_FILES: &[(&str, &str)] = &[("dbuser", "db.user"), ("dbpassword", "db.password")];
+
+/// Everything activity-server needs to start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// gRPC port on all interfaces; 0 picks a free one.
+    pub port: u16,
+    /// Admin HTTP port (`/metrics`, `/livez`, `/readyz`) on all interfaces; 0 picks a free one.
+    pub admin_port: u16,
+    /// Log level when `RUST_LOG` is unset: 0–6 (logrus numbers) or an `EnvFilter` directive.
+    pub log_level: String,
+    /// The MySQL database holding the events (database name `activity` unless given).
+    #[serde(deserialize_with = "activity_db")]
+    pub db: DbSettings,
+    /// gRPC limits.
+    pub limits: GrpcLimits,
+}
+
+/// How much the gRPC server accepts before it pushes back.
+///
+/// Durations are a number of seconds (`10`, `0.5`) or a string with a unit (`"500ms"`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GrpcLimits {
+    /// Largest request message accepted; larger ones get `RESOURCE_EXHAUSTED`. Default 64 KiB.
+    pub max_message_bytes: usize,
+    /// Longest event message, in characters; longer ones get `INVALID_ARGUMENT`. Default 4096.
+    pub max_message_chars: usize,
+    /// Calls in flight across all connections (a stream counts until it ends); more get
+    /// `RESOURCE_EXHAUSTED` at once. Health checks are not counted. Default 256.
+    pub concurrency_limit: usize,
+    /// Longest time a call may take to answer (for `ListEvents`: to start streaming); slower
+    /// calls are cancelled. Default 10 s.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub request_timeout: Duration,
+    /// Longest time in-flight calls and streams get after shutdown starts; streams still
+    /// running then end with `UNAVAILABLE`. Default 10 s.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub drain_deadline: Duration,
+}
+
+/// The database activity-server uses unless told otherwise.
+pub const DEFAULT_DB_NAME: &str = "activity";
+
+fn default_db() -> DbSettings {
+    DbSettings {
+        name: DEFAULT_DB_NAME.to_owned(),
+        ..DbSettings::default()
+    }
+}
+
+fn activity_db<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<DbSettings, D::Error> {
+    platform::mysql::deserialize_over(default_db(), deserializer)
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            port: 50051,
+            admin_port: 9091,
+            log_level: "info".to_owned(),
+            db: default_db(),
+            limits: GrpcLimits::default(),
+        }
+    }
+}
+
+impl Default for GrpcLimits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 64 * 1024,
+            max_message_chars: 4096,
+            concurrency_limit: 256,
+            request_timeout: Duration::from_secs(10),
+            drain_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+impl GrpcLimits {
+    /// Checks the values that would make the server unusable; names the bad field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("limits.max_message_bytes", self.max_message_bytes),
+            ("limits.max_message_chars", self.max_message_chars),
+            ("limits.concurrency_limit", self.concurrency_limit),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::invalid(key, "must be greater than zero"));
+            }
+        }
+        if self.request_timeout.is_zero() {
+            return Err(ConfigError::invalid(
+                "limits.request_timeout",
+                "must be greater than zero",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// Loads the settings from the process environment and the given file and secrets
+    /// directory (each optional); fails naming the bad setting.
+    pub fn load(
+        config_file: Option<&Path>,
+        secrets_dir: Option<&Path>,
+    ) -> Result<Settings, ConfigError> {
+        let env = std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        });
+        Self::load_with_env(config_file, secrets_dir, env)
+    }
+
+    /// Like [`Settings::load`] with these variables instead of the process environment.
+    pub fn load_with_env(
+        config_file: Option<&Path>,
+        secrets_dir: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut env: Vec<(String, String)> = env.into_iter().collect();
+        let explicit = format!("{ENV_PREFIX}__PORT");
+        if !env.iter().any(|(name, _)| *name == explicit) {
+            if let Some((_, port)) = env.iter().find(|(name, _)| name == PORT_VAR) {
+                // Checked here so that an error names PORT, not the variable it stands for.
+                port.trim()
+                    .parse::<u16>()
+                    .map_err(|error| ConfigError::Invalid {
+                        key: "port".to_owned(),
+                        origin: format!("environment variable {PORT_VAR}"),
+                        reason: format!("{port:?} is not a port number: {error}"),
+                    })?;
+                let port = port.clone();
+                env.push((explicit, port));
+            }
+        }
+        let settings: Settings = Layered::new(ENV_PREFIX)
+            .file(config_file, FILE_KEYS)
+            .secrets_dir(secrets_dir, SECRET_FILES)
+            .env_vars(env)
+            .extract()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types cannot: positive limits, a usable log level, a database to talk to.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        platform::telemetry::level_directive(&self.log_level)
+            .map_err(|error| ConfigError::invalid("log_level", error.to_string()))?;
+        self.limits.validate()?;
+        self.db.validate()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use secrecy::{ExposeSecret, SecretString};
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let settings = Settings::load_with_env(None, None, env(&[])).unwrap();
+        assert_eq!(settings.port, 50051);
+        assert_eq!(settings.admin_port, 9091);
+        assert_eq!(settings.db.name, "activity");
+        assert!(settings.db.migrate);
+        assert_eq!(settings.limits, GrpcLimits::default());
+        assert_eq!(settings.limits.max_message_bytes, 65536);
+        assert_eq!(settings.limits.max_message_chars, 4096);
+    }
+
+    #[test]
+    fn port_comes_from_port_unless_activity_port_is_set() {
+        let settings = Settings::load_with_env(None, None, env(&[("PORT", "5000")])).unwrap();
+        assert_eq!(settings.port, 5000);
+        let settings = Settings::load_with_env(
+            None,
+            None,
+            env(&[("PORT", "5000"), ("ACTIVITY__PORT", "0")]),
+        )
+        .unwrap();
+        assert_eq!(settings.port, 0);
+        let error = Settings::load_with_env(None, None, env(&[("PORT", "grpc")])).unwrap_err();
+        assert_eq!(error.key(), Some("port"));
+        assert!(
+            error.to_string().contains("environment variable PORT"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn file_env_and_secrets_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        std::fs::write(
+            &config,
+            "# activity\nport=6000\nadminPort=0\ndbHost=db.internal\nlimits.max_message_chars=100\n",
+        )
+        .unwrap();
+        let secrets = dir.path().join("secrets");
+        std::fs::create_dir(&secrets).unwrap();
+        std::fs::write(secrets.join("dbpassword"), "s3cret\n").unwrap();
+        let settings = Settings::load_with_env(
+            Some(&config),
+            Some(&secrets),
+            env(&[
+                ("ACTIVITY__DB__PORT", "3307"),
+                ("ACTIVITY__LIMITS__REQUEST_TIMEOUT", "500ms"),
+                ("ACTIVITY__LIMITS__DRAIN_DEADLINE", "2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!((settings.port, settings.admin_port), (6000, 0));
+        assert_eq!(settings.db.host, "db.internal");
+        assert_eq!(settings.db.port, 3307);
+        assert_eq!(
+            settings.db.name, DEFAULT_DB_NAME,
+            "kept although db.* values were given"
+        );
+        assert_eq!(settings.db.password.expose_secret(), "s3cret");
+        assert_eq!(settings.limits.max_message_chars, 100);
+        assert_eq!(settings.limits.request_timeout, Duration::from_millis(500));
+        assert_eq!(settings.limits.drain_deadline, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let error = Settings::load_with_env(
+            None,
+            None,
+            env(&[("ACTIVITY__LIMITS__CONCURRENCY_LIMIT", "0")]),
+        )
+        .unwrap_err();
+        assert_eq!(error.key(), Some("limits.concurrency_limit"));
+        let error =
+            Settings::load_with_env(None, None, env(&[("ACTIVITY__ADMIN_PORT", "x")])).unwrap_err();
+        assert_eq!(error.key(), Some("admin_port"));
+        let error =
+            Settings::load_with_env(None, None, env(&[("ACTIVITY__DB__NAME", "")])).unwrap_err();
+        assert_eq!(error.key(), Some("db.name"));
+    }
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let mut settings = Settings::default();
+        settings.db.password = SecretString::from("hunter2");
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+}

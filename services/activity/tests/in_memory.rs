@@ -1,0 +1,186 @@
+//! activity-server over an in-memory store (no MySQL needed): what needs a store that can be
+//! switched off or filled instantly — health following the store, and the concurrency limit.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{sync::Arc, time::Duration};
+
+use activity::{
+    proto::{activity_events_client::ActivityEventsClient, Deployment, EventRequest, Timestamp},
+    service::now_ns,
+    App, Settings,
+};
+use futures::StreamExt as _;
+use tonic::{transport::Channel, Code};
+use tonic_health::pb::{
+    health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+};
+
+use activity::repo::InMemoryEventRepo;
+
+struct Running {
+    url: String,
+    admin: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn start(settings: Settings, repo: Arc<InMemoryEventRepo>) -> Running {
+    platform::telemetry::init_for_tests();
+    let app = App::with_repo(settings, repo).await.unwrap();
+    let url = format!("http://127.0.0.1:{}", app.grpc_addr().port());
+    let admin = format!("http://127.0.0.1:{}", app.admin_addr().port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    Running {
+        url,
+        admin,
+        stop,
+        task,
+    }
+}
+
+impl Running {
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url.clone())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        port: 0,
+        admin_port: 0,
+        ..Settings::default()
+    }
+}
+
+fn event(id: i32, message: &str) -> EventRequest {
+    EventRequest {
+        id,
+        message: message.to_owned(),
+        timestamp: Some(Timestamp {
+            send: now_ns(),
+            receive: 0,
+        }),
+        deployment_id: 1,
+    }
+}
+
+async fn status_of(health: &mut HealthClient<Channel>, service: &str) -> ServingStatus {
+    health
+        .check(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status()
+}
+
+/// Polls until `service` reports `wanted` (the pinger runs every 2 s), at most 10 s.
+async fn wait_for(health: &mut HealthClient<Channel>, service: &str, wanted: ServingStatus) {
+    for _ in 0..100 {
+        if status_of(health, service).await == wanted {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{service:?} did not turn {wanted:?} within 10 s");
+}
+
+#[tokio::test]
+async fn health_follows_the_store_and_readiness_too() {
+    let repo = Arc::new(InMemoryEventRepo::new());
+    let server = start(settings(), repo.clone()).await;
+    let mut health = HealthClient::new(server.channel().await);
+    assert_eq!(status_of(&mut health, "").await, ServingStatus::Serving);
+
+    repo.set_unavailable(true);
+    for service in ["", "activityevents.ActivityEvents"] {
+        wait_for(&mut health, service, ServingStatus::NotServing).await;
+    }
+    let ready = reqwest::get(format!("{}/readyz", server.admin))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let mut client = ActivityEventsClient::new(server.channel().await);
+    let status = client.create_event(event(1, "m")).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+
+    repo.set_unavailable(false);
+    for service in ["", "activityevents.ActivityEvents"] {
+        wait_for(&mut health, service, ServingStatus::Serving).await;
+    }
+    client.create_event(event(1, "m")).await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn calls_over_the_concurrency_limit_are_refused_but_health_still_answers() {
+    let repo = Arc::new(InMemoryEventRepo::new());
+    let mut settings = settings();
+    settings.limits.concurrency_limit = 2;
+    let server = start(settings, repo.clone()).await;
+    let mut client = ActivityEventsClient::new(server.channel().await);
+    // About 10 MB per stream: more than the HTTP/2 windows (2 MB per stream on the client),
+    // so unread streams stall on flow control and stay in flight.
+    let big = "x".repeat(4000);
+    for id in 1..=2500 {
+        client.create_event(event(id, &big)).await.unwrap();
+    }
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let mut reader = ActivityEventsClient::new(server.channel().await);
+        let mut stream = reader
+            .list_events(Deployment { id: 1 })
+            .await
+            .unwrap()
+            .into_inner();
+        stream.next().await.unwrap().unwrap();
+        open.push((reader, stream));
+    }
+    let status = client.create_event(event(100_000, "m")).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("limit of 2"), "{status:?}");
+    let mut health = HealthClient::new(server.channel().await);
+    assert_eq!(status_of(&mut health, "").await, ServingStatus::Serving);
+
+    // Finishing the streams frees their slots.
+    for (_, mut stream) in open {
+        let mut count = 1;
+        while let Some(item) = stream.next().await {
+            item.unwrap();
+            count += 1;
+        }
+        assert_eq!(count, 2500);
+    }
+    let mut created = false;
+    for _ in 0..50 {
+        match client.create_event(event(100_000, "m")).await {
+            Ok(_) => {
+                created = true;
+                break;
+            }
+            Err(status) if status.code() == Code::ResourceExhausted => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(status) => panic!("{status:?}"),
+        }
+    }
+    assert!(created, "the slots were not released");
+    server.stop().await;
+}
