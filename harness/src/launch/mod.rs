@@ -1,6 +1,7 @@
 //! Launches our services for tests and tools: in-process on a free port, stopped on demand.
 
 pub mod accountd;
+pub mod activity;
 
 use std::{future::Future, net::SocketAddr};
 
@@ -11,6 +12,7 @@ use tokio::{sync::oneshot, task::JoinHandle};
 pub struct RunningService {
     name: &'static str,
     addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -32,6 +34,7 @@ impl RunningService {
         Self {
             name,
             addr,
+            admin_addr: None,
             shutdown: Some(shutdown),
             task: Some(task),
         }
@@ -45,6 +48,18 @@ impl RunningService {
     /// The address the service listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Records the service's separate admin (metrics, health) listener.
+    pub fn with_admin_addr(mut self, admin_addr: SocketAddr) -> Self {
+        self.admin_addr = Some(admin_addr);
+        self
+    }
+
+    /// `http://127.0.0.1:PORT` of the admin listener, for services that have one.
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin_addr
+            .map(|addr| format!("http://127.0.0.1:{}", addr.port()))
     }
 
     /// `http://127.0.0.1:PORT`, always on loopback whatever the service bound.

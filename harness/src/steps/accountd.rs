@@ -15,7 +15,7 @@ async fn accountd_with_test_data(world: &mut MockVideoWorld) -> anyhow::Result<(
     let db = mysql.create_database("accountd").await?;
     world.databases.push(db.clone());
     let service = harness::launch::accountd::start(&db, true).await?;
-    world.accountd_url = Some(service.base_url());
+    world.base_url = Some(service.base_url());
     world.services.push(service);
     Ok(())
 }

@@ -14,7 +14,7 @@ pub async fn send(
     header: Option<&str>,
     body: Option<Vec<u8>>,
 ) {
-    let url = format!("{}{}", world.accountd_url(), path);
+    let url = format!("{}{}", world.base_url(), path);
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a valid HTTP method");
     let mut request = world.http.request(method, &url);
     if let Some(header) = header {

@@ -3,5 +3,6 @@
 //! Compiled into each cucumber runner with `#[path]` (see the crate docs for why).
 
 pub mod accountd;
+pub mod activity;
 pub mod http;
 pub mod world;

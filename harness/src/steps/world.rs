@@ -31,8 +31,10 @@ impl Exchange {
 #[world(init = Self::new)]
 pub struct MockVideoWorld {
     pub http: reqwest::Client,
-    /// Base URL of the accountd this scenario started.
-    pub accountd_url: Option<String>,
+    /// Base URL the HTTP steps talk to (accountd, or a gRPC service's admin listener).
+    pub base_url: Option<String>,
+    /// gRPC state of the activity scenarios.
+    pub activity: super::activity::ActivityState,
     /// The last answer received.
     pub last: Option<Exchange>,
     /// Services started by this scenario, stopped in teardown.
@@ -50,7 +52,8 @@ impl MockVideoWorld {
             .context("building the HTTP client")?;
         Ok(Self {
             http,
-            accountd_url: None,
+            base_url: None,
+            activity: Default::default(),
             last: None,
             services: Vec::new(),
             databases: Vec::new(),
@@ -64,11 +67,11 @@ impl MockVideoWorld {
             .expect("no request has been sent in this scenario yet")
     }
 
-    /// The accountd base URL, or a step failure saying it was not started.
-    pub fn accountd_url(&self) -> &str {
-        self.accountd_url
+    /// The HTTP base URL, or a step failure saying no HTTP service was started.
+    pub fn base_url(&self) -> &str {
+        self.base_url
             .as_deref()
-            .expect("accountd is not running in this scenario: add the Background step")
+            .expect("no HTTP service is running in this scenario: add the Background step")
     }
 
     /// Stops the scenario's services and drops its databases.
