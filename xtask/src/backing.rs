@@ -56,6 +56,14 @@ impl Database {
         Ok(Self { server, parts })
     }
 
+    /// Creates one more fresh database on the same server, named after `prefix`.
+    pub async fn create_database(&self, prefix: &str) -> Result<DbParts> {
+        self.server
+            .create_database(prefix)
+            .await
+            .with_context(|| format!("creating a `{prefix}` database"))
+    }
+
     /// How the server was provided, in words.
     pub fn provider(&self) -> String {
         self.server.provider().to_string()

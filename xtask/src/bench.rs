@@ -1,14 +1,22 @@
-//! `cargo xtask bench accountd`: how fast accountd serves `GET /users/1`, next to how fast MySQL
-//! answers the same point select, on this machine.
+//! `cargo xtask bench accountd|activity`: how fast a service answers on this machine, measured by
+//! the harness's `bench` binary against a release build of the service on a fresh MySQL.
 //!
-//! Builds accountd and the harness's `bench` binary in release, provisions MySQL with the test
-//! users, starts the release accountd, runs `bench` (which drives both targets with
-//! `harness::load` and prints the table) and cleans everything up, printing a step summary.
+//! Both benchmarks follow the same steps ([`bench`]): build the service and `bench` in release,
+//! provision MySQL with a database for the service, start the release service on free ports and
+//! wait until it is ready, run `bench <service> …` (which drives the load with `harness::load` and
+//! prints the table), and clean everything up, printing a step summary. A [`Target`] says what
+//! differs: the builds, the service's command line and readiness URL, and the `bench` command line.
+//!
+//! - accountd: `GET /users/{id}` through accountd next to the same point select straight to MySQL.
+//! - activity: CreateEvent at a fixed concurrency, then many events seeded into one deployment
+//!   (bulk INSERTs into the server's database) and streamed back by one ListEvents call while the
+//!   server's memory is sampled (its pid is passed to `bench`).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use harness::backing::mysql::DbParts;
 
 use crate::backing::Database;
 use crate::cmd::Cmd;
@@ -17,7 +25,7 @@ use crate::runner::{Runner, Spawned};
 use crate::service;
 use crate::summary::{Status, Summary};
 
-/// Load shape for the benchmark.
+/// Load shape for the accountd benchmark.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BenchOptions {
     /// Concurrent workers per target.
@@ -30,31 +38,181 @@ pub struct BenchOptions {
     pub user_id: u32,
 }
 
-/// The release builds the benchmark needs.
-pub fn build_cmds() -> Vec<Cmd> {
-    let root = paths::repo_root();
-    vec![
-        Cmd::cargo(["build", "--release", "-p", "accountd", "--bin", "accountd"]).dir(&root),
-        Cmd::cargo(["build", "--release", "-p", "harness", "--bin", "bench"]).dir(&root),
-    ]
+/// Load shape for the activity benchmark.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivityOptions {
+    /// Concurrent CreateEvent workers.
+    pub concurrency: usize,
+    /// Measured seconds of CreateEvent load.
+    pub duration: u64,
+    /// Warm-up seconds before it.
+    pub warmup: u64,
+    /// Events seeded into one deployment and streamed back by one ListEvents call.
+    pub stream_events: u64,
 }
 
-/// The `bench` command line against accountd at `base_url` and MySQL at `mysql_url`.
-pub fn bench_cmd(binary: &Path, base_url: &str, mysql_url: &str, options: &BenchOptions) -> Cmd {
-    Cmd::new(binary.display().to_string())
-        .args([
-            "--http-url".to_string(),
-            format!("{base_url}/users/{}", options.user_id),
-            "--user-id".to_string(),
-            options.user_id.to_string(),
-            "--concurrency".to_string(),
-            options.concurrency.to_string(),
-            "--duration".to_string(),
-            options.duration.to_string(),
-            "--warmup".to_string(),
-            options.warmup.to_string(),
+/// The service a benchmark started, as `bench` needs to know it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Running {
+    /// The ports it listens on, in the order [`Target::ports`] asked for them.
+    pub ports: Vec<u16>,
+    /// Its process id (for memory sampling).
+    pub pid: u32,
+    /// Its database.
+    pub db: DbParts,
+}
+
+/// What one benchmark measures and how its service runs.
+pub trait Target {
+    /// The service binary, e.g. `accountd`; also names its log (`target/bench/<name>.log`).
+    fn service(&self) -> &'static str;
+
+    /// The release builds (the service and the `bench` binary).
+    fn builds(&self) -> Vec<Cmd>;
+
+    /// Prefix of the service's database.
+    fn db_prefix(&self) -> &'static str;
+
+    /// How many free ports the service needs.
+    fn ports(&self) -> usize;
+
+    /// The service's command line.
+    fn service_cmd(&self, binary: &Path, ports: &[u16], db: &DbParts) -> Cmd;
+
+    /// The URL answering 200 once the service is ready.
+    fn ready_url(&self, ports: &[u16]) -> String;
+
+    /// The `bench` command line against the running service.
+    fn bench_cmd(&self, bench: &Path, running: &Running) -> Cmd;
+}
+
+/// `bench accountd`: HTTP vs raw MySQL.
+pub struct Accountd(pub BenchOptions);
+
+impl Target for Accountd {
+    fn service(&self) -> &'static str {
+        "accountd"
+    }
+
+    fn builds(&self) -> Vec<Cmd> {
+        let root = paths::repo_root();
+        vec![
+            Cmd::cargo(["build", "--release", "-p", "accountd", "--bin", "accountd"]).dir(&root),
+            Cmd::cargo(["build", "--release", "-p", "harness", "--bin", "bench"]).dir(&root),
+        ]
+    }
+
+    fn db_prefix(&self) -> &'static str {
+        "bench"
+    }
+
+    fn ports(&self) -> usize {
+        1
+    }
+
+    fn service_cmd(&self, binary: &Path, ports: &[u16], db: &DbParts) -> Cmd {
+        service::accountd_cmd(binary, ports[0], db)
+    }
+
+    fn ready_url(&self, ports: &[u16]) -> String {
+        format!("http://127.0.0.1:{}/readyz", ports[0])
+    }
+
+    fn bench_cmd(&self, bench: &Path, running: &Running) -> Cmd {
+        let options = &self.0;
+        Cmd::new(bench.display().to_string())
+            .args([
+                "accountd".to_string(),
+                "--http-url".to_string(),
+                format!(
+                    "http://127.0.0.1:{}/users/{}",
+                    running.ports[0], options.user_id
+                ),
+                "--user-id".to_string(),
+                options.user_id.to_string(),
+            ])
+            .args(load_args(
+                options.concurrency,
+                options.duration,
+                options.warmup,
+            ))
+            .env_secret("BENCH_MYSQL_URL", running.db.url())
+    }
+}
+
+/// `bench activity`: CreateEvent rate, then streaming.
+pub struct Activity(pub ActivityOptions);
+
+impl Target for Activity {
+    fn service(&self) -> &'static str {
+        "activity-server"
+    }
+
+    fn builds(&self) -> Vec<Cmd> {
+        // One invocation: the server and `bench` share most dependencies, and one feature
+        // resolution keeps cargo from compiling them twice.
+        vec![Cmd::cargo([
+            "build",
+            "--release",
+            "-p",
+            "activity",
+            "-p",
+            "harness",
+            "--bin",
+            "activity-server",
+            "--bin",
+            "bench",
         ])
-        .env_secret("BENCH_MYSQL_URL", mysql_url)
+        .dir(paths::repo_root())]
+    }
+
+    fn db_prefix(&self) -> &'static str {
+        "bench_activity"
+    }
+
+    fn ports(&self) -> usize {
+        2
+    }
+
+    fn service_cmd(&self, binary: &Path, ports: &[u16], db: &DbParts) -> Cmd {
+        service::activity_cmd(binary, ports[0], ports[1], db)
+    }
+
+    fn ready_url(&self, ports: &[u16]) -> String {
+        format!("http://127.0.0.1:{}/readyz", ports[1])
+    }
+
+    fn bench_cmd(&self, bench: &Path, running: &Running) -> Cmd {
+        let options = &self.0;
+        Cmd::new(bench.display().to_string())
+            .args([
+                "activity".to_string(),
+                "--addr".to_string(),
+                format!("127.0.0.1:{}", running.ports[0]),
+                "--server-pid".to_string(),
+                running.pid.to_string(),
+                "--stream-events".to_string(),
+                options.stream_events.to_string(),
+            ])
+            .args(load_args(
+                options.concurrency,
+                options.duration,
+                options.warmup,
+            ))
+            .env_secret("BENCH_MYSQL_URL", running.db.url())
+    }
+}
+
+/// `--concurrency N --duration SECS --warmup SECS`.
+fn load_args(concurrency: usize, duration: u64, warmup: u64) -> [String; 6] {
+    [
+        "--concurrency".to_string(),
+        concurrency.to_string(),
+        "--duration".to_string(),
+        duration.to_string(),
+        "--warmup".to_string(),
+        warmup.to_string(),
+    ]
 }
 
 /// Runs one step, timing it into `summary`.
@@ -79,21 +237,28 @@ async fn timed<T>(
 
 /// `cargo xtask bench accountd`.
 pub async fn bench_accountd(runner: &dyn Runner, options: &BenchOptions) -> Result<()> {
+    bench(runner, &Accountd(options.clone())).await
+}
+
+/// `cargo xtask bench activity`.
+pub async fn bench_activity(runner: &dyn Runner, options: &ActivityOptions) -> Result<()> {
+    bench(runner, &Activity(options.clone())).await
+}
+
+/// Builds, provisions, starts, measures and cleans up for `target`.
+pub async fn bench(runner: &dyn Runner, target: &dyn Target) -> Result<()> {
     let mut summary = Summary::default();
     let mut database: Option<Database> = None;
     let mut process: Option<Spawned> = None;
-    let outcome = run(runner, options, &mut summary, &mut database, &mut process).await;
+    let outcome = run(runner, target, &mut summary, &mut database, &mut process).await;
 
     // Clean up whatever was started, whatever happened.
     let started = Instant::now();
     let mut cleaned = Vec::new();
-    if let Some(mut process) = process {
-        cleaned.push(
-            process
-                .terminate(runner, Duration::from_secs(15))
-                .map(|how| format!("accountd: {how}"))
-                .unwrap_or_else(|e| format!("accountd: {e:#}")),
-        );
+    match service::stop(runner, target.service(), &mut process) {
+        Ok(Some(line)) => cleaned.push(line),
+        Ok(None) => {}
+        Err(error) => cleaned.push(format!("{}: {error:#}", target.service())),
     }
     if let Some(database) = database {
         cleaned.push(database.stop().await.unwrap_or_else(|e| format!("{e:#}")));
@@ -110,13 +275,13 @@ pub async fn bench_accountd(runner: &dyn Runner, options: &BenchOptions) -> Resu
 
 async fn run(
     runner: &dyn Runner,
-    options: &BenchOptions,
+    target: &dyn Target,
     summary: &mut Summary,
     database: &mut Option<Database>,
     process: &mut Option<Spawned>,
 ) -> Result<()> {
     timed(summary, "build (release)", async {
-        for cmd in build_cmds() {
+        for cmd in target.builds() {
             runner.run(&cmd)?;
         }
         Ok(())
@@ -124,29 +289,37 @@ async fn run(
     .await?;
     let target_dir = paths::cargo_target_dir(runner)?;
     let db = timed(summary, "mysql", async {
-        let started = database.insert(Database::start("bench").await?);
+        let started = database.insert(Database::start(target.db_prefix()).await?);
         Ok(started.parts.clone())
     })
     .await?;
-    let base_url = timed(summary, "start accountd", async {
-        let port = service::pick_port(None)?;
-        let log = paths::repo_target().join("bench").join("accountd.log");
-        std::fs::create_dir_all(paths::repo_target().join("bench"))
-            .context("creating target/bench")?;
-        std::fs::write(&log, "").with_context(|| format!("truncating {}", log.display()))?;
-        let binary = paths::binary(&target_dir, "release", "accountd");
-        let spawned = process.insert(runner.spawn(
-            &service::accountd_cmd(&binary, port, &db).dir(paths::repo_root()),
+    let name = target.service();
+    let running = timed(summary, &format!("start {name}"), async {
+        let ports = service::pick_ports(&vec![None; target.ports()])?;
+        let log = paths::repo_target()
+            .join("bench")
+            .join(format!("{name}.log"));
+        let binary = paths::binary(&target_dir, "release", name);
+        let spawned = service::launch(
+            runner,
+            &target
+                .service_cmd(&binary, &ports, &db)
+                .dir(paths::repo_root()),
             &log,
-        )?);
-        let url = format!("http://127.0.0.1:{port}");
-        service::wait_ready(&format!("{url}/readyz"), spawned, Duration::from_secs(60)).await?;
-        Ok(url)
+            &target.ready_url(&ports),
+            process,
+        )
+        .await?;
+        Ok(Running {
+            ports,
+            pid: spawned.pid(),
+            db: db.clone(),
+        })
     })
     .await?;
     timed(summary, "load", async {
         let binary = paths::binary(&target_dir, "release", "bench");
-        runner.run_visible(&bench_cmd(&binary, &base_url, &db.url(), options))
+        runner.run_visible(&target.bench_cmd(&binary, &running))
     })
     .await
 }
@@ -156,9 +329,41 @@ async fn run(
 mod tests {
     use super::*;
 
+    fn running(ports: &[u16]) -> Running {
+        Running {
+            ports: ports.to_vec(),
+            pid: 4242,
+            db: DbParts {
+                host: "127.0.0.1".into(),
+                port: 3306,
+                name: "bench_1".into(),
+                user: "test".into(),
+                password: "pw".into(),
+            },
+        }
+    }
+
+    fn accountd() -> Accountd {
+        Accountd(BenchOptions {
+            concurrency: 32,
+            duration: 10,
+            warmup: 2,
+            user_id: 1,
+        })
+    }
+
+    fn activity() -> Activity {
+        Activity(ActivityOptions {
+            concurrency: 32,
+            duration: 10,
+            warmup: 2,
+            stream_events: 100_000,
+        })
+    }
+
     #[test]
     fn builds_accountd_and_bench_in_release() {
-        let lines: Vec<String> = build_cmds().iter().map(Cmd::line).collect();
+        let lines: Vec<String> = accountd().builds().iter().map(Cmd::line).collect();
         assert_eq!(
             lines,
             [
@@ -170,23 +375,57 @@ mod tests {
 
     #[test]
     fn bench_gets_the_url_and_load_shape_and_mysql_url_secretly() {
-        let options = BenchOptions {
-            concurrency: 32,
-            duration: 10,
-            warmup: 2,
-            user_id: 1,
-        };
-        let cmd = bench_cmd(
-            Path::new("/t/release/bench"),
-            "http://127.0.0.1:40000",
-            "mysql://test:pw@127.0.0.1:3306/bench_1",
-            &options,
-        );
+        let cmd = accountd().bench_cmd(Path::new("/t/release/bench"), &running(&[40000]));
         assert_eq!(
             cmd.line(),
-            "/t/release/bench --http-url http://127.0.0.1:40000/users/1 --user-id 1 \
+            "/t/release/bench accountd --http-url http://127.0.0.1:40000/users/1 --user-id 1 \
              --concurrency 32 --duration 10 --warmup 2"
         );
+        assert!(!cmd.to_string().contains("pw@"));
+        assert_eq!(cmd.env[0].key, "BENCH_MYSQL_URL");
+        assert_eq!(
+            accountd().ready_url(&[40000]),
+            "http://127.0.0.1:40000/readyz"
+        );
+    }
+
+    #[test]
+    fn builds_activity_server_and_bench_in_one_release_build() {
+        let lines: Vec<String> = activity().builds().iter().map(Cmd::line).collect();
+        assert_eq!(
+            lines,
+            ["cargo build --release -p activity -p harness --bin activity-server --bin bench"]
+        );
+    }
+
+    #[test]
+    fn activity_server_gets_grpc_and_admin_ports_and_is_ready_on_admin() {
+        let target = activity();
+        assert_eq!(target.ports(), 2);
+        let cmd = target.service_cmd(
+            Path::new("/t/release/activity-server"),
+            &[40001, 40002],
+            &running(&[]).db,
+        );
+        assert_eq!(cmd.line(), "/t/release/activity-server");
+        assert!(cmd.to_string().starts_with(
+            "ACTIVITY__PORT=40001 ACTIVITY__ADMIN_PORT=40002 ACTIVITY__DB__HOST=127.0.0.1"
+        ));
+        assert_eq!(
+            target.ready_url(&[40001, 40002]),
+            "http://127.0.0.1:40002/readyz"
+        );
+    }
+
+    #[test]
+    fn activity_bench_gets_the_address_pid_and_load_shape() {
+        let cmd = activity().bench_cmd(Path::new("/t/release/bench"), &running(&[40001, 40002]));
+        assert_eq!(
+            cmd.line(),
+            "/t/release/bench activity --addr 127.0.0.1:40001 --server-pid 4242 \
+             --stream-events 100000 --concurrency 32 --duration 10 --warmup 2"
+        );
+        // The events to stream are seeded straight into the server's database.
         assert!(!cmd.to_string().contains("pw@"));
         assert_eq!(cmd.env[0].key, "BENCH_MYSQL_URL");
     }

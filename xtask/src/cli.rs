@@ -21,8 +21,9 @@ Examples:
   sudo cargo xtask bootstrap         install and start the Docker engine, build the images
   cargo xtask ci                     fmt, clippy, all tests, Gherkin suites, summary table
   cargo xtask ci --skip functional   the same without the Gherkin suites
-  cargo xtask up                     MySQL + accountd on 127.0.0.1 until Ctrl-C
-  cargo xtask bench accountd -c 64   HTTP vs raw MySQL throughput"
+  cargo xtask up                     MySQL, accountd and activity on 127.0.0.1 until Ctrl-C
+  cargo xtask bench accountd -c 64   HTTP vs raw MySQL throughput
+  cargo xtask bench activity         gRPC CreateEvent rate and ListEvents streaming"
 )]
 pub struct Cli {
     /// Stream every command's output instead of showing a spinner on a terminal.
@@ -78,13 +79,15 @@ Examples:
     )]
     Ci(CiArgs),
 
-    /// Start MySQL and accountd locally until Ctrl-C.
+    /// Start MySQL, accountd and the activity server locally until Ctrl-C.
     #[command(
         long_about = "Start the stack on this machine: MySQL (MYSQL_URL, a container or \
-a local mariadbd) with a `mockvideo` database, then accountd (debug build) with the test users \
-loaded, on port 5000 if free. Prints the URL and example requests and writes \
-target/up/endpoints.env (ACCOUNTD_URL, MYSQL_URL). Ctrl-C or SIGTERM stops everything, removes \
-the file and reports what was cleaned.
+a local mariadbd) with a `mockvideo` and an `activity` database, then accountd (debug build) with \
+the test users loaded, on port 5000 if free, then the activity server (debug build) with gRPC on \
+50051 and its admin HTTP (/readyz, /metrics) on 9091 if free. One `cargo build` builds every \
+service binary. Prints the URLs and example requests and writes target/up/endpoints.env \
+(MYSQL_URL, ACCOUNTD_URL, ACTIVITY_ADDR, ACTIVITY_ADMIN_URL, ACTIVITY_CLIENT_BIN). Ctrl-C or \
+SIGTERM stops everything, removes the file and reports what was cleaned.
 
 Examples:
   cargo xtask up
@@ -160,6 +163,21 @@ Examples:
   cargo xtask bench accountd --concurrency 64 --duration 30 --warmup 5"
     )]
     Accountd(BenchAccountdArgs),
+
+    /// The activity server over gRPC: CreateEvent rate, then one ListEvents stream of many events.
+    #[command(
+        long_about = "Build activity-server and the harness `bench` binary in release, start \
+MySQL and the release activity server, then (a) drive CreateEvent at a fixed concurrency for a \
+fixed time with unique ids (req/s, p50, p99, errors), and (b) seed --stream-events events into one \
+deployment (multi-row INSERTs straight into the server's database), open one ListEvents stream \
+for it and drain it (events/s, time to the first event, total time) while sampling the server's resident memory every 20 ms. Prints the figures and the \
+server's peak RSS before and during the stream. Cleans everything up.
+
+Examples:
+  cargo xtask bench activity
+  cargo xtask bench activity -c 64 -d 30 -w 5 --stream-events 1000000"
+    )]
+    Activity(BenchActivityArgs),
 }
 
 /// `bench accountd` options.
@@ -190,6 +208,38 @@ impl BenchAccountdArgs {
             duration: self.duration,
             warmup: self.warmup,
             user_id: self.user_id,
+        }
+    }
+}
+
+/// `bench activity` options.
+#[derive(Debug, Args)]
+pub struct BenchActivityArgs {
+    /// Concurrent CreateEvent workers (closed loop: one call in flight each).
+    #[arg(short, long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
+
+    /// Measured seconds of CreateEvent load.
+    #[arg(short, long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub duration: u64,
+
+    /// Warm-up seconds before the measured CreateEvent load.
+    #[arg(short, long, value_name = "SECS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub warmup: u64,
+
+    /// Events seeded into one deployment and then streamed back by one ListEvents call.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub stream_events: u64,
+}
+
+impl BenchActivityArgs {
+    /// As bench options.
+    pub fn options(&self) -> crate::bench::ActivityOptions {
+        crate::bench::ActivityOptions {
+            concurrency: self.concurrency as usize,
+            duration: self.duration,
+            warmup: self.warmup,
+            stream_events: self.stream_events,
         }
     }
 }
@@ -265,6 +315,55 @@ mod tests {
         assert_eq!((args.concurrency, args.duration, args.warmup), (8, 3, 0));
         assert!(parse(&["bench", "accountd", "--concurrency", "0"]).is_err());
         assert!(parse(&["bench"]).is_err());
+    }
+
+    #[test]
+    fn bench_activity_has_defaults() {
+        let cli = parse(&["bench", "activity"]).unwrap();
+        let Command::Bench(BenchTarget::Activity(args)) = cli.command else {
+            panic!("expected bench activity")
+        };
+        assert_eq!(
+            args.options(),
+            crate::bench::ActivityOptions {
+                concurrency: 32,
+                duration: 10,
+                warmup: 2,
+                stream_events: 100_000
+            }
+        );
+    }
+
+    #[test]
+    fn bench_activity_takes_short_and_long_flags() {
+        let cli = parse(&[
+            "bench",
+            "activity",
+            "-c",
+            "64",
+            "-d",
+            "30",
+            "-w",
+            "0",
+            "--stream-events",
+            "5000",
+        ])
+        .unwrap();
+        let Command::Bench(BenchTarget::Activity(args)) = cli.command else {
+            panic!("expected bench activity")
+        };
+        assert_eq!(
+            args.options(),
+            crate::bench::ActivityOptions {
+                concurrency: 64,
+                duration: 30,
+                warmup: 0,
+                stream_events: 5000
+            }
+        );
+        assert!(parse(&["bench", "activity", "-c", "0"]).is_err());
+        assert!(parse(&["bench", "activity", "--stream-events", "0"]).is_err());
+        assert!(parse(&["bench", "activity", "--user-id", "1"]).is_err());
     }
 
     #[test]

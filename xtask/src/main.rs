@@ -46,6 +46,9 @@ async fn main() -> ExitCode {
         Command::Bench(BenchTarget::Accountd(args)) => {
             bench::bench_accountd(&runner, &args.options()).await
         }
+        Command::Bench(BenchTarget::Activity(args)) => {
+            bench::bench_activity(&runner, &args.options()).await
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

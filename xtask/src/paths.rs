@@ -56,6 +56,12 @@ pub fn binary(target_dir: &Path, profile: &str, name: &str) -> PathBuf {
     target_dir.join(profile).join(name)
 }
 
+/// `path` made absolute against the current directory (unchanged if it already is, or if the
+/// current directory cannot be read).
+pub fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -83,6 +89,17 @@ mod tests {
             binary(Path::new("/elsewhere/target"), "release", "accountd"),
             PathBuf::from("/elsewhere/target/release/accountd")
         );
+    }
+
+    #[test]
+    fn absolute_paths_stay_and_relative_ones_are_anchored() {
+        assert_eq!(
+            absolute(Path::new("/t/debug/x")),
+            PathBuf::from("/t/debug/x")
+        );
+        let relative = absolute(Path::new("target/debug/x"));
+        assert!(relative.is_absolute());
+        assert!(relative.ends_with("target/debug/x"));
     }
 
     #[test]

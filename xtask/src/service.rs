@@ -1,5 +1,5 @@
-//! Running one of our service binaries for `up` and `bench`: pick a port, build the command line
-//! with its configuration in the environment, wait until it is ready.
+//! Running one of our service binaries for `up` and `bench`: pick ports, build the command line
+//! with its configuration in the environment, start it with a fresh log and wait until it is ready.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -9,20 +9,39 @@ use anyhow::{bail, Context, Result};
 use harness::backing::mysql::DbParts;
 
 use crate::cmd::Cmd;
-use crate::runner::Spawned;
+use crate::runner::{Runner, Spawned};
 
 /// `preferred` if it can be bound on all interfaces (as the service will), else a free port.
 pub fn pick_port(preferred: Option<u16>) -> Result<u16> {
-    if let Some(port) = preferred {
-        if TcpListener::bind(("0.0.0.0", port)).is_ok() {
-            return Ok(port);
-        }
+    pick_ports(&[preferred])?
+        .first()
+        .copied()
+        .context("picking a TCP port")
+}
+
+/// One port per entry of `preferred`, all distinct: each preferred port if it can be bound on all
+/// interfaces, else a free one. The listeners are held until every port is chosen, so two free
+/// ports never collide.
+pub fn pick_ports(preferred: &[Option<u16>]) -> Result<Vec<u16>> {
+    let mut held = Vec::with_capacity(preferred.len());
+    let mut ports = Vec::with_capacity(preferred.len());
+    for wanted in preferred {
+        let listener = wanted
+            .filter(|port| !ports.contains(port))
+            .and_then(|port| TcpListener::bind(("0.0.0.0", port)).ok());
+        let listener = match listener {
+            Some(listener) => listener,
+            None => TcpListener::bind(("0.0.0.0", 0)).context("finding a free TCP port")?,
+        };
+        ports.push(
+            listener
+                .local_addr()
+                .context("reading a bound port")?
+                .port(),
+        );
+        held.push(listener);
     }
-    let listener = TcpListener::bind(("0.0.0.0", 0)).context("finding a free TCP port")?;
-    Ok(listener
-        .local_addr()
-        .context("reading a bound port")?
-        .port())
+    Ok(ports)
 }
 
 /// The command starting the accountd binary on `port` against `db`, loading the test users.
@@ -35,6 +54,69 @@ pub fn accountd_cmd(binary: &Path, port: u16, db: &DbParts) -> Cmd {
         .env("ACCOUNTD__DB__NAME", &db.name)
         .env("ACCOUNTD__DB__USER", &db.user)
         .env_secret("ACCOUNTD__DB__PASSWORD", &db.password)
+}
+
+/// The command starting the activity server with gRPC on `grpc_port` and its admin HTTP listener
+/// (`/readyz`, `/metrics`) on `admin_port`, storing events in `db`.
+pub fn activity_cmd(binary: &Path, grpc_port: u16, admin_port: u16, db: &DbParts) -> Cmd {
+    Cmd::new(binary.display().to_string())
+        .env("ACTIVITY__PORT", grpc_port.to_string())
+        .env("ACTIVITY__ADMIN_PORT", admin_port.to_string())
+        .env("ACTIVITY__DB__HOST", &db.host)
+        .env("ACTIVITY__DB__PORT", db.port.to_string())
+        .env("ACTIVITY__DB__NAME", &db.name)
+        .env("ACTIVITY__DB__USER", &db.user)
+        .env_secret("ACTIVITY__DB__PASSWORD", &db.password)
+}
+
+/// Starts `cmd` in the background with its output in a fresh `log` (truncated first), keeps the
+/// process in `slot` at once (so the caller can stop it even if it never gets ready), then waits
+/// until `ready_url` answers 200.
+pub async fn launch<'a>(
+    runner: &dyn Runner,
+    cmd: &Cmd,
+    log: &Path,
+    ready_url: &str,
+    slot: &'a mut Option<Spawned>,
+) -> Result<&'a mut Spawned> {
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    // A fresh log per run: truncate what an earlier run left.
+    std::fs::write(log, "").with_context(|| format!("truncating {}", log.display()))?;
+    let process = slot.insert(runner.spawn(cmd, log)?);
+    wait_ready(ready_url, process, READY_TIMEOUT).await?;
+    Ok(process)
+}
+
+/// How long a service may take to answer its readiness check (it connects to MySQL and migrates).
+pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a service may take to drain and exit after SIGTERM before it is killed.
+pub const STOP_GRACE: Duration = Duration::from_secs(15);
+
+/// Stops the process in `slot`, if any: SIGTERM, wait, kill after [`STOP_GRACE`]; returns
+/// `name: how it ended`.
+pub fn stop(runner: &dyn Runner, name: &str, slot: &mut Option<Spawned>) -> Result<Option<String>> {
+    match slot.take() {
+        Some(mut process) => process
+            .terminate(runner, STOP_GRACE)
+            .map(|how| Some(format!("{name}: {how}"))),
+        None => Ok(None),
+    }
+}
+
+/// Errors (with the end of its log) if the process in `slot` has exited.
+pub fn check(name: &str, slot: &mut Option<Spawned>) -> Result<()> {
+    if let Some(process) = slot {
+        if let Some(status) = process.try_wait()? {
+            bail!(
+                "{name} exited ({status}); its log:\n{}",
+                tail(&process.log, 30)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Polls `url` until it answers 200, the process exits, or `timeout` passes.
@@ -100,6 +182,34 @@ mod tests {
         );
         let password = cmd.env.iter().find(|v| v.key == "ACCOUNTD__DB__PASSWORD");
         assert_eq!(password.map(|v| v.value.as_str()), Some("s3cret"));
+    }
+
+    #[test]
+    fn activity_is_configured_through_the_environment() {
+        let cmd = activity_cmd(Path::new("/t/debug/activity-server"), 50051, 9091, &db());
+        assert_eq!(cmd.line(), "/t/debug/activity-server");
+        assert_eq!(
+            cmd.to_string(),
+            "ACTIVITY__PORT=50051 ACTIVITY__ADMIN_PORT=9091 ACTIVITY__DB__HOST=127.0.0.1 \
+             ACTIVITY__DB__PORT=13306 ACTIVITY__DB__NAME=mockvideo_1a2b ACTIVITY__DB__USER=test \
+             ACTIVITY__DB__PASSWORD=*** /t/debug/activity-server"
+        );
+        let password = cmd.env.iter().find(|v| v.key == "ACTIVITY__DB__PASSWORD");
+        assert_eq!(password.map(|v| v.value.as_str()), Some("s3cret"));
+    }
+
+    #[test]
+    fn pick_ports_are_distinct_and_avoid_taken_ones() {
+        let taken = TcpListener::bind(("0.0.0.0", 0)).unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let ports = pick_ports(&[Some(port), None, None]).unwrap();
+        assert_eq!(ports.len(), 3);
+        assert!(!ports.contains(&port) && !ports.contains(&0), "{ports:?}");
+        assert!(ports[0] != ports[1] && ports[1] != ports[2] && ports[0] != ports[2]);
+        // The same preferred port twice: only the first gets it.
+        drop(taken);
+        let twice = pick_ports(&[Some(port), Some(port)]).unwrap();
+        assert_ne!(twice[0], twice[1]);
     }
 
     #[test]

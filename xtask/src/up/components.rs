@@ -1,8 +1,8 @@
-//! The components of `cargo xtask up`: MySQL, then accountd.
+//! The components of `cargo xtask up`: MySQL, then accountd, then the activity server.
 
-use std::time::Duration;
+use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 
 use super::endpoints::Endpoint;
 use super::{BoxFuture, Component, Stack};
@@ -12,10 +12,26 @@ use crate::paths;
 use crate::runner::{Runner, Spawned};
 use crate::service;
 
-/// MySQL with a `mockvideo` database; publishes `MYSQL_URL`.
-#[derive(Default)]
+/// Prefix of accountd's database (also the one `MYSQL_URL` points at).
+pub const ACCOUNTD_DATABASE: &str = "mockvideo";
+
+/// Prefix of the activity server's database.
+pub const ACTIVITY_DATABASE: &str = "activity";
+
+/// MySQL with one fresh database per prefix; publishes `MYSQL_URL` (the first database).
 pub struct MySqlComponent {
+    prefixes: Vec<&'static str>,
     database: Option<Database>,
+}
+
+impl MySqlComponent {
+    /// MySQL creating a database for each of `prefixes`, the first one published as `MYSQL_URL`.
+    pub fn new(prefixes: &[&'static str]) -> Self {
+        Self {
+            prefixes: prefixes.to_vec(),
+            database: None,
+        }
+    }
 }
 
 impl Component for MySqlComponent {
@@ -29,18 +45,33 @@ impl Component for MySqlComponent {
         _runner: &'a dyn Runner,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let database = self.database.insert(Database::start("mockvideo").await?);
+            let Some((first, others)) = self.prefixes.split_first() else {
+                return Ok(());
+            };
+            let database = self.database.insert(Database::start(first).await?);
             stack
                 .endpoints
                 .push(Endpoint::new("MYSQL_URL", database.parts.url()));
+            stack
+                .databases
+                .push((first.to_string(), database.parts.clone()));
+            for prefix in others {
+                let parts = database.create_database(prefix).await?;
+                stack.databases.push((prefix.to_string(), parts));
+            }
+            let names: Vec<&str> = stack
+                .databases
+                .iter()
+                .map(|(_, parts)| parts.name.as_str())
+                .collect();
             stack.notes.push(format!(
-                "MySQL ({}): database {} on {}:{}",
+                "MySQL ({}): database{} {} on {}:{}",
                 database.provider(),
-                database.parts.name,
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", "),
                 database.parts.host,
                 database.parts.port
             ));
-            stack.database = Some(database.parts.clone());
             Ok(())
         })
     }
@@ -53,6 +84,17 @@ impl Component for MySqlComponent {
             }
         })
     }
+}
+
+/// `cargo build -p accountd -p activity`: every service binary `up` runs (accountd,
+/// activity-server, activity-client) in one debug build.
+pub fn build_cmd() -> Cmd {
+    Cmd::cargo(["build", "-p", "accountd", "-p", "activity"]).dir(paths::repo_root())
+}
+
+/// Where `up` writes the log of service `name`: `target/up/<name>.log`.
+fn log_path(name: &str) -> std::path::PathBuf {
+    paths::up_dir().join(format!("{name}.log"))
 }
 
 /// The accountd service (debug build) on 5000 or a free port, with the test users loaded;
@@ -70,11 +112,6 @@ impl AccountdComponent {
             process: None,
         }
     }
-}
-
-/// `cargo build -p accountd --bin accountd`.
-pub fn build_cmd() -> Cmd {
-    Cmd::cargo(["build", "-p", "accountd", "--bin", "accountd"]).dir(paths::repo_root())
 }
 
 /// Example requests printed once accountd is up.
@@ -102,22 +139,19 @@ impl Component for AccountdComponent {
         runner: &'a dyn Runner,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let Some(db) = stack.database.clone() else {
-                bail!("accountd needs the mysql component to start first");
-            };
-            runner.run(&build_cmd())?;
-            let binary = paths::binary(&stack.target_dir, "debug", "accountd");
+            let db = stack.database(ACCOUNTD_DATABASE)?.clone();
+            let binary = stack.debug_binary(runner, "accountd")?;
             let port = service::pick_port(self.preferred_port)?;
-            let log = paths::up_dir().join("accountd.log");
-            // A fresh log per run: truncate what an earlier run left.
-            std::fs::create_dir_all(paths::up_dir()).context("creating target/up")?;
-            std::fs::write(&log, "").with_context(|| format!("truncating {}", log.display()))?;
-            let process = self.process.insert(runner.spawn(
+            let log = log_path("accountd");
+            let url = format!("http://127.0.0.1:{port}");
+            let process = service::launch(
+                runner,
                 &service::accountd_cmd(&binary, port, &db).dir(paths::repo_root()),
                 &log,
-            )?);
-            let url = format!("http://127.0.0.1:{port}");
-            service::wait_ready(&format!("{url}/readyz"), process, Duration::from_secs(60)).await?;
+                &format!("{url}/readyz"),
+                &mut self.process,
+            )
+            .await?;
             stack.endpoints.push(Endpoint::new("ACCOUNTD_URL", &url));
             stack.notes.push(format!(
                 "accountd: {url}  (pid {}, log {})",
@@ -130,26 +164,109 @@ impl Component for AccountdComponent {
     }
 
     fn check(&mut self) -> Result<()> {
-        if let Some(process) = &mut self.process {
-            if let Some(status) = process.try_wait()? {
-                bail!(
-                    "accountd exited ({status}); its log:\n{}",
-                    service::tail(&process.log, 30)
-                );
-            }
-        }
-        Ok(())
+        service::check("accountd", &mut self.process)
     }
 
     fn stop<'a>(&'a mut self, runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move { service::stop(runner, "accountd", &mut self.process) })
+    }
+}
+
+/// The activity server (debug build): gRPC and its admin HTTP listener on 50051 and 9091 when
+/// free, else free ports, with its own database; publishes `ACTIVITY_ADDR`, `ACTIVITY_ADMIN_URL`
+/// and `ACTIVITY_CLIENT_BIN`.
+pub struct ActivityComponent {
+    preferred_grpc_port: Option<u16>,
+    preferred_admin_port: Option<u16>,
+    process: Option<Spawned>,
+}
+
+impl ActivityComponent {
+    /// The activity server, on the preferred ports if they are free.
+    pub fn new(preferred_grpc_port: Option<u16>, preferred_admin_port: Option<u16>) -> Self {
+        Self {
+            preferred_grpc_port,
+            preferred_admin_port,
+            process: None,
+        }
+    }
+}
+
+/// The endpoints the activity server publishes: its gRPC address, its admin URL and the client
+/// binary to talk to it.
+pub fn activity_endpoints(grpc_port: u16, admin_port: u16, client_bin: &Path) -> Vec<Endpoint> {
+    vec![
+        Endpoint::new("ACTIVITY_ADDR", format!("127.0.0.1:{grpc_port}")),
+        Endpoint::new(
+            "ACTIVITY_ADMIN_URL",
+            format!("http://127.0.0.1:{admin_port}"),
+        ),
+        Endpoint::new("ACTIVITY_CLIENT_BIN", client_bin.display().to_string()),
+    ]
+}
+
+/// Example client commands printed once the activity server is up (`$ACTIVITY_CLIENT_BIN` comes
+/// from `endpoints.env`).
+pub fn activity_examples(grpc_port: u16, admin_url: &str) -> Vec<String> {
+    let client = format!("  $ACTIVITY_CLIENT_BIN -address 127.0.0.1 -port {grpc_port}");
+    vec![
+        format!("{client} -add '{{\"id\":1,\"message\":\"hello\",\"deployment_id\":1}}'"),
+        format!("{client} -deployment 1"),
+        format!("  curl -s {admin_url}/metrics | grep grpc"),
+    ]
+}
+
+impl Component for ActivityComponent {
+    fn name(&self) -> &'static str {
+        "activity"
+    }
+
+    fn start<'a>(
+        &'a mut self,
+        stack: &'a mut Stack,
+        runner: &'a dyn Runner,
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            match self.process.take() {
-                Some(mut process) => process
-                    .terminate(runner, Duration::from_secs(15))
-                    .map(|how| Some(format!("accountd: {how}"))),
-                None => Ok(None),
-            }
+            let db = stack.database(ACTIVITY_DATABASE)?.clone();
+            let binary = stack.debug_binary(runner, "activity-server")?;
+            let client_bin = paths::absolute(&stack.debug_binary(runner, "activity-client")?);
+            let ports =
+                service::pick_ports(&[self.preferred_grpc_port, self.preferred_admin_port])?;
+            let (grpc_port, admin_port) = (ports[0], ports[1]);
+            let log = log_path("activity-server");
+            let admin_url = format!("http://127.0.0.1:{admin_port}");
+            let process = service::launch(
+                runner,
+                &service::activity_cmd(&binary, grpc_port, admin_port, &db).dir(paths::repo_root()),
+                &log,
+                &format!("{admin_url}/readyz"),
+                &mut self.process,
+            )
+            .await?;
+            stack
+                .endpoints
+                .extend(activity_endpoints(grpc_port, admin_port, &client_bin));
+            stack.notes.push(format!(
+                "activity: gRPC 127.0.0.1:{grpc_port}, admin {admin_url}  (pid {}, log {})",
+                process.pid(),
+                log.display()
+            ));
+            stack.notes.push(
+                "  (load target/up/endpoints.env first for $ACTIVITY_CLIENT_BIN: \
+                 set -a; . target/up/endpoints.env; set +a)"
+                    .to_string(),
+            );
+            stack.notes.extend(activity_examples(grpc_port, &admin_url));
+            Ok(())
         })
+    }
+
+    fn check(&mut self) -> Result<()> {
+        service::check("activity-server", &mut self.process)
+    }
+
+    fn stop<'a>(&'a mut self, runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move { service::stop(runner, "activity-server", &mut self.process) })
     }
 }
 
@@ -157,12 +274,54 @@ impl Component for AccountdComponent {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::runner::recording::{Kind, RecordingRunner};
+    use std::path::PathBuf;
 
     #[test]
-    fn accountd_is_built_in_debug_from_the_repo_root() {
+    fn services_are_built_in_debug_from_the_repo_root_in_one_command() {
         let cmd = build_cmd();
-        assert_eq!(cmd.line(), "cargo build -p accountd --bin accountd");
+        assert_eq!(cmd.line(), "cargo build -p accountd -p activity");
         assert_eq!(cmd.dir, Some(paths::repo_root()));
+    }
+
+    #[test]
+    fn the_build_runs_once_for_all_binaries() {
+        let runner = RecordingRunner::new();
+        let mut stack = Stack::new(PathBuf::from("/t"));
+        let accountd = stack.debug_binary(&runner, "accountd").unwrap();
+        let server = stack.debug_binary(&runner, "activity-server").unwrap();
+        assert_eq!(accountd, PathBuf::from("/t/debug/accountd"));
+        assert_eq!(server, PathBuf::from("/t/debug/activity-server"));
+        assert_eq!(
+            runner.lines(Kind::Run),
+            ["cargo build -p accountd -p activity"]
+        );
+    }
+
+    #[test]
+    fn services_find_their_own_database() {
+        let mut stack = Stack::new(PathBuf::from("/t"));
+        assert!(stack.database(ACTIVITY_DATABASE).is_err());
+        for prefix in [ACCOUNTD_DATABASE, ACTIVITY_DATABASE] {
+            stack.databases.push((
+                prefix.to_string(),
+                harness::backing::mysql::DbParts {
+                    host: "127.0.0.1".into(),
+                    port: 3306,
+                    name: format!("{prefix}_1"),
+                    user: "test".into(),
+                    password: "pw".into(),
+                },
+            ));
+        }
+        assert_eq!(
+            stack.database(ACTIVITY_DATABASE).unwrap().name,
+            "activity_1"
+        );
+        assert_eq!(
+            stack.database(ACCOUNTD_DATABASE).unwrap().name,
+            "mockvideo_1"
+        );
     }
 
     #[test]
@@ -175,11 +334,45 @@ mod tests {
     }
 
     #[test]
-    fn up_starts_mysql_before_accountd() {
+    fn activity_publishes_its_address_admin_url_and_client() {
+        let endpoints = activity_endpoints(
+            50051,
+            9091,
+            Path::new("/work/main/target/debug/activity-client"),
+        );
+        assert_eq!(
+            endpoints,
+            [
+                Endpoint::new("ACTIVITY_ADDR", "127.0.0.1:50051"),
+                Endpoint::new("ACTIVITY_ADMIN_URL", "http://127.0.0.1:9091"),
+                Endpoint::new(
+                    "ACTIVITY_CLIENT_BIN",
+                    "/work/main/target/debug/activity-client"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn activity_examples_add_then_list_on_the_port() {
+        let lines = activity_examples(50052, "http://127.0.0.1:9092");
+        assert_eq!(
+            lines[0],
+            "  $ACTIVITY_CLIENT_BIN -address 127.0.0.1 -port 50052 \
+             -add '{\"id\":1,\"message\":\"hello\",\"deployment_id\":1}'"
+        );
+        assert_eq!(
+            lines[1],
+            "  $ACTIVITY_CLIENT_BIN -address 127.0.0.1 -port 50052 -deployment 1"
+        );
+    }
+
+    #[test]
+    fn up_starts_mysql_then_accountd_then_activity() {
         let names: Vec<&str> = super::super::components(&super::super::Options::default())
             .iter()
             .map(|c| c.name())
             .collect();
-        assert_eq!(names, ["mysql", "accountd"]);
+        assert_eq!(names, ["mysql", "accountd", "activity"]);
     }
 }

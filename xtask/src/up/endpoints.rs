@@ -96,6 +96,48 @@ mod tests {
     }
 
     #[test]
+    fn the_whole_stack_is_one_sourceable_file() {
+        let mut endpoints = vec![
+            Endpoint::new(
+                "MYSQL_URL",
+                "mysql://test:test@127.0.0.1:32768/mockvideo_ab12",
+            ),
+            Endpoint::new("ACCOUNTD_URL", "http://127.0.0.1:5000"),
+        ];
+        endpoints.extend(crate::up::components::activity_endpoints(
+            50051,
+            9091,
+            Path::new("/work/main/target/debug/activity-client"),
+        ));
+        let text = format(&endpoints, 77);
+        let pairs: Vec<(&str, &str)> = text
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| line.split_once('='))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (
+                    "MYSQL_URL",
+                    "mysql://test:test@127.0.0.1:32768/mockvideo_ab12"
+                ),
+                ("ACCOUNTD_URL", "http://127.0.0.1:5000"),
+                ("ACTIVITY_ADDR", "127.0.0.1:50051"),
+                ("ACTIVITY_ADMIN_URL", "http://127.0.0.1:9091"),
+                (
+                    "ACTIVITY_CLIENT_BIN",
+                    "/work/main/target/debug/activity-client"
+                ),
+            ]
+        );
+        // Every value is safe to `source` unquoted.
+        assert!(pairs
+            .iter()
+            .all(|(_, value)| crate::cmd::quote(value) == *value));
+    }
+
+    #[test]
     fn file_lives_in_the_repository_target_dir() {
         assert_eq!(path(), paths::repo_root().join("target/up/endpoints.env"));
     }

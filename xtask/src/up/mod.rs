@@ -32,8 +32,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 pub struct Stack {
     /// Cargo's target directory, where the service binaries are built.
     pub target_dir: PathBuf,
-    /// The database created by the MySQL component, for the services that need one.
-    pub database: Option<DbParts>,
+    /// The databases created by the MySQL component, by prefix (`mockvideo`, `activity`).
+    pub databases: Vec<(String, DbParts)>,
+    /// Whether the service binaries have been built (once, for all services).
+    pub built: bool,
     /// Endpoints published so far (written to `endpoints.env`).
     pub endpoints: Vec<Endpoint>,
     /// Lines printed once the stack is up (URLs, curl examples, log files).
@@ -45,10 +47,34 @@ impl Stack {
     pub fn new(target_dir: PathBuf) -> Self {
         Self {
             target_dir,
-            database: None,
+            databases: Vec::new(),
+            built: false,
             endpoints: Vec::new(),
             notes: Vec::new(),
         }
+    }
+
+    /// The database the MySQL component created for `prefix`.
+    pub fn database(&self, prefix: &str) -> Result<&DbParts> {
+        self.databases
+            .iter()
+            .find(|(name, _)| name == prefix)
+            .map(|(_, parts)| parts)
+            .with_context(|| {
+                format!(
+                    "no `{prefix}` database: the mysql component must start first and create it"
+                )
+            })
+    }
+
+    /// The debug build of the service binary `name`, building every service binary first with one
+    /// `cargo build` ([`components::build_cmd`]) the first time a component asks.
+    pub fn debug_binary(&mut self, runner: &dyn Runner, name: &str) -> Result<PathBuf> {
+        if !self.built {
+            runner.run(&components::build_cmd())?;
+            self.built = true;
+        }
+        Ok(paths::binary(&self.target_dir, "debug", name))
     }
 }
 
@@ -87,10 +113,14 @@ pub struct Options {
 /// The stack, in start order.
 pub fn components(options: &Options) -> Vec<Box<dyn Component>> {
     vec![
-        Box::new(components::MySqlComponent::default()),
+        Box::new(components::MySqlComponent::new(&[
+            components::ACCOUNTD_DATABASE,
+            components::ACTIVITY_DATABASE,
+        ])),
         Box::new(components::AccountdComponent::new(
             options.accountd_port.or(Some(5000)),
         )),
+        Box::new(components::ActivityComponent::new(Some(50051), Some(9091))),
     ]
 }
 

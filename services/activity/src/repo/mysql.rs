@@ -91,7 +91,12 @@ impl MySqlEventRepo {
             }
             DeploymentFilter::One(deployment) => {
                 sqlx::query(&format!(
+                    // Without the hint MariaDB resolves this with `ref` access on
+                    // `deployment_id` alone and re-reads the deployment from its first row on
+                    // every page, which makes a long stream quadratic; the hint makes it a
+                    // `range` scan on (deployment_id, seq) that starts at the cursor.
                     "SELECT {COLUMNS} FROM `activity_event` \
+                     FORCE INDEX (`activity_event_deployment_seq`) \
                      WHERE `deployment_id` = ? AND `seq` > ? AND `seq` <= ? ORDER BY `seq` LIMIT ?"
                 ))
                 .bind(deployment)

@@ -1,27 +1,19 @@
-//! `bench`: drives accountd's `GET /users/{id}` and the same point select straight to MySQL with
-//! `harness::load`, one after the other, at the same concurrency and duration, and prints a table
-//! with the HTTP/MySQL rate ratio. Normally run by `cargo xtask bench accountd`, which starts
-//! MySQL and a release accountd first.
-//!
-//! ```text
-//! BENCH_MYSQL_URL=mysql://test:test@127.0.0.1:13306/bench \
-//!   target/release/bench --http-url http://127.0.0.1:5000/users/1 --concurrency 32 --duration 10
-//! ```
-
-use std::time::Duration;
+//! `bench accountd`: accountd's `GET /users/{id}` next to the same point select straight to
+//! MySQL, one after the other at the same concurrency and duration, with the HTTP/MySQL rate ratio.
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
-use harness::load::{self, format_latency, LoadReport, LoadSpec};
+use clap::Args;
+use harness::load::{self, LoadReport, LoadSpec};
 use sqlx::mysql::MySqlPoolOptions;
+
+use crate::{load_row, table, LoadArgs, LOAD_HEADER};
 
 /// The point select accountd runs for `GET /users/{id}`.
 const POINT_SELECT: &str = "SELECT accountID, id, name, email, role FROM user WHERE id = ?";
 
 /// HTTP vs raw MySQL throughput for one user lookup.
-#[derive(Debug, Parser)]
-#[command(name = "bench", version, about)]
-struct Args {
+#[derive(Debug, Args)]
+pub struct AccountdArgs {
     /// URL fetched by every HTTP request.
     #[arg(long, value_name = "URL")]
     http_url: String,
@@ -39,56 +31,33 @@ struct Args {
     #[arg(long, default_value_t = 1)]
     user_id: u32,
 
-    /// Concurrent workers per target.
-    #[arg(short, long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    concurrency: u32,
-
-    /// Measured seconds per target.
-    #[arg(short, long, value_name = "SECS", default_value_t = 10)]
-    duration: u64,
-
-    /// Warm-up seconds per target.
-    #[arg(short, long, value_name = "SECS", default_value_t = 2)]
-    warmup: u64,
-
-    /// Stop each target after this many measured requests.
-    #[arg(long)]
-    max_requests: Option<u64>,
+    #[command(flatten)]
+    load: LoadArgs,
 }
 
-impl Args {
-    fn spec(&self) -> LoadSpec {
-        LoadSpec {
-            concurrency: self.concurrency as usize,
-            duration: Duration::from_secs(self.duration),
-            max_requests: self.max_requests,
-            warmup: Duration::from_secs(self.warmup),
-            op_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-#[tokio::main]
-async fn main() -> Result<()> {
-    let args = Args::parse();
-    let spec = args.spec();
+/// Runs both targets and prints the table.
+pub async fn run(args: &AccountdArgs) -> Result<()> {
+    let spec = args.load.spec();
     eprintln!(
         "bench: {} workers, {} s warm-up + {} s measured per target",
-        spec.concurrency, args.warmup, args.duration
+        spec.concurrency, args.load.warmup, args.load.duration
     );
 
-    let http = bench_http(&args, spec.clone()).await?;
+    let http = bench_http(args, spec.clone()).await?;
     eprintln!("bench: HTTP  {http}");
-    let mysql = bench_mysql(&args, spec).await?;
+    let mysql = bench_mysql(args, spec).await?;
     eprintln!("bench: MySQL {mysql}");
 
     println!();
     print!(
         "{}",
-        table(&[
-            (format!("GET {}", path_of(&args.http_url)), &http),
-            ("MySQL point select".to_string(), &mysql),
-        ])
+        table::render(
+            &LOAD_HEADER,
+            &[
+                load_row(&format!("GET {}", path_of(&args.http_url)), &http),
+                load_row("MySQL point select", &mysql),
+            ]
+        )
     );
     match ratio(&http, &mysql) {
         Some(ratio) => println!(
@@ -104,7 +73,7 @@ async fn main() -> Result<()> {
 }
 
 /// `GET http_url` in a closed loop; anything but a 2xx is an error.
-async fn bench_http(args: &Args, spec: LoadSpec) -> Result<LoadReport> {
+async fn bench_http(args: &AccountdArgs, spec: LoadSpec) -> Result<LoadReport> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(spec.concurrency)
         .timeout(spec.op_timeout)
@@ -140,10 +109,10 @@ async fn bench_http(args: &Args, spec: LoadSpec) -> Result<LoadReport> {
 }
 
 /// The point select in a closed loop over a pool with one connection per worker.
-async fn bench_mysql(args: &Args, spec: LoadSpec) -> Result<LoadReport> {
+async fn bench_mysql(args: &AccountdArgs, spec: LoadSpec) -> Result<LoadReport> {
     let pool = MySqlPoolOptions::new()
         .max_connections(u32::try_from(spec.concurrency).unwrap_or(u32::MAX))
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(spec.op_timeout)
         .connect(&args.mysql_url)
         .await
         .context("connecting to MySQL (BENCH_MYSQL_URL)")?;
@@ -185,75 +154,24 @@ fn path_of(url: &str) -> &str {
         .unwrap_or(url)
 }
 
-/// The results as a text table.
-fn table(rows: &[(String, &LoadReport)]) -> String {
-    let header = ["target", "requests", "req/s", "p50", "p99", "errors"];
-    let cells: Vec<[String; 6]> = rows
-        .iter()
-        .map(|(target, report)| {
-            [
-                target.clone(),
-                report.requests.to_string(),
-                format!("{:.0}", report.rps),
-                format_latency(report.p50),
-                format_latency(report.p99),
-                report.errors.to_string(),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for row in &cells {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut out = String::new();
-        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-            if i == 0 {
-                out.push_str(&format!("{cell:<width$}"));
-            } else {
-                out.push_str(&format!("  {cell:>width$}"));
-            }
-        }
-        out.push('\n');
-        out
-    };
-    let mut out = line(&header.map(String::from));
-    out.push_str(&line(&widths.map(|w| "-".repeat(w))));
-    for row in &cells {
-        out.push_str(&line(row));
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    fn report(requests: u64, rps: f64) -> LoadReport {
-        LoadReport {
-            requests,
-            errors: 0,
-            elapsed: Duration::from_secs(10),
-            rps,
-            p50: Duration::from_micros(900),
-            p90: Duration::from_millis(2),
-            p99: Duration::from_millis(5),
-            max: Duration::from_millis(9),
-            first_error: None,
-        }
-    }
+    use crate::tests::report;
+    use std::time::Duration;
 
     #[test]
     fn table_has_one_row_per_target() {
         let http = report(41_000, 4_100.0);
         let mysql = report(123_000, 12_300.0);
-        let text = table(&[
-            ("GET /users/1".into(), &http),
-            ("MySQL point select".into(), &mysql),
-        ]);
+        let text = table::render(
+            &LOAD_HEADER,
+            &[
+                load_row("GET /users/1", &http),
+                load_row("MySQL point select", &mysql),
+            ],
+        );
         assert_eq!(
             text,
             "\
@@ -280,18 +198,22 @@ MySQL point select    123000  12300  900µs  5.00ms       0
 
     #[test]
     fn args_parse_with_defaults() {
-        let args = Args::try_parse_from([
-            "bench",
+        let cli = crate::parse(&[
+            "accountd",
             "--http-url",
             "http://h/users/1",
             "--mysql-url",
             "mysql://u:p@h/db",
         ])
         .unwrap();
-        let spec = args.spec();
+        let crate::Mode::Accountd(args) = cli.mode else {
+            panic!("expected accountd")
+        };
+        let spec = args.load.spec();
         assert_eq!(spec.concurrency, 32);
         assert_eq!(spec.duration, Duration::from_secs(10));
         assert_eq!(spec.warmup, Duration::from_secs(2));
         assert_eq!(spec.max_requests, None);
+        assert_eq!(args.user_id, 1);
     }
 }

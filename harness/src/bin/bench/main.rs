@@ -1,0 +1,147 @@
+//! `bench`: load against one of our services, through `harness::load`, printed as tables.
+//! Normally run by `cargo xtask bench <service>`, which builds it in release, provisions MySQL and
+//! starts the release service first.
+//!
+//! - `bench accountd`: accountd's `GET /users/{id}` next to the same point select straight to
+//!   MySQL, with the HTTP/MySQL rate ratio ([`accountd`]).
+//! - `bench activity`: the activity server's CreateEvent rate, then one ListEvents stream of many
+//!   events while the server's memory is sampled ([`activity`]).
+//!
+//! ```text
+//! BENCH_MYSQL_URL=mysql://test:test@127.0.0.1:13306/bench \
+//!   target/release/bench accountd --http-url http://127.0.0.1:5000/users/1 -c 32 -d 10
+//! BENCH_MYSQL_URL=mysql://test:test@127.0.0.1:13306/activity \
+//!   target/release/bench activity --addr 127.0.0.1:50051 --server-pid 1234 --stream-events 100000
+//! ```
+
+mod accountd;
+mod activity;
+mod bulk_insert;
+mod memory;
+mod table;
+
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use harness::load::{format_latency, LoadReport, LoadSpec};
+
+/// Load against one of our services.
+#[derive(Debug, Parser)]
+#[command(name = "bench", version, about)]
+struct Cli {
+    /// The service measured.
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+/// The services `bench` knows.
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// accountd `GET /users/{id}` vs the same point select straight to MySQL.
+    Accountd(accountd::AccountdArgs),
+    /// activity server: CreateEvent rate, then one ListEvents stream with the server's memory.
+    Activity(activity::ActivityArgs),
+}
+
+/// The closed-loop load shape shared by the modes.
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// Concurrent workers (closed loop: one request in flight each).
+    #[arg(short, long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    concurrency: u32,
+
+    /// Measured seconds.
+    #[arg(short, long, value_name = "SECS", default_value_t = 10)]
+    duration: u64,
+
+    /// Warm-up seconds, not measured.
+    #[arg(short, long, value_name = "SECS", default_value_t = 2)]
+    warmup: u64,
+
+    /// Stop after this many measured requests.
+    #[arg(long)]
+    max_requests: Option<u64>,
+}
+
+impl LoadArgs {
+    fn spec(&self) -> LoadSpec {
+        LoadSpec {
+            concurrency: self.concurrency as usize,
+            duration: Duration::from_secs(self.duration),
+            max_requests: self.max_requests,
+            warmup: Duration::from_secs(self.warmup),
+            op_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Column titles of a load table.
+const LOAD_HEADER: [&str; 6] = ["target", "requests", "req/s", "p50", "p99", "errors"];
+
+/// One row of a load table.
+fn load_row(target: &str, report: &LoadReport) -> Vec<String> {
+    vec![
+        target.to_string(),
+        report.requests.to_string(),
+        format!("{:.0}", report.rps),
+        format_latency(report.p50),
+        format_latency(report.p99),
+        report.errors.to_string(),
+    ]
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().mode {
+        Mode::Accountd(args) => accountd::run(&args).await,
+        Mode::Activity(args) => activity::run(&args).await,
+    }
+}
+
+/// Parses `bench` arguments (without the program name), for tests.
+#[cfg(test)]
+fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+    Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// A report with fixed latencies, `requests` and `rps`.
+    pub(crate) fn report(requests: u64, rps: f64) -> LoadReport {
+        LoadReport {
+            requests,
+            errors: 0,
+            elapsed: Duration::from_secs(10),
+            rps,
+            p50: Duration::from_micros(900),
+            p90: Duration::from_millis(2),
+            p99: Duration::from_millis(5),
+            max: Duration::from_millis(9),
+            first_error: None,
+        }
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_mode_is_required() {
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["--http-url", "http://h/users/1"]).is_err());
+    }
+
+    #[test]
+    fn load_row_formats_rate_and_latencies() {
+        assert_eq!(
+            load_row("x", &report(10, 1234.4)),
+            ["x", "10", "1234", "900µs", "5.00ms", "0"]
+        );
+    }
+}
