@@ -6,26 +6,26 @@ use anyhow::{Context, Result};
 use harness::backing::mysql::{DbParts, MySql};
 use harness::backing::{docker, images};
 
-/// Builds the base and MariaDB images if missing; returns one line per image.
+/// Builds every image the harness has a recipe for (base, MariaDB, Redis, …) if missing; returns
+/// one line per image.
 pub async fn ensure_images() -> Result<Vec<String>> {
-    let base = images::ensure_base_image()
-        .await
-        .context("building the debootstrap base image")?;
-    let mariadb = images::ensure_mariadb_image()
-        .await
-        .context("building the MariaDB image")?;
-    Ok(vec![
-        format!("image {base} ready"),
-        format!("image {mariadb} ready"),
-    ])
+    let mut ready = Vec::new();
+    for recipe in images::RECIPES {
+        let reference = images::ensure_image(recipe)
+            .await
+            .with_context(|| format!("building the image {}", recipe.repository))?;
+        ready.push(format!("image {reference} ready"));
+    }
+    Ok(ready)
 }
 
 /// The image references bootstrap builds (for `doctor`).
 pub fn image_references() -> Vec<(&'static str, String)> {
-    vec![
-        ("image base", images::BASE.reference()),
-        ("image mariadb", images::MARIADB.reference()),
-    ]
+    // Every recipe the harness knows, so a new backing service shows up here by itself.
+    images::RECIPES
+        .iter()
+        .map(|recipe| (recipe.repository, recipe.reference()))
+        .collect()
 }
 
 /// Removes containers left behind by dead processes; returns a note for the summary.

@@ -295,7 +295,7 @@ pub async fn bootstrap(runner: &dyn Runner, dry_run: bool) -> Result<()> {
         for warning in &plan.warnings {
             println!("  warning: {warning}");
         }
-        println!("  then build the base and MariaDB images if missing (harness::backing::images)");
+        println!("  then build every harness image if missing (harness::backing::images::RECIPES)");
         return Ok(());
     }
     let mut done = execute(&plan, runner)?;

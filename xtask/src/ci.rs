@@ -110,6 +110,8 @@ pub fn steps() -> Vec<Step> {
                 "--bins",
                 "--test",
                 "backing_mysql",
+                "--test",
+                "backing_redis",
             ]),
         ),
         step(
@@ -259,7 +261,7 @@ mod tests {
             ("test", "cargo test --workspace --exclude harness"),
             (
                 "harness",
-                "cargo test -p harness --lib --bins --test backing_mysql",
+                "cargo test -p harness --lib --bins --test backing_mysql --test backing_redis",
             ),
             ("functional", "cargo test -p harness --test functional"),
             ("sweep", "<sweep_stale>"),

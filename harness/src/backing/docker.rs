@@ -11,8 +11,10 @@ use std::{
 
 use anyhow::Context as _;
 use bollard::{
+    models::{HostConfig, PortBinding},
     query_parameters::{
         ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+        RestartContainerOptionsBuilder,
     },
     Docker,
 };
@@ -195,6 +197,49 @@ pub async fn last_log_lines(docker: &Docker, id: &str, lines: usize) -> String {
     };
     let _ = tokio::time::timeout(Duration::from_secs(5), collect).await;
     text
+}
+
+/// A host-config modifier (for testcontainers) that publishes `container_port` on 127.0.0.1
+/// only: on `host_port`, or an ephemeral port when `None` (testcontainers would otherwise
+/// publish every exposed port on all interfaces). A fixed host port survives `docker restart`,
+/// an ephemeral one may not.
+pub fn publish_on_loopback(
+    container_port: u16,
+    host_port: Option<u16>,
+) -> impl Fn(&mut HostConfig) + Send + Sync + 'static {
+    move |host_config: &mut HostConfig| {
+        host_config.publish_all_ports = Some(false);
+        host_config.port_bindings = Some(HashMap::from([(
+            format!("{container_port}/tcp"),
+            Some(vec![PortBinding {
+                host_ip: Some("127.0.0.1".to_owned()),
+                host_port: Some(host_port.map(|port| port.to_string()).unwrap_or_default()),
+            }]),
+        )]));
+    }
+}
+
+/// Image name and tag; a `:` inside a registry host (`127.0.0.1:5000/x`) is not a tag.
+pub fn split_reference(image: &str) -> (String, String) {
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name.to_owned(), tag.to_owned()),
+        _ => (image.to_owned(), "latest".to_owned()),
+    }
+}
+
+/// Restarts a container (`docker restart -t SECONDS`): a graceful stop bounded by
+/// `stop_timeout`, then a start. Bounded to that plus 60 s.
+pub async fn restart_container(id: &str, stop_timeout: Duration) -> anyhow::Result<()> {
+    let docker = connect().await?;
+    let seconds = i32::try_from(stop_timeout.as_secs()).unwrap_or(i32::MAX);
+    let options = RestartContainerOptionsBuilder::new().t(seconds).build();
+    tokio::time::timeout(
+        stop_timeout + Duration::from_secs(60),
+        docker.restart_container(id, Some(options)),
+    )
+    .await
+    .with_context(|| format!("restarting container {id} timed out"))?
+    .with_context(|| format!("restarting container {id}"))
 }
 
 /// Removes a container (force, with its anonymous volumes). A container that is already gone,
@@ -382,6 +427,31 @@ mod tests {
             None
         );
         assert!(stale_reason(&bare, NOW - 7 * 3600, NOW, "box", |_, _| false).is_some());
+    }
+
+    #[test]
+    fn references_split_into_name_and_tag() {
+        assert_eq!(split_reference("mysql:8.4"), ("mysql".into(), "8.4".into()));
+        assert_eq!(split_reference("mysql"), ("mysql".into(), "latest".into()));
+        assert_eq!(
+            split_reference("127.0.0.1:5000/mysql"),
+            ("127.0.0.1:5000/mysql".into(), "latest".into())
+        );
+        assert_eq!(
+            split_reference("127.0.0.1:5000/mysql:8"),
+            ("127.0.0.1:5000/mysql".into(), "8".into())
+        );
+    }
+
+    #[test]
+    fn loopback_publishing_binds_127_0_0_1_only() {
+        let mut config = HostConfig::default();
+        publish_on_loopback(6379, Some(40123))(&mut config);
+        let bindings = config.port_bindings.expect("bindings");
+        let binding = &bindings["6379/tcp"].as_ref().expect("one binding")[0];
+        assert_eq!(binding.host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(binding.host_port.as_deref(), Some("40123"));
+        assert_eq!(config.publish_all_ports, Some(false));
     }
 
     #[test]

@@ -120,8 +120,31 @@ pub static MARIADB: Recipe = Recipe {
     },
 };
 
+/// Redis 7.0 (Debian's `redis-server`) on the base image (environment.md §2): listens on every
+/// interface of the container without protected mode, runs as `redis` in `/var/lib/redis` (where
+/// an append-only file goes when the server is started with `--appendonly yes`); port 6379.
+pub const REDIS_DOCKERFILE: &str = r#"FROM {{FROM}}
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends redis-server \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /var/lib/redis
+EXPOSE 6379
+USER redis
+CMD ["redis-server", "--protected-mode", "no", "--bind", "0.0.0.0"]
+"#;
+
+/// Redis 7.0 (about 89 MB).
+pub static REDIS: Recipe = Recipe {
+    repository: "local/mockvideo-redis",
+    expected_build: "4-20 s",
+    build: Build::Dockerfile {
+        from: &BASE,
+        dockerfile: REDIS_DOCKERFILE,
+    },
+};
+
 /// Every recipe, parents before children (for `cargo xtask bootstrap` / `doctor`).
-pub static RECIPES: [&Recipe; 2] = [&BASE, &MARIADB];
+pub static RECIPES: [&Recipe; 3] = [&BASE, &MARIADB, &REDIS];
 
 /// User and password of the TCP user the [`MARIADB`] image creates.
 pub const MARIADB_CREDENTIALS: (&str, &str) = ("test", "test");
@@ -186,6 +209,11 @@ pub async fn ensure_base_image() -> anyhow::Result<String> {
 /// Builds the MariaDB image (and the base under it) unless its tag exists; returns its reference.
 pub async fn ensure_mariadb_image() -> anyhow::Result<String> {
     ensure_image(&MARIADB).await
+}
+
+/// Builds the Redis image (and the base under it) unless its tag exists; returns its reference.
+pub async fn ensure_redis_image() -> anyhow::Result<String> {
+    ensure_image(&REDIS).await
 }
 
 /// Makes sure `recipe`'s image and every parent image exist, building what is missing
@@ -452,6 +480,7 @@ mod tests {
         assert!(tag.chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(tag, MARIADB.tag());
         assert_ne!(BASE.tag(), MARIADB.tag());
+        assert_ne!(REDIS.tag(), MARIADB.tag());
     }
 
     #[test]

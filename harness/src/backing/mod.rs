@@ -1,7 +1,8 @@
-//! Backing services for tests (MySQL now; Redis and a MongoDB-wire server later), provisioned
+//! Backing services for tests (MySQL, Redis; a MongoDB-wire server later), provisioned
 //! from a URL, a container or a local process, and cleaned up whatever happens to the run.
 //!
 //! - [`mysql`]: [`mysql::MySql`] and the per-test [`mysql::DbParts`].
+//! - [`redis`]: [`redis::Redis`], isolated per test by key prefixes.
 //! - [`docker`]: engine access, the ownership labels, the stale-container sweep.
 //! - [`images`]: images built locally from recipes (no registry needed).
 //! - [`scratch`]: owner-named scratch directories for local server processes, and their sweep.
@@ -12,6 +13,9 @@ pub mod docker;
 pub mod images;
 pub mod mysql;
 pub mod owner;
+pub(crate) mod providers;
+pub(crate) mod ready;
+pub mod redis;
 pub mod scratch;
 
 /// Removes what earlier runs that are gone left behind: labelled containers

@@ -3,10 +3,9 @@
 //! local MariaDB recipe. The port is published on 127.0.0.1 only, the container carries the
 //! owner labels, and it counts as ready once a real `SELECT 1` succeeds.
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use anyhow::Context as _;
-use bollard::models::{HostConfig, PortBinding};
 use testcontainers::{
     core::{error::ClientError, IntoContainerPort as _},
     runners::AsyncRunner as _,
@@ -81,7 +80,7 @@ pub(super) async fn start() -> anyhow::Result<Provisioned> {
 
 /// Runs `image` and waits until it answers.
 async fn run(image: &str) -> Result<Provisioned, RunError> {
-    let (name, tag) = split_reference(image);
+    let (name, tag) = docker::split_reference(image);
     let (user, password, env) = credentials_for(image);
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let container_name = format!("mockvideo-mysql-{}", &suffix[..8]);
@@ -90,7 +89,7 @@ async fn run(image: &str) -> Result<Provisioned, RunError> {
         .with_container_name(&container_name)
         .with_labels(docker::owner_labels("mysql"))
         .with_startup_timeout(Duration::from_secs(60))
-        .with_host_config_modifier(publish_on_loopback_only);
+        .with_host_config_modifier(docker::publish_on_loopback(MYSQL_PORT, None));
     for (key, value) in env {
         request = request.with_env_var(key, value);
     }
@@ -146,27 +145,6 @@ async fn run(image: &str) -> Result<Provisioned, RunError> {
     })
 }
 
-/// Publishes 3306 on an ephemeral port of 127.0.0.1 only (testcontainers would publish every
-/// exposed port on all interfaces).
-fn publish_on_loopback_only(host_config: &mut HostConfig) {
-    host_config.publish_all_ports = Some(false);
-    host_config.port_bindings = Some(HashMap::from([(
-        format!("{MYSQL_PORT}/tcp"),
-        Some(vec![PortBinding {
-            host_ip: Some("127.0.0.1".to_owned()),
-            host_port: Some(String::new()),
-        }]),
-    )]));
-}
-
-/// Image name and tag; a `:` inside a registry host (`127.0.0.1:5000/x`) is not a tag.
-fn split_reference(image: &str) -> (String, String) {
-    match image.rsplit_once(':') {
-        Some((name, tag)) if !tag.contains('/') => (name.to_owned(), tag.to_owned()),
-        _ => (image.to_owned(), "latest".to_owned()),
-    }
-}
-
 /// User, password and environment for `image`: the local recipe has a `test` user; the official
 /// `mysql`/`mariadb` images (and anything else) get a root password through their environment.
 /// `MOCKVIDEO_MYSQL_USER` / `MOCKVIDEO_MYSQL_PASSWORD` override the user for other images.
@@ -190,20 +168,6 @@ fn credentials_for(image: &str) -> (String, String, Vec<(&'static str, String)>)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn references_split_into_name_and_tag() {
-        assert_eq!(split_reference("mysql:8.4"), ("mysql".into(), "8.4".into()));
-        assert_eq!(split_reference("mysql"), ("mysql".into(), "latest".into()));
-        assert_eq!(
-            split_reference("127.0.0.1:5000/mysql"),
-            ("127.0.0.1:5000/mysql".into(), "latest".into())
-        );
-        assert_eq!(
-            split_reference("127.0.0.1:5000/mysql:8"),
-            ("127.0.0.1:5000/mysql".into(), "8".into())
-        );
-    }
 
     #[test]
     fn the_local_recipe_uses_its_test_user() {

@@ -15,7 +15,7 @@ use std::{fmt, time::Instant};
 use anyhow::Context as _;
 use sqlx::Connection as _;
 
-use super::{cleanup::Guard, scratch};
+use super::{cleanup::Guard, providers::Providers, scratch};
 
 /// Image the container provider tries first (override with `MOCKVIDEO_MYSQL_IMAGE`).
 pub const DEFAULT_IMAGE: &str = "mysql:8.4";
@@ -102,52 +102,13 @@ impl fmt::Debug for MySql {
     }
 }
 
-/// Which providers to try, from `MOCKVIDEO_MYSQL_PROVIDERS`.
-struct Providers {
-    url: bool,
-    docker: bool,
-    local: bool,
-}
-
-impl Providers {
-    fn from_env() -> anyhow::Result<Providers> {
-        let Ok(list) = std::env::var("MOCKVIDEO_MYSQL_PROVIDERS") else {
-            return Ok(Providers {
-                url: true,
-                docker: true,
-                local: true,
-            });
-        };
-        let mut wanted = Providers {
-            url: false,
-            docker: false,
-            local: false,
-        };
-        for item in list
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-        {
-            match item {
-                "url" => wanted.url = true,
-                "docker" => wanted.docker = true,
-                "local" => wanted.local = true,
-                other => anyhow::bail!(
-                    "MOCKVIDEO_MYSQL_PROVIDERS: unknown provider {other:?} (use url, docker, local)"
-                ),
-            }
-        }
-        Ok(wanted)
-    }
-}
-
 impl MySql {
     /// Provisions a server from the first provider that works, in order: `MYSQL_URL`, Docker,
     /// local `mariadbd`. Every attempt and the winner are printed to stderr. When none works,
     /// the error lists each attempt's reason and what to install.
     pub async fn start() -> anyhow::Result<MySql> {
         let started = Instant::now();
-        let wanted = Providers::from_env()?;
+        let wanted = Providers::from_env("MOCKVIDEO_MYSQL_PROVIDERS")?;
         let swept = tokio::task::spawn_blocking(scratch::sweep_stale)
             .await
             .unwrap_or(0);

@@ -5,7 +5,6 @@
 
 use std::{
     fs::File,
-    net::TcpListener,
     path::{Path, PathBuf},
     process::{Command, Stdio},
     time::Duration,
@@ -20,6 +19,7 @@ use super::{
 use crate::backing::{
     cleanup::{Guard, Resource},
     images::{find_program, tail},
+    providers::free_port,
     scratch,
 };
 
@@ -244,12 +244,6 @@ impl Prepared {
             }
         }
     }
-}
-
-/// A port that was free a moment ago on 127.0.0.1.
-fn free_port() -> anyhow::Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
 }
 
 /// Whether the server's log says it could not bind its port.

@@ -1,0 +1,90 @@
+//! Waiting until a server answers a real request (not just a log line), bounded in time, and
+//! giving up early when the container or process behind it has died. Shared by every backing
+//! service; each brings its own probe (`SELECT 1`, `PING`, …).
+
+use std::{
+    future::Future,
+    path::Path,
+    process::Child,
+    time::{Duration, Instant},
+};
+
+use super::{docker, images};
+
+/// What runs the server, checked now and then while waiting.
+pub(crate) enum Liveness<'a> {
+    /// Nothing to check (an external server).
+    External,
+    /// A container, by id.
+    Container(&'a str),
+    /// A local process and its log.
+    Process(&'a mut Child, &'a Path),
+}
+
+/// Why waiting failed.
+pub(crate) enum NotReady {
+    /// The container or process exited; the text holds its last log lines.
+    Died(String),
+    /// No probe succeeded in time; the text holds the last error.
+    TimedOut(String),
+}
+
+impl NotReady {
+    /// The report as an error.
+    pub(crate) fn into_error(self) -> anyhow::Error {
+        match self {
+            NotReady::Died(report) | NotReady::TimedOut(report) => anyhow::anyhow!(report),
+        }
+    }
+}
+
+/// Runs `probe` every 100 ms until it succeeds, `limit` passes, or the server dies (checked
+/// every tenth attempt). `what` names the probe in the time-out message (e.g. `` `SELECT 1` ``).
+/// Returns how long it took.
+pub(crate) async fn wait_until<F, Fut>(
+    what: &str,
+    limit: Duration,
+    mut liveness: Liveness<'_>,
+    mut probe: F,
+) -> Result<Duration, NotReady>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let started = Instant::now();
+    for attempt in 1u32.. {
+        let last_error = match probe().await {
+            Ok(()) => return Ok(started.elapsed()),
+            Err(error) => error,
+        };
+        if attempt % 10 == 0 {
+            if let Some(report) = died(&mut liveness).await {
+                return Err(NotReady::Died(report));
+            }
+        }
+        if started.elapsed() >= limit {
+            return Err(NotReady::TimedOut(format!(
+                "no successful {what} within {} s (last error: {last_error})",
+                limit.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(NotReady::TimedOut("attempt counter overflowed".to_owned()))
+}
+
+/// `Some(report)` when the server behind `liveness` has exited.
+async fn died(liveness: &mut Liveness<'_>) -> Option<String> {
+    match liveness {
+        Liveness::External => None,
+        Liveness::Container(id) => docker::exit_report(id).await,
+        Liveness::Process(child, log) => match child.try_wait() {
+            Ok(Some(status)) => Some(format!(
+                "the server exited ({status}); last lines of {}:\n{}",
+                log.display(),
+                images::tail(log, 20)
+            )),
+            _ => None,
+        },
+    }
+}

@@ -1,0 +1,67 @@
+//! Provider (a): a server named by `REDIS_URL` (a CI service container or a developer's own
+//! Redis). Nothing is started or removed; options such as append-only are not applied.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::{ready, Provisioned};
+use crate::backing::ready::{Liveness, NotReady};
+
+/// Checks that `REDIS_URL` answers `PING` and describes it.
+pub(super) async fn start(text: &str) -> anyhow::Result<Provisioned> {
+    let url = url::Url::parse(text).context("REDIS_URL is not a URL")?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "redis" | "rediss"),
+        "REDIS_URL must start with redis:// (got {}://)",
+        url.scheme()
+    );
+    let host = url.host_str().context("REDIS_URL has no host")?.to_owned();
+    let port = url.port().unwrap_or(6379);
+    ready::wait_for_pong(text, Duration::from_secs(10), Liveness::External)
+        .await
+        .map_err(NotReady::into_error)?;
+    Ok(Provisioned {
+        provider: format!("REDIS_URL ({host}:{port})"),
+        host,
+        port,
+        url: text.to_owned(),
+        container_id: None,
+        guard: None,
+    })
+}
+
+/// The URL with its password replaced by `***`, for messages.
+pub(super) fn redact(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        Err(_) => "unparsable URL".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("redis://:secret@cache:6379/0"),
+            "redis://:***@cache:6379/0"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_url_with_another_scheme_is_refused() {
+        let error = start("mysql://u:p@127.0.0.1:3306")
+            .await
+            .err()
+            .expect("refused");
+        assert!(format!("{error:#}").contains("redis://"));
+    }
+}

@@ -1,0 +1,313 @@
+//! A Redis server for tests, from the first provider that works: `REDIS_URL`, a container
+//! (testcontainers; `redis:7`, else a Redis image built locally), or a local `redis-server`
+//! process. Tests share a server and keep apart by key prefix ([`Redis::unique_prefix`]).
+//!
+//! `MOCKVIDEO_REDIS_PROVIDERS` (comma list of `url`, `docker`, `local`; default all three) limits
+//! which providers are tried.
+
+mod container;
+mod from_url;
+mod process;
+mod ready;
+
+use std::{fmt, time::Instant};
+
+use anyhow::Context as _;
+
+use super::{cleanup::Guard, docker, providers::Providers, scratch};
+
+/// Image the container provider tries first (override with `MOCKVIDEO_REDIS_IMAGE`).
+pub const DEFAULT_IMAGE: &str = "redis:7";
+
+/// How the server is started (ignored for `REDIS_URL`, which is used as it is).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// Persist every write to an append-only file (`--appendonly yes --appendfsync always`), so
+    /// data survives [`Redis::restart`].
+    pub append_only: bool,
+}
+
+impl RedisOptions {
+    /// Extra `redis-server` arguments for these options.
+    fn server_args(&self) -> Vec<&'static str> {
+        if self.append_only {
+            vec!["--appendonly", "yes", "--appendfsync", "always"]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// What a provider hands back.
+struct Provisioned {
+    host: String,
+    port: u16,
+    /// `redis://…` as the provider knows it (with credentials for `REDIS_URL`).
+    url: String,
+    provider: String,
+    container_id: Option<String>,
+    guard: Option<Guard>,
+}
+
+/// A running Redis server.
+///
+/// Dropping it removes the container or kills the process (blocking, best effort); [`stop`]
+/// does the same without blocking. Servers still alive when the process exits normally are
+/// removed by an exit hook; after a SIGKILL the next provisioning run sweeps them.
+///
+/// [`stop`]: Redis::stop
+pub struct Redis {
+    url: String,
+    host: String,
+    port: u16,
+    provider: String,
+    container_id: Option<String>,
+    options: RedisOptions,
+    guard: Option<Guard>,
+}
+
+impl fmt::Debug for Redis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redis")
+            .field("provider", &self.provider)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("container_id", &self.container_id)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Redis {
+    /// Provisions a server with default options; see [`Redis::start_with`].
+    pub async fn start() -> anyhow::Result<Redis> {
+        Redis::start_with(RedisOptions::default()).await
+    }
+
+    /// Provisions a server from the first provider that works, in order: `REDIS_URL`, Docker,
+    /// local `redis-server`. Every attempt and the winner are printed to stderr. When none
+    /// works, the error lists each attempt's reason and what to install.
+    pub async fn start_with(options: RedisOptions) -> anyhow::Result<Redis> {
+        let started = Instant::now();
+        let wanted = Providers::from_env("MOCKVIDEO_REDIS_PROVIDERS")?;
+        let swept = tokio::task::spawn_blocking(scratch::sweep_stale)
+            .await
+            .unwrap_or(0);
+        if swept > 0 {
+            eprintln!("[harness] removed {swept} stale scratch dir(s) of earlier runs");
+        }
+        let mut failures: Vec<(&str, String)> = Vec::new();
+
+        if wanted.url {
+            match std::env::var("REDIS_URL")
+                .ok()
+                .filter(|url| !url.trim().is_empty())
+            {
+                None => {
+                    eprintln!("[harness] redis: REDIS_URL not set, skipping");
+                    failures.push(("REDIS_URL", "not set".to_owned()));
+                }
+                Some(url) => {
+                    eprintln!(
+                        "[harness] redis: trying REDIS_URL ({}) …",
+                        from_url::redact(&url)
+                    );
+                    match from_url::start(&url).await {
+                        Ok(provisioned) => return Ok(Redis::ready(provisioned, options, started)),
+                        Err(error) => {
+                            eprintln!("[harness] redis: REDIS_URL failed: {error:#}");
+                            failures.push(("REDIS_URL", format!("{error:#}")));
+                        }
+                    }
+                }
+            }
+        }
+        if wanted.docker {
+            match container::start(options).await {
+                Ok(provisioned) => return Ok(Redis::ready(provisioned, options, started)),
+                Err(error) => {
+                    eprintln!("[harness] redis: docker failed: {error:#}");
+                    failures.push(("docker", format!("{error:#}")));
+                }
+            }
+        }
+        if wanted.local {
+            eprintln!("[harness] redis: trying local redis-server …");
+            match process::start(options).await {
+                Ok(provisioned) => return Ok(Redis::ready(provisioned, options, started)),
+                Err(error) => {
+                    eprintln!("[harness] redis: local redis-server failed: {error:#}");
+                    failures.push(("local redis-server", format!("{error:#}")));
+                }
+            }
+        }
+        let mut message = String::from("no Redis server could be provisioned:\n");
+        for (provider, reason) in &failures {
+            message.push_str(&format!("  - {provider}: {reason}\n"));
+        }
+        message.push_str(
+            "Fix one of: run `cargo xtask bootstrap` (installs docker.io and debootstrap, starts \
+             dockerd, builds the images); or `apt-get install -y docker.io` and start dockerd; or \
+             `apt-get install -y redis-server` for a local redis-server; or set \
+             REDIS_URL=redis://HOST:PORT to a server the tests may write to.",
+        );
+        anyhow::bail!(message)
+    }
+
+    /// One server (default options) for the whole test binary, started on first call. Statics
+    /// are never dropped, so the server is removed by the process-exit hook instead. A failed
+    /// start is remembered, so every test fails at once with the same message.
+    pub async fn shared() -> anyhow::Result<&'static Redis> {
+        static SHARED: tokio::sync::OnceCell<Result<Redis, String>> =
+            tokio::sync::OnceCell::const_new();
+        let slot = SHARED
+            .get_or_init(|| async { Redis::start().await.map_err(|error| format!("{error:#}")) })
+            .await;
+        slot.as_ref()
+            .map_err(|reason| anyhow::anyhow!("Redis could not be provisioned: {reason}"))
+    }
+
+    fn ready(provisioned: Provisioned, options: RedisOptions, started: Instant) -> Redis {
+        let Provisioned {
+            host,
+            port,
+            url,
+            provider,
+            container_id,
+            guard,
+        } = provisioned;
+        eprintln!(
+            "[harness] redis: ready via {provider} at {host}:{port} in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        Redis {
+            url,
+            host,
+            port,
+            provider,
+            container_id,
+            options,
+            guard,
+        }
+    }
+
+    /// `redis://127.0.0.1:PORT` (for `REDIS_URL`, that URL as given). Stays valid across
+    /// [`Redis::restart`].
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Human description of the provider used, e.g.
+    /// `docker image local/mockvideo-redis:… (container mockvideo-redis-1a2b3c4d)`.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// Host the server listens on.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// TCP port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Id of the container, when the Docker provider was used.
+    pub fn container_id(&self) -> Option<&str> {
+        self.container_id.as_deref()
+    }
+
+    /// The options the server was started with.
+    pub fn options(&self) -> RedisOptions {
+        self.options
+    }
+
+    /// A key prefix no other call returns: `name` reduced to `[a-z0-9_]` (at most 40
+    /// characters, `test` when empty), `:`, 12 random hex digits, `:`. Tests sharing a server
+    /// put every key under their own prefix.
+    pub fn unique_prefix(&self, name: &str) -> String {
+        unique_prefix(name)
+    }
+
+    /// Restarts the container (`docker restart`, graceful stop within 10 s) and waits until
+    /// `PING` answers again. The host port is fixed, so [`Redis::url`] stays valid; with
+    /// [`RedisOptions::append_only`] the data is kept. Containers only: a `REDIS_URL` server is
+    /// not ours to restart, and local processes are not supported.
+    pub async fn restart(&self) -> anyhow::Result<()> {
+        let id = self.container_id.as_deref().with_context(|| {
+            format!("restart needs a container; this Redis is {}", self.provider)
+        })?;
+        let started = Instant::now();
+        docker::restart_container(id, std::time::Duration::from_secs(10)).await?;
+        let waited = ready::wait_for_pong(
+            &self.url,
+            container::READY_LIMIT,
+            super::ready::Liveness::Container(id),
+        )
+        .await
+        .map_err(super::ready::NotReady::into_error)
+        .context("Redis did not answer PING after the restart")?;
+        eprintln!(
+            "[harness] redis: restarted {} in {:.2} s (PONG {:.2} s after the restart call returned)",
+            self.provider,
+            started.elapsed().as_secs_f64(),
+            waited.as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// Removes the container or kills the process now.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        match self.guard.take() {
+            Some(guard) => guard.release().await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// See [`Redis::unique_prefix`].
+fn unique_prefix(name: &str) -> String {
+    let mut clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    if clean.trim_matches('_').is_empty() {
+        clean = "test".to_owned();
+    }
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{clean}:{}:", &suffix[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_unique_and_readable() {
+        let a = unique_prefix("Stream Test!");
+        let b = unique_prefix("Stream Test!");
+        assert_ne!(a, b);
+        assert!(a.starts_with("stream_test_:"));
+        assert!(a.ends_with(':'));
+        assert_eq!(a.len(), "stream_test_:".len() + 13);
+        assert!(unique_prefix("").starts_with("test:"));
+        assert!(unique_prefix(&"x".repeat(100)).len() <= 54);
+    }
+
+    #[test]
+    fn append_only_adds_fsync_always() {
+        assert!(RedisOptions::default().server_args().is_empty());
+        assert_eq!(
+            RedisOptions { append_only: true }.server_args(),
+            ["--appendonly", "yes", "--appendfsync", "always"]
+        );
+    }
+}

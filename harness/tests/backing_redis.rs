@@ -1,0 +1,221 @@
+//! The Redis backing service end to end: provisioning (shared per test binary), key-prefix
+//! isolation, streams, the ownership labels and loopback-only publishing, an append-only server
+//! that keeps its data across `restart`, and clean-up by `stop`. Needs a provider (`cargo xtask
+//! bootstrap` sets up Docker); the label and restart checks need the Docker provider.
+
+use std::process::{Command, Output};
+
+use harness::backing::{
+    docker,
+    redis::{Redis, RedisOptions},
+};
+use redis::AsyncCommands as _;
+
+/// Runs the docker CLI and returns its output.
+fn docker_cli(args: &[&str]) -> Output {
+    Command::new(docker::cli())
+        .args(args)
+        .output()
+        .expect("run the docker CLI")
+}
+
+/// Whether a container with this id or name exists (running or not).
+fn container_exists(id: &str) -> bool {
+    docker_cli(&["container", "inspect", id]).status.success()
+}
+
+/// `docker inspect -f TEMPLATE ID`, trimmed.
+fn inspect(id: &str, template: &str) -> String {
+    let output = docker_cli(&["container", "inspect", "-f", template, id]);
+    assert!(output.status.success(), "docker inspect {id}");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+async fn connect(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .expect("a valid URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to Redis")
+}
+
+/// `(id, [(field, value)])` of every entry of `stream`.
+async fn entries(
+    connection: &mut redis::aio::MultiplexedConnection,
+    stream: &str,
+) -> Vec<(String, Vec<(String, String)>)> {
+    let reply: redis::streams::StreamRangeReply =
+        connection.xrange_all(stream).await.expect("XRANGE");
+    reply
+        .ids
+        .into_iter()
+        .map(|entry| {
+            let mut fields: Vec<(String, String)> = entry
+                .map
+                .iter()
+                .map(|(field, value)| {
+                    (
+                        field.clone(),
+                        redis::from_redis_value::<String>(value).expect("a string value"),
+                    )
+                })
+                .collect();
+            fields.sort();
+            (entry.id, fields)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn set_get_under_distinct_prefixes() {
+    let redis = Redis::shared().await.expect("a Redis server");
+    assert!(redis.url().starts_with("redis://"), "{}", redis.url());
+    let first = redis.unique_prefix("backing test");
+    let second = redis.unique_prefix("backing test");
+    assert_ne!(first, second);
+    let mut connection = connect(redis.url()).await;
+    let _: () = connection
+        .set(format!("{first}greeting"), "alpha")
+        .await
+        .expect("SET");
+    let _: () = connection
+        .set(format!("{second}greeting"), "beta")
+        .await
+        .expect("SET");
+    let got: String = connection
+        .get(format!("{first}greeting"))
+        .await
+        .expect("GET");
+    assert_eq!(got, "alpha");
+    let got: String = connection
+        .get(format!("{second}greeting"))
+        .await
+        .expect("GET");
+    assert_eq!(got, "beta");
+    let missing: Option<String> = connection
+        .get(format!("{}greeting", redis.unique_prefix("other")))
+        .await
+        .expect("GET");
+    assert_eq!(missing, None);
+}
+
+#[tokio::test]
+async fn a_prefixed_stream_takes_and_returns_entries() {
+    let redis = Redis::shared().await.expect("a Redis server");
+    let stream = format!("{}events", redis.unique_prefix("stream"));
+    let mut connection = connect(redis.url()).await;
+    let first: String = connection
+        .xadd(&stream, "*", &[("kind", "created"), ("user", "1")])
+        .await
+        .expect("XADD");
+    let second: String = connection
+        .xadd(&stream, "*", &[("kind", "deleted"), ("user", "1")])
+        .await
+        .expect("XADD");
+    let got = entries(&mut connection, &stream).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].0, first);
+    assert_eq!(got[1].0, second);
+    assert_eq!(
+        got[0].1,
+        vec![
+            ("kind".to_owned(), "created".to_owned()),
+            ("user".to_owned(), "1".to_owned())
+        ]
+    );
+    assert_eq!(got[1].1[0], ("kind".to_owned(), "deleted".to_owned()));
+}
+
+#[tokio::test]
+async fn the_container_is_labelled_and_published_on_loopback_only() {
+    let redis = Redis::shared().await.expect("a Redis server");
+    let Some(id) = redis.container_id() else {
+        eprintln!(
+            "skipping the container checks: provider is {}",
+            redis.provider()
+        );
+        return;
+    };
+    assert_eq!(
+        inspect(
+            id,
+            &format!("{{{{index .Config.Labels \"{}\"}}}}", docker::LABEL)
+        ),
+        "redis"
+    );
+    assert_eq!(
+        inspect(
+            id,
+            &format!(
+                "{{{{index .Config.Labels \"{}\"}}}}",
+                docker::OWNER_PID_LABEL
+            )
+        ),
+        std::process::id().to_string()
+    );
+    let bindings = inspect(id, "{{json .HostConfig.PortBindings}}");
+    assert!(bindings.contains("\"HostIp\":\"127.0.0.1\""), "{bindings}");
+    assert!(
+        bindings.contains(&format!("\"HostPort\":\"{}\"", redis.port())),
+        "{bindings}"
+    );
+    assert_eq!(redis.url(), format!("redis://127.0.0.1:{}", redis.port()));
+}
+
+#[tokio::test]
+async fn an_append_only_server_keeps_its_stream_across_a_restart() {
+    let redis = Redis::start_with(RedisOptions { append_only: true })
+        .await
+        .expect("an append-only Redis server");
+    assert!(redis.options().append_only);
+    let Some(id) = redis.container_id().map(str::to_owned) else {
+        eprintln!(
+            "skipping the restart check: provider is {}",
+            redis.provider()
+        );
+        redis.stop().await.expect("stop");
+        return;
+    };
+    let stream = format!("{}events", redis.unique_prefix("durable"));
+    let mut connection = connect(redis.url()).await;
+    let added: String = connection
+        .xadd(&stream, "*", &[("kind", "kept")])
+        .await
+        .expect("XADD");
+    drop(connection);
+
+    let started = std::time::Instant::now();
+    redis.restart().await.expect("restart");
+    eprintln!(
+        "restart to PONG took {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut connection = connect(redis.url()).await;
+    let got = entries(&mut connection, &stream).await;
+    assert_eq!(
+        got,
+        vec![(added, vec![("kind".to_owned(), "kept".to_owned())])]
+    );
+    drop(connection);
+
+    redis.stop().await.expect("stop");
+    assert!(!container_exists(&id), "stop removed container {id}");
+    // Whatever of ours is left is at most the shared server (removed at process exit).
+    let listed = docker_cli(&[
+        "ps",
+        "-a",
+        "-q",
+        "--no-trunc",
+        "--filter",
+        &format!("label={}=redis", docker::LABEL),
+        "--filter",
+        &format!("label={}={}", docker::OWNER_PID_LABEL, std::process::id()),
+    ]);
+    let shared = Redis::shared()
+        .await
+        .ok()
+        .and_then(|shared| shared.container_id().map(str::to_owned));
+    for left in String::from_utf8_lossy(&listed.stdout).lines() {
+        assert_eq!(Some(left.trim()), shared.as_deref(), "unexpected container");
+    }
+}
