@@ -1,6 +1,105 @@
-//! Which providers a backing service may try (`url`, `docker`, `local`), from an environment
-//! variable such as `MOCKVIDEO_MYSQL_PROVIDERS` or `MOCKVIDEO_REDIS_PROVIDERS` (comma list;
-//! default all three), e.g. to exercise the local-process provider on a machine with Docker.
+//! The provisioning chain every backing service shares: try a URL from the environment, then a
+//! container, then a local server process, printing each attempt, and fail with every reason
+//! and what to install. Which providers are tried comes from a variable such as
+//! `MOCKVIDEO_MYSQL_PROVIDERS` or `MOCKVIDEO_REDIS_PROVIDERS` (comma list; default all three),
+//! e.g. to exercise the local-process provider on a machine with Docker.
+
+use std::future::Future;
+
+use super::scratch;
+
+/// How one backing service's chain is named and what to tell the user when it all fails.
+pub(crate) struct Chain {
+    /// Prefix of the progress lines, e.g. `mysql`.
+    pub kind: &'static str,
+    /// Name in the final error, e.g. `MySQL`.
+    pub display: &'static str,
+    /// The variable holding a server URL, e.g. `MYSQL_URL`.
+    pub url_env: &'static str,
+    /// The variable restricting the providers, e.g. `MOCKVIDEO_MYSQL_PROVIDERS`.
+    pub providers_env: &'static str,
+    /// What the local provider starts, e.g. `local mariadbd`.
+    pub local_name: &'static str,
+    /// The sentence that ends a total failure: what to install or set.
+    pub fix: &'static str,
+    /// Hides secrets in a URL before it is printed.
+    pub redact: fn(&str) -> String,
+}
+
+impl Chain {
+    /// Runs the providers in order and returns what the first that works hands back.
+    pub(crate) async fn provision<P, UrlFut, DockerFut, LocalFut>(
+        &self,
+        from_url: impl FnOnce(String) -> UrlFut,
+        docker: impl FnOnce() -> DockerFut,
+        local: impl FnOnce() -> LocalFut,
+    ) -> anyhow::Result<P>
+    where
+        UrlFut: Future<Output = anyhow::Result<P>>,
+        DockerFut: Future<Output = anyhow::Result<P>>,
+        LocalFut: Future<Output = anyhow::Result<P>>,
+    {
+        let kind = self.kind;
+        let wanted = Providers::from_env(self.providers_env)?;
+        let swept = tokio::task::spawn_blocking(scratch::sweep_stale)
+            .await
+            .unwrap_or(0);
+        if swept > 0 {
+            eprintln!("[harness] removed {swept} stale scratch dir(s) of earlier runs");
+        }
+        let mut failures: Vec<(&str, String)> = Vec::new();
+        if wanted.url {
+            match std::env::var(self.url_env)
+                .ok()
+                .filter(|url| !url.trim().is_empty())
+            {
+                None => {
+                    eprintln!("[harness] {kind}: {} not set, skipping", self.url_env);
+                    failures.push((self.url_env, "not set".to_owned()));
+                }
+                Some(url) => {
+                    eprintln!(
+                        "[harness] {kind}: trying {} ({}) …",
+                        self.url_env,
+                        (self.redact)(&url)
+                    );
+                    match from_url(url).await {
+                        Ok(provisioned) => return Ok(provisioned),
+                        Err(error) => {
+                            eprintln!("[harness] {kind}: {} failed: {error:#}", self.url_env);
+                            failures.push((self.url_env, format!("{error:#}")));
+                        }
+                    }
+                }
+            }
+        }
+        if wanted.docker {
+            match docker().await {
+                Ok(provisioned) => return Ok(provisioned),
+                Err(error) => {
+                    eprintln!("[harness] {kind}: docker failed: {error:#}");
+                    failures.push(("docker", format!("{error:#}")));
+                }
+            }
+        }
+        if wanted.local {
+            eprintln!("[harness] {kind}: trying {} …", self.local_name);
+            match local().await {
+                Ok(provisioned) => return Ok(provisioned),
+                Err(error) => {
+                    eprintln!("[harness] {kind}: {} failed: {error:#}", self.local_name);
+                    failures.push((self.local_name, format!("{error:#}")));
+                }
+            }
+        }
+        let mut message = format!("no {} server could be provisioned:\n", self.display);
+        for (provider, reason) in &failures {
+            message.push_str(&format!("  - {provider}: {reason}\n"));
+        }
+        message.push_str(self.fix);
+        anyhow::bail!(message)
+    }
+}
 
 /// The providers a service may try.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,21 @@ use std::{fmt, time::Instant};
 use anyhow::Context as _;
 use sqlx::Connection as _;
 
-use super::{cleanup::Guard, providers::Providers, scratch};
+use super::{cleanup::Guard, providers::Chain};
+
+/// MySQL's provisioning chain: `MYSQL_URL`, Docker, local `mariadbd`/`mysqld`.
+const CHAIN: Chain = Chain {
+    kind: "mysql",
+    display: "MySQL",
+    url_env: "MYSQL_URL",
+    providers_env: "MOCKVIDEO_MYSQL_PROVIDERS",
+    local_name: "local mariadbd",
+    fix: "Fix one of: run `cargo xtask bootstrap` (installs docker.io and debootstrap, starts \
+          dockerd, builds the images); or `apt-get install -y docker.io` and start dockerd; or \
+          `apt-get install -y mariadb-server` for a local mariadbd; or set \
+          MYSQL_URL=mysql://USER:PASSWORD@HOST:PORT to a server where that user may CREATE DATABASE.",
+    redact: from_url::redact,
+};
 
 /// Image the container provider tries first (override with `MOCKVIDEO_MYSQL_IMAGE`).
 pub const DEFAULT_IMAGE: &str = "mysql:8.4";
@@ -108,69 +122,14 @@ impl MySql {
     /// the error lists each attempt's reason and what to install.
     pub async fn start() -> anyhow::Result<MySql> {
         let started = Instant::now();
-        let wanted = Providers::from_env("MOCKVIDEO_MYSQL_PROVIDERS")?;
-        let swept = tokio::task::spawn_blocking(scratch::sweep_stale)
-            .await
-            .unwrap_or(0);
-        if swept > 0 {
-            eprintln!("[harness] removed {swept} stale scratch dir(s) of earlier runs");
-        }
-        let mut failures: Vec<(&str, String)> = Vec::new();
-
-        if wanted.url {
-            match std::env::var("MYSQL_URL")
-                .ok()
-                .filter(|url| !url.trim().is_empty())
-            {
-                None => {
-                    eprintln!("[harness] mysql: MYSQL_URL not set, skipping");
-                    failures.push(("MYSQL_URL", "not set".to_owned()));
-                }
-                Some(url) => {
-                    eprintln!(
-                        "[harness] mysql: trying MYSQL_URL ({}) …",
-                        from_url::redact(&url)
-                    );
-                    match from_url::start(&url).await {
-                        Ok(provisioned) => return Ok(MySql::ready(provisioned, started)),
-                        Err(error) => {
-                            eprintln!("[harness] mysql: MYSQL_URL failed: {error:#}");
-                            failures.push(("MYSQL_URL", format!("{error:#}")));
-                        }
-                    }
-                }
-            }
-        }
-        if wanted.docker {
-            match container::start().await {
-                Ok(provisioned) => return Ok(MySql::ready(provisioned, started)),
-                Err(error) => {
-                    eprintln!("[harness] mysql: docker failed: {error:#}");
-                    failures.push(("docker", format!("{error:#}")));
-                }
-            }
-        }
-        if wanted.local {
-            eprintln!("[harness] mysql: trying local mariadbd/mysqld …");
-            match process::start().await {
-                Ok(provisioned) => return Ok(MySql::ready(provisioned, started)),
-                Err(error) => {
-                    eprintln!("[harness] mysql: local mariadbd failed: {error:#}");
-                    failures.push(("local mariadbd", format!("{error:#}")));
-                }
-            }
-        }
-        let mut message = String::from("no MySQL server could be provisioned:\n");
-        for (provider, reason) in &failures {
-            message.push_str(&format!("  - {provider}: {reason}\n"));
-        }
-        message.push_str(
-            "Fix one of: run `cargo xtask bootstrap` (installs docker.io and debootstrap, starts \
-             dockerd, builds the images); or `apt-get install -y docker.io` and start dockerd; or \
-             `apt-get install -y mariadb-server` for a local mariadbd; or set \
-             MYSQL_URL=mysql://USER:PASSWORD@HOST:PORT to a server where that user may CREATE DATABASE.",
-        );
-        anyhow::bail!(message)
+        let provisioned = CHAIN
+            .provision(
+                |url| async move { from_url::start(&url).await },
+                container::start,
+                process::start,
+            )
+            .await?;
+        Ok(MySql::ready(provisioned, started))
     }
 
     /// One server for the whole test binary, started on first call. For libtest integration

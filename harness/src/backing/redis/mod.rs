@@ -14,7 +14,21 @@ use std::{fmt, time::Instant};
 
 use anyhow::Context as _;
 
-use super::{cleanup::Guard, docker, providers::Providers, scratch};
+use super::{cleanup::Guard, docker, providers::Chain};
+
+/// Redis's provisioning chain: `REDIS_URL`, Docker, local `redis-server`.
+const CHAIN: Chain = Chain {
+    kind: "redis",
+    display: "Redis",
+    url_env: "REDIS_URL",
+    providers_env: "MOCKVIDEO_REDIS_PROVIDERS",
+    local_name: "local redis-server",
+    fix: "Fix one of: run `cargo xtask bootstrap` (installs docker.io and debootstrap, starts \
+          dockerd, builds the images); or `apt-get install -y docker.io` and start dockerd; or \
+          `apt-get install -y redis-server` for a local redis-server; or set \
+          REDIS_URL=redis://HOST:PORT to a server the tests may write to.",
+    redact: from_url::redact,
+};
 
 /// Image the container provider tries first (override with `MOCKVIDEO_REDIS_IMAGE`).
 pub const DEFAULT_IMAGE: &str = "redis:7";
@@ -89,69 +103,14 @@ impl Redis {
     /// works, the error lists each attempt's reason and what to install.
     pub async fn start_with(options: RedisOptions) -> anyhow::Result<Redis> {
         let started = Instant::now();
-        let wanted = Providers::from_env("MOCKVIDEO_REDIS_PROVIDERS")?;
-        let swept = tokio::task::spawn_blocking(scratch::sweep_stale)
-            .await
-            .unwrap_or(0);
-        if swept > 0 {
-            eprintln!("[harness] removed {swept} stale scratch dir(s) of earlier runs");
-        }
-        let mut failures: Vec<(&str, String)> = Vec::new();
-
-        if wanted.url {
-            match std::env::var("REDIS_URL")
-                .ok()
-                .filter(|url| !url.trim().is_empty())
-            {
-                None => {
-                    eprintln!("[harness] redis: REDIS_URL not set, skipping");
-                    failures.push(("REDIS_URL", "not set".to_owned()));
-                }
-                Some(url) => {
-                    eprintln!(
-                        "[harness] redis: trying REDIS_URL ({}) …",
-                        from_url::redact(&url)
-                    );
-                    match from_url::start(&url).await {
-                        Ok(provisioned) => return Ok(Redis::ready(provisioned, options, started)),
-                        Err(error) => {
-                            eprintln!("[harness] redis: REDIS_URL failed: {error:#}");
-                            failures.push(("REDIS_URL", format!("{error:#}")));
-                        }
-                    }
-                }
-            }
-        }
-        if wanted.docker {
-            match container::start(options).await {
-                Ok(provisioned) => return Ok(Redis::ready(provisioned, options, started)),
-                Err(error) => {
-                    eprintln!("[harness] redis: docker failed: {error:#}");
-                    failures.push(("docker", format!("{error:#}")));
-                }
-            }
-        }
-        if wanted.local {
-            eprintln!("[harness] redis: trying local redis-server …");
-            match process::start(options).await {
-                Ok(provisioned) => return Ok(Redis::ready(provisioned, options, started)),
-                Err(error) => {
-                    eprintln!("[harness] redis: local redis-server failed: {error:#}");
-                    failures.push(("local redis-server", format!("{error:#}")));
-                }
-            }
-        }
-        let mut message = String::from("no Redis server could be provisioned:\n");
-        for (provider, reason) in &failures {
-            message.push_str(&format!("  - {provider}: {reason}\n"));
-        }
-        message.push_str(
-            "Fix one of: run `cargo xtask bootstrap` (installs docker.io and debootstrap, starts \
-             dockerd, builds the images); or `apt-get install -y docker.io` and start dockerd; or \
-             `apt-get install -y redis-server` for a local redis-server; or set \
-             REDIS_URL=redis://HOST:PORT to a server the tests may write to.",
-        );
-        anyhow::bail!(message)
+        let provisioned = CHAIN
+            .provision(
+                |url| async move { from_url::start(&url).await },
+                || container::start(options),
+                || process::start(options),
+            )
+            .await?;
+        Ok(Redis::ready(provisioned, options, started))
     }
 
     /// One server (default options) for the whole test binary, started on first call. Statics
