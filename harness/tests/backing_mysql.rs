@@ -147,7 +147,9 @@ async fn sweep_removes_containers_of_dead_owners_and_never_unlabelled_ones() {
     docker::probe()
         .await
         .expect("this test needs a Docker engine: run `cargo xtask bootstrap`");
-    let base = images::ensure_base_image().await.expect("the base image");
+    let base = images::ensure_image(&images::BASE)
+        .await
+        .expect("the base image");
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
 
     let dead_pid = (999_999u32..)

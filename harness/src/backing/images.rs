@@ -201,21 +201,6 @@ impl Recipe {
     }
 }
 
-/// Builds the base image unless its tag exists; returns its reference.
-pub async fn ensure_base_image() -> anyhow::Result<String> {
-    ensure_image(&BASE).await
-}
-
-/// Builds the MariaDB image (and the base under it) unless its tag exists; returns its reference.
-pub async fn ensure_mariadb_image() -> anyhow::Result<String> {
-    ensure_image(&MARIADB).await
-}
-
-/// Builds the Redis image (and the base under it) unless its tag exists; returns its reference.
-pub async fn ensure_redis_image() -> anyhow::Result<String> {
-    ensure_image(&REDIS).await
-}
-
 /// Makes sure `recipe`'s image and every parent image exist, building what is missing
 /// (parents first). Prints what it does and how long it took. Returns the image reference.
 pub async fn ensure_image(recipe: &'static Recipe) -> anyhow::Result<String> {

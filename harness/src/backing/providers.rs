@@ -22,8 +22,6 @@ pub(crate) struct Chain {
     pub local_name: &'static str,
     /// The sentence that ends a total failure: what to install or set.
     pub fix: &'static str,
-    /// Hides secrets in a URL before it is printed.
-    pub redact: fn(&str) -> String,
 }
 
 impl Chain {
@@ -61,7 +59,7 @@ impl Chain {
                     eprintln!(
                         "[harness] {kind}: trying {} ({}) …",
                         self.url_env,
-                        (self.redact)(&url)
+                        redact_url(&url)
                     );
                     match from_url(url).await {
                         Ok(provisioned) => return Ok(provisioned),
@@ -146,6 +144,43 @@ impl Providers {
             }
         }
         Ok(wanted)
+    }
+}
+
+/// Parses a server URL given in `variable`: one of `schemes`, with a host, and the port or
+/// `default_port`.
+pub(crate) fn parse_server_url(
+    variable: &str,
+    text: &str,
+    schemes: &[&str],
+    default_port: u16,
+) -> anyhow::Result<(url::Url, String, u16)> {
+    let url = url::Url::parse(text)
+        .map_err(|error| anyhow::anyhow!("{variable} is not a URL: {error}"))?;
+    anyhow::ensure!(
+        schemes.contains(&url.scheme()),
+        "{variable} must start with {}:// (got {}://)",
+        schemes[0],
+        url.scheme()
+    );
+    let host = url
+        .host_str()
+        .ok_or_else(|| anyhow::anyhow!("{variable} has no host"))?
+        .to_owned();
+    let port = url.port().unwrap_or(default_port);
+    Ok((url, host, port))
+}
+
+/// The URL with its password replaced by `***`, for messages.
+pub(crate) fn redact_url(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        Err(_) => "unparsable URL".to_owned(),
     }
 }
 

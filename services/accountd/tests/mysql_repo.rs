@@ -12,23 +12,22 @@ use accountd::{
     repo::{MySqlUserRepo, NewUser, RepoError, UserRepo},
     App, DbSettings, Settings,
 };
-use harness::backing::mysql::{DbParts, MySql};
+use harness::backing::mysql::{DbParts, ScratchDatabase};
 use secrecy::SecretString;
 use sqlx::MySqlPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A fresh database, dropped (best effort) when this goes out of scope.
 struct TestDb {
-    parts: DbParts,
+    parts: ScratchDatabase,
     pool: MySqlPool,
 }
 
 impl TestDb {
     async fn create(migrate: bool) -> TestDb {
-        let mysql = MySql::shared()
+        let parts = ScratchDatabase::create("accountd_repo")
             .await
-            .expect("provisioning MySQL for the tests");
-        let parts = mysql.create_database("accountd_repo").await.unwrap();
+            .expect("a database on the harness's MySQL");
         let pool = db::connect(&TestDb::settings_for(&parts)).await.unwrap();
         if migrate {
             db::migrate(&pool).await.unwrap();
@@ -53,30 +52,6 @@ impl TestDb {
 
     fn repo(&self) -> MySqlUserRepo {
         MySqlUserRepo::new(self.pool.clone())
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.parts.name.clone();
-        // Drop cannot await: do it on a thread with its own runtime, and wait for it.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async move {
-                let mysql = MySql::shared().await.ok()?;
-                mysql.drop_database(&name).await.ok()
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(_))) {
-            eprintln!(
-                "[accountd mysql_repo] could not drop database {}",
-                self.parts.name
-            );
-        }
     }
 }
 

@@ -19,7 +19,8 @@ use super::{
 };
 use crate::backing::{
     cleanup::{Guard, Resource},
-    docker, images,
+    docker::{self, ContainerImage, StartError},
+    images,
 };
 
 /// MySQL's port inside the container.
@@ -31,55 +32,20 @@ const ROOT_PASSWORD: &str = "test";
 /// about half a second.
 const READY_LIMIT: Duration = Duration::from_secs(180);
 
-/// Why one image could not be run.
-enum RunError {
-    /// The image is not present and could not be pulled.
-    ImageMissing(String),
-    /// Anything else.
-    Other(anyhow::Error),
-}
-
 /// Starts a MySQL container, falling back to the local MariaDB recipe when the requested image
 /// cannot be pulled.
 pub(super) async fn start() -> anyhow::Result<Provisioned> {
-    let engine = docker::probe().await.context(
-        "no Docker engine answers: run `cargo xtask bootstrap`, or `apt-get install -y docker.io` and start dockerd",
-    )?;
-    match docker::sweep_stale().await {
-        Ok(0) => {}
-        Ok(removed) => {
-            eprintln!("[harness] docker: removed {removed} stale container(s) of earlier runs")
-        }
-        Err(error) => eprintln!("[harness] docker: sweeping stale containers failed: {error:#}"),
-    }
-    let requested = std::env::var("MOCKVIDEO_MYSQL_IMAGE")
-        .ok()
-        .filter(|image| !image.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
-    eprintln!("[harness] mysql: trying docker image {requested} (engine {engine}) …");
-    match run(&requested).await {
-        Ok(provisioned) => Ok(provisioned),
-        Err(RunError::Other(error)) => Err(error),
-        Err(RunError::ImageMissing(reason)) => {
-            eprintln!(
-                "[harness] mysql: image {requested} is not available ({reason}); using the local MariaDB recipe"
-            );
-            let local = images::ensure_mariadb_image()
-                .await
-                .context("building the local MariaDB image")?;
-            eprintln!("[harness] mysql: trying docker image {local} …");
-            run(&local).await.map_err(|error| match error {
-                RunError::ImageMissing(reason) => {
-                    anyhow::anyhow!("image {local} is missing: {reason}")
-                }
-                RunError::Other(error) => error,
-            })
-        }
-    }
+    let image = ContainerImage {
+        kind: "mysql",
+        image_env: "MOCKVIDEO_MYSQL_IMAGE",
+        default_image: DEFAULT_IMAGE,
+        fallback: &images::MARIADB,
+    };
+    docker::start_container(&image, |reference| async move { run(&reference).await }).await
 }
 
 /// Runs `image` and waits until it answers.
-async fn run(image: &str) -> Result<Provisioned, RunError> {
+async fn run(image: &str) -> Result<Provisioned, StartError> {
     let (name, tag) = docker::split_reference(image);
     let (user, password, env) = credentials_for(image);
     let suffix = uuid::Uuid::new_v4().simple().to_string();
@@ -96,10 +62,10 @@ async fn run(image: &str) -> Result<Provisioned, RunError> {
     let container = match request.start().await {
         Ok(container) => container,
         Err(TestcontainersError::Client(ClientError::PullImage { err, .. })) => {
-            return Err(RunError::ImageMissing(format!("pull failed: {err}")));
+            return Err(StartError::ImageMissing(format!("pull failed: {err}")));
         }
         Err(error) => {
-            return Err(RunError::Other(
+            return Err(StartError::Other(
                 anyhow::Error::new(error).context(format!("starting a container from {image}")),
             ));
         }
@@ -116,7 +82,7 @@ async fn run(image: &str) -> Result<Provisioned, RunError> {
     std::mem::forget(container);
     let port = port
         .with_context(|| format!("reading the host port of container {container_name}"))
-        .map_err(RunError::Other)?;
+        .map_err(StartError::Other)?;
     let admin = format!(
         "mysql://{}:{}@127.0.0.1:{port}",
         percent_encode(&user),
@@ -127,9 +93,9 @@ async fn run(image: &str) -> Result<Provisioned, RunError> {
             "[harness] mysql: container {container_name} answered SELECT 1 after {:.2} s",
             waited.as_secs_f64()
         ),
-        Err(NotReady::Died(report)) => return Err(RunError::Other(anyhow::anyhow!(report))),
+        Err(NotReady::Died(report)) => return Err(StartError::Other(anyhow::anyhow!(report))),
         Err(NotReady::TimedOut(report)) => {
-            return Err(RunError::Other(anyhow::anyhow!(
+            return Err(StartError::Other(anyhow::anyhow!(
                 "container {container_name} from {image}: {report}"
             )));
         }

@@ -3,23 +3,15 @@
 
 use std::time::Duration;
 
-use anyhow::Context as _;
-
 use super::{
     ready::{self, Liveness},
     Provisioned,
 };
+use crate::backing::providers::parse_server_url;
 
 /// Checks that `MYSQL_URL` answers `SELECT 1` and describes it.
 pub(super) async fn start(text: &str) -> anyhow::Result<Provisioned> {
-    let url = url::Url::parse(text).context("MYSQL_URL is not a URL")?;
-    anyhow::ensure!(
-        matches!(url.scheme(), "mysql" | "mariadb"),
-        "MYSQL_URL must start with mysql:// (got {}://)",
-        url.scheme()
-    );
-    let host = url.host_str().context("MYSQL_URL has no host")?.to_owned();
-    let port = url.port().unwrap_or(3306);
+    let (url, host, port) = parse_server_url("MYSQL_URL", text, &["mysql", "mariadb"], 3306)?;
     let user = percent_decode(url.username());
     anyhow::ensure!(!user.is_empty(), "MYSQL_URL has no user");
     let password = percent_decode(url.password().unwrap_or_default());
@@ -46,19 +38,6 @@ fn user_info(url: &url::Url) -> String {
     }
 }
 
-/// The URL with its password replaced by `***`, for messages.
-pub(super) fn redact(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(mut url) => {
-            if url.password().is_some() {
-                let _ = url.set_password(Some("***"));
-            }
-            url.to_string()
-        }
-        Err(_) => "unparsable URL".to_owned(),
-    }
-}
-
 /// Decodes `%XX` escapes (invalid ones are kept as written).
 fn percent_decode(text: &str) -> String {
     crate::backing::unescape(text, b'%', 2, 16)
@@ -71,7 +50,7 @@ mod tests {
     #[test]
     fn passwords_are_redacted_and_decoded() {
         assert_eq!(
-            redact("mysql://root:secret@db:3306/x"),
+            crate::backing::providers::redact_url("mysql://root:secret@db:3306/x"),
             "mysql://root:***@db:3306/x"
         );
         assert_eq!(percent_decode("p%40ss%3Aw%2Frd"), "p@ss:w/rd");

@@ -9,6 +9,9 @@ mod container;
 mod from_url;
 mod process;
 mod ready;
+mod scratch_database;
+
+pub use scratch_database::ScratchDatabase;
 
 use std::{fmt, time::Instant};
 
@@ -28,7 +31,6 @@ const CHAIN: Chain = Chain {
           dockerd, builds the images); or `apt-get install -y docker.io` and start dockerd; or \
           `apt-get install -y mariadb-server` for a local mariadbd; or set \
           MYSQL_URL=mysql://USER:PASSWORD@HOST:PORT to a server where that user may CREATE DATABASE.",
-    redact: from_url::redact,
 };
 
 /// Image the container provider tries first (override with `MOCKVIDEO_MYSQL_IMAGE`).

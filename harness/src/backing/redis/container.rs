@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context as _;
 use testcontainers::{
     core::{error::ClientError, IntoContainerPort as _},
     runners::AsyncRunner as _,
@@ -16,7 +15,8 @@ use testcontainers::{
 use super::{ready, Provisioned, RedisOptions, DEFAULT_IMAGE};
 use crate::backing::{
     cleanup::{Guard, Resource},
-    docker, images,
+    docker::{self, ContainerImage, StartError},
+    images,
     providers::free_port,
     ready::{Liveness, NotReady},
 };
@@ -41,55 +41,31 @@ enum RunError {
 /// Starts a Redis container, falling back to the local recipe when the requested image cannot
 /// be pulled.
 pub(super) async fn start(options: RedisOptions) -> anyhow::Result<Provisioned> {
-    let engine = docker::probe().await.context(
-        "no Docker engine answers: run `cargo xtask bootstrap`, or `apt-get install -y docker.io` and start dockerd",
-    )?;
-    match docker::sweep_stale().await {
-        Ok(0) => {}
-        Ok(removed) => {
-            eprintln!("[harness] docker: removed {removed} stale container(s) of earlier runs")
-        }
-        Err(error) => eprintln!("[harness] docker: sweeping stale containers failed: {error:#}"),
-    }
-    let requested = std::env::var("MOCKVIDEO_REDIS_IMAGE")
-        .ok()
-        .filter(|image| !image.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
-    eprintln!("[harness] redis: trying docker image {requested} (engine {engine}) …");
-    match run_on_free_port(&requested, options).await {
-        Ok(provisioned) => Ok(provisioned),
-        Err(RunError::Other(error) | RunError::PortTaken(error)) => Err(error),
-        Err(RunError::ImageMissing(reason)) => {
-            eprintln!(
-                "[harness] redis: image {requested} is not available ({reason}); using the local Redis recipe"
-            );
-            let local = images::ensure_redis_image()
-                .await
-                .context("building the local Redis image")?;
-            eprintln!("[harness] redis: trying docker image {local} …");
-            run_on_free_port(&local, options)
-                .await
-                .map_err(|error| match error {
-                    RunError::ImageMissing(reason) => {
-                        anyhow::anyhow!("image {local} is missing: {reason}")
-                    }
-                    RunError::Other(error) | RunError::PortTaken(error) => error,
-                })
-        }
-    }
+    let image = ContainerImage {
+        kind: "redis",
+        image_env: "MOCKVIDEO_REDIS_IMAGE",
+        default_image: DEFAULT_IMAGE,
+        fallback: &images::REDIS,
+    };
+    docker::start_container(&image, |reference| async move {
+        run_on_free_port(&reference, options).await
+    })
+    .await
 }
 
 /// Runs `image` on a free host port, retrying with another port when it was taken meanwhile.
-async fn run_on_free_port(image: &str, options: RedisOptions) -> Result<Provisioned, RunError> {
+async fn run_on_free_port(image: &str, options: RedisOptions) -> Result<Provisioned, StartError> {
     let mut last = None;
     for _ in 0..PORT_ATTEMPTS {
-        let port = free_port().map_err(RunError::Other)?;
+        let port = free_port().map_err(StartError::Other)?;
         match run(image, port, options).await {
+            Ok(provisioned) => return Ok(provisioned),
             Err(RunError::PortTaken(error)) => last = Some(error),
-            other => return other,
+            Err(RunError::ImageMissing(reason)) => return Err(StartError::ImageMissing(reason)),
+            Err(RunError::Other(error)) => return Err(StartError::Other(error)),
         }
     }
-    Err(RunError::Other(last.unwrap_or_else(|| {
+    Err(StartError::Other(last.unwrap_or_else(|| {
         anyhow::anyhow!("no free host port after {PORT_ATTEMPTS} attempts")
     })))
 }

@@ -3,21 +3,13 @@
 
 use std::time::Duration;
 
-use anyhow::Context as _;
-
 use super::{ready, Provisioned};
+use crate::backing::providers::parse_server_url;
 use crate::backing::ready::{Liveness, NotReady};
 
 /// Checks that `REDIS_URL` answers `PING` and describes it.
 pub(super) async fn start(text: &str) -> anyhow::Result<Provisioned> {
-    let url = url::Url::parse(text).context("REDIS_URL is not a URL")?;
-    anyhow::ensure!(
-        matches!(url.scheme(), "redis" | "rediss"),
-        "REDIS_URL must start with redis:// (got {}://)",
-        url.scheme()
-    );
-    let host = url.host_str().context("REDIS_URL has no host")?.to_owned();
-    let port = url.port().unwrap_or(6379);
+    let (_, host, port) = parse_server_url("REDIS_URL", text, &["redis", "rediss"], 6379)?;
     ready::wait_for_pong(text, Duration::from_secs(10), Liveness::External)
         .await
         .map_err(NotReady::into_error)?;
@@ -31,19 +23,6 @@ pub(super) async fn start(text: &str) -> anyhow::Result<Provisioned> {
     })
 }
 
-/// The URL with its password replaced by `***`, for messages.
-pub(super) fn redact(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(mut url) => {
-            if url.password().is_some() {
-                let _ = url.set_password(Some("***"));
-            }
-            url.to_string()
-        }
-        Err(_) => "unparsable URL".to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,7 +30,7 @@ mod tests {
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(
-            redact("redis://:secret@cache:6379/0"),
+            crate::backing::providers::redact_url("redis://:secret@cache:6379/0"),
             "redis://:***@cache:6379/0"
         );
     }

@@ -27,7 +27,6 @@ const CHAIN: Chain = Chain {
           dockerd, builds the images); or `apt-get install -y docker.io` and start dockerd; or \
           `apt-get install -y redis-server` for a local redis-server; or set \
           REDIS_URL=redis://HOST:PORT to a server the tests may write to.",
-    redact: from_url::redact,
 };
 
 /// Image the container provider tries first (override with `MOCKVIDEO_REDIS_IMAGE`).

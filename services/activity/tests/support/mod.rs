@@ -13,22 +13,21 @@ use activity::{
     App, Settings,
 };
 use futures::StreamExt as _;
-use harness::backing::mysql::{DbParts, MySql};
+use harness::backing::mysql::ScratchDatabase;
 use secrecy::SecretString;
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::{transport::Channel, Status};
 
 /// A fresh database, dropped (best effort) when this goes out of scope.
 pub struct TestDb {
-    pub parts: DbParts,
+    pub parts: ScratchDatabase,
 }
 
 impl TestDb {
     pub async fn create() -> TestDb {
-        let mysql = MySql::shared()
+        let parts = ScratchDatabase::create("activity_it")
             .await
-            .expect("provisioning MySQL for the tests");
-        let parts = mysql.create_database("activity_it").await.unwrap();
+            .expect("a database on the harness's MySQL");
         TestDb { parts }
     }
 
@@ -49,30 +48,6 @@ impl TestDb {
     /// A connection pool of its own, for checks behind the server's back.
     pub async fn pool(&self) -> sqlx::MySqlPool {
         sqlx::MySqlPool::connect(&self.parts.url()).await.unwrap()
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.parts.name.clone();
-        // Drop cannot await: do it on a thread with its own runtime, and wait for it.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async move {
-                let mysql = MySql::shared().await.ok()?;
-                mysql.drop_database(&name).await.ok()
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(_))) {
-            eprintln!(
-                "[activity tests] could not drop database {}",
-                self.parts.name
-            );
-        }
     }
 }
 
