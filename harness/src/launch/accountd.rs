@@ -1,7 +1,6 @@
 //! Starts accountd in-process against a database the harness provisioned.
 
 use anyhow::Context as _;
-use secrecy::SecretString;
 
 use super::RunningService;
 use crate::backing::mysql::DbParts;
@@ -10,14 +9,7 @@ use crate::backing::mysql::DbParts;
 pub fn settings_for(db: &DbParts) -> accountd::Settings {
     accountd::Settings {
         port: 0,
-        db: accountd::DbSettings {
-            host: db.host.clone(),
-            port: db.port,
-            name: db.name.clone(),
-            user: db.user.clone(),
-            password: SecretString::from(db.password.clone()),
-            migrate: true,
-        },
+        db: db.db_settings(),
         ..accountd::Settings::default()
     }
 }

@@ -1,7 +1,6 @@
 //! Starts activity-server in-process against a database the harness provisioned.
 
 use anyhow::Context as _;
-use secrecy::SecretString;
 
 use super::RunningService;
 use crate::backing::mysql::DbParts;
@@ -11,14 +10,7 @@ pub fn settings_for(db: &DbParts) -> activity::Settings {
     activity::Settings {
         port: 0,
         admin_port: 0,
-        db: platform::mysql::DbSettings {
-            host: db.host.clone(),
-            port: db.port,
-            name: db.name.clone(),
-            user: db.user.clone(),
-            password: SecretString::from(db.password.clone()),
-            migrate: true,
-        },
+        db: db.db_settings(),
         ..activity::Settings::default()
     }
 }

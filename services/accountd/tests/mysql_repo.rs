@@ -13,7 +13,6 @@ use accountd::{
     App, DbSettings, Settings,
 };
 use harness::backing::mysql::{DbParts, ScratchDatabase};
-use secrecy::SecretString;
 use sqlx::MySqlPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -36,14 +35,7 @@ impl TestDb {
     }
 
     fn settings_for(parts: &DbParts) -> DbSettings {
-        DbSettings {
-            host: parts.host.clone(),
-            port: parts.port,
-            name: parts.name.clone(),
-            user: parts.user.clone(),
-            password: SecretString::from(parts.password.clone()),
-            migrate: true,
-        }
+        parts.db_settings()
     }
 
     fn settings(&self) -> DbSettings {

@@ -14,7 +14,6 @@ use activity::{
 };
 use futures::StreamExt as _;
 use harness::backing::mysql::ScratchDatabase;
-use secrecy::SecretString;
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::{transport::Channel, Status};
 
@@ -37,11 +36,7 @@ impl TestDb {
             admin_port: 0,
             ..Settings::default()
         };
-        settings.db.host = self.parts.host.clone();
-        settings.db.port = self.parts.port;
-        settings.db.name = self.parts.name.clone();
-        settings.db.user = self.parts.user.clone();
-        settings.db.password = SecretString::from(self.parts.password.clone());
+        settings.db = self.parts.db_settings();
         settings
     }
 
