@@ -1,5 +1,7 @@
 //! [`ApiError`]: the one error body every HTTP service returns,
-//! `{"error":{"code":"<snake_case>","message":"<text>"}}`.
+//! `{"error":{"code":"<snake_case>","message":"<text>"}}`, optionally followed by extra
+//! top-level members for clients of an original service that expect its own fields
+//! ([`ApiError::with_member`]).
 
 use std::borrow::Cow;
 
@@ -18,6 +20,7 @@ pub struct ApiError {
     code: Cow<'static, str>,
     message: String,
     headers: Vec<(HeaderName, HeaderValue)>,
+    members: Vec<(Cow<'static, str>, serde_json::Value)>,
 }
 
 #[derive(Serialize)]
@@ -43,6 +46,7 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             headers: Vec::new(),
+            members: Vec::new(),
         }
     }
 
@@ -112,6 +116,27 @@ impl ApiError {
         self
     }
 
+    /// Adds a top-level member after `error` (e.g. the seed's `"status"`, `"title"`); a name
+    /// given twice keeps the last value, and `error` itself cannot be replaced.
+    #[must_use]
+    pub fn with_member(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        let name = name.into();
+        if name != "error" {
+            self.members.retain(|(existing, _)| *existing != name);
+            self.members.push((name, value.into()));
+        }
+        self
+    }
+
+    /// The extra top-level members, in order.
+    pub fn members(&self) -> &[(Cow<'static, str>, serde_json::Value)] {
+        &self.members
+    }
+
     /// Adds `Retry-After: <secs>`.
     #[must_use]
     pub fn with_retry_after(self, secs: u64) -> Self {
@@ -141,10 +166,30 @@ impl ApiError {
                 message: &self.message,
             },
         };
-        // Serialising two strings cannot fail; keep a literal fallback rather than panic.
-        serde_json::to_string(&body).unwrap_or_else(|_| {
-            r#"{"error":{"code":"internal","message":"internal server error"}}"#.to_owned()
-        })
+        // Serialising strings and JSON values cannot fail; keep a literal fallback rather
+        // than panic.
+        let fallback =
+            || r#"{"error":{"code":"internal","message":"internal server error"}}"#.to_owned();
+        let Ok(mut text) = serde_json::to_string(&body) else {
+            return fallback();
+        };
+        if !self.members.is_empty() {
+            // Splice the members in after `error`, keeping their order.
+            text.pop();
+            for (name, value) in &self.members {
+                let (Ok(name), Ok(value)) =
+                    (serde_json::to_string(name), serde_json::to_string(value))
+                else {
+                    return fallback();
+                };
+                text.push(',');
+                text.push_str(&name);
+                text.push(':');
+                text.push_str(&value);
+            }
+            text.push('}');
+        }
+        text
     }
 }
 
@@ -218,6 +263,23 @@ mod tests {
         let response = ApiError::method_not_allowed("GET, POST").into_response();
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers()[header::ALLOW], "GET, POST");
+    }
+
+    #[test]
+    fn extra_members_follow_error_in_order() {
+        let error = ApiError::method_not_allowed("POST")
+            .with_member("status", 405)
+            .with_member("title", "PUT")
+            .with_member("description", "Method Not Allowed")
+            .with_member("title", "PATCH")
+            .with_member("error", "ignored");
+        assert_eq!(
+            error.body(),
+            r#"{"error":{"code":"method_not_allowed","message":"method not allowed; allowed methods: POST"},"status":405,"description":"Method Not Allowed","title":"PATCH"}"#
+        );
+        assert_eq!(error.members().len(), 3);
+        let value: serde_json::Value = serde_json::from_str(&error.body()).unwrap();
+        assert_eq!(value["status"], 405);
     }
 
     #[test]
