@@ -1,0 +1,78 @@
+//! What the consumer processed, kept in Redis so features and the bench can check it:
+//!
+//! - [`processed_key`] `<stream>:<group>:processed`: a LIST of [`ProcessedRecord`] JSON, one per
+//!   event processed (never two for one NM id);
+//! - [`seen_key`] `<stream>:<group>:seen`: a SET of the NM ids processed (the de-duplication);
+//! - [`dead_letter_key`] `<stream>:dead`: the default dead-letter stream.
+
+use redis::aio::ConnectionLike;
+use serde::{Deserialize, Serialize};
+
+/// `<stream>:<group>:processed` (a LIST of [`ProcessedRecord`] JSON).
+pub fn processed_key(stream: &str, group: &str) -> String {
+    format!("{stream}:{group}:processed")
+}
+
+/// `<stream>:<group>:seen` (a SET of NM ids).
+pub fn seen_key(stream: &str, group: &str) -> String {
+    format!("{stream}:{group}:seen")
+}
+
+/// `<stream>:dead`.
+pub fn dead_letter_key(stream: &str) -> String {
+    format!("{stream}:dead")
+}
+
+/// One processed event.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProcessedRecord {
+    /// The NM id.
+    pub id: u64,
+    /// The NM description.
+    pub description: String,
+    /// The stream entry id it came in.
+    pub entry_id: String,
+    /// The consumer that processed it.
+    pub consumer: String,
+    /// Processing time minus the NM timestamp, in microseconds (0 when the timestamp is not
+    /// RFC 3339 or lies in the future).
+    pub lag_us: u64,
+}
+
+/// Every record of `stream`/`group`, in processing order.
+pub async fn read_processed(
+    conn: &mut impl ConnectionLike,
+    stream: &str,
+    group: &str,
+) -> redis::RedisResult<Vec<ProcessedRecord>> {
+    let items: Vec<String> = redis::cmd("LRANGE")
+        .arg(processed_key(stream, group))
+        .arg(0)
+        .arg(-1)
+        .query_async(conn)
+        .await?;
+    items
+        .iter()
+        .map(|item| {
+            serde_json::from_str(item).map_err(|error| {
+                redis::RedisError::from((
+                    redis::ErrorKind::TypeError,
+                    "undecodable processed record",
+                    format!("{error}: {item}"),
+                ))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names() {
+        assert_eq!(processed_key("s", "g"), "s:g:processed");
+        assert_eq!(seen_key("s", "g"), "s:g:seen");
+        assert_eq!(dead_letter_key("s"), "s:dead");
+    }
+}

@@ -1,0 +1,69 @@
+//! The consumer's Lua scripts. Each runs atomically in Redis, so a consumer killed at any
+//! moment leaves either nothing or the whole effect behind. [`redis::Script`] sends `EVALSHA`
+//! and falls back to `EVAL` on `NOSCRIPT` (e.g. after a Redis restart).
+
+use redis::Script;
+
+/// Processes a batch. `KEYS`: stream, seen set, processed list. `ARGV`: group, then one
+/// triple per entry: entry id, NM id (empty for entries that are only acknowledged: markers,
+/// deleted entries), record JSON. Per entry: `SADD seen <id>`; if new, `RPUSH processed
+/// <record>`; then `XACK`. Returns one number per entry: 1 processed, 0 duplicate, 2 only
+/// acknowledged.
+pub const PROCESS_BATCH: &str = r"
+local results = {}
+for i = 2, #ARGV, 3 do
+  local entry, id, record = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local result = 2
+  if id ~= '' then
+    if redis.call('SADD', KEYS[2], id) == 1 then
+      redis.call('RPUSH', KEYS[3], record)
+      result = 1
+    else
+      result = 0
+    end
+  end
+  redis.call('XACK', KEYS[1], ARGV[1], entry)
+  results[#results + 1] = result
+end
+return results
+";
+
+/// Moves one pending entry to the dead-letter stream. `KEYS`: stream, dead-letter stream.
+/// `ARGV`: group, entry id, reason, then the entry's field/value pairs. When the entry is still
+/// pending in the group: `XADD <dead> * <fields…> source_id <entry id> reason <reason>`, then
+/// `XACK`; returns 1. Returns 0 (and does nothing) when it is not pending any more.
+pub const DEAD_LETTER: &str = r"
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #pending == 0 then
+  return 0
+end
+local fields = {}
+for i = 4, #ARGV do
+  fields[#fields + 1] = ARGV[i]
+end
+fields[#fields + 1] = 'source_id'
+fields[#fields + 1] = ARGV[2]
+fields[#fields + 1] = 'reason'
+fields[#fields + 1] = ARGV[3]
+redis.call('XADD', KEYS[2], '*', unpack(fields))
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return 1
+";
+
+/// The two scripts, hashed once.
+#[derive(Debug, Clone)]
+pub struct Scripts {
+    /// [`PROCESS_BATCH`].
+    pub process_batch: Script,
+    /// [`DEAD_LETTER`].
+    pub dead_letter: Script,
+}
+
+impl Default for Scripts {
+    fn default() -> Self {
+        Self {
+            process_batch: Script::new(PROCESS_BATCH),
+            dead_letter: Script::new(DEAD_LETTER),
+        }
+    }
+}

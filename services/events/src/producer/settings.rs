@@ -1,0 +1,252 @@
+//! event-producer's settings, loaded in layers (see [`platform::config`]): defaults → config
+//! file → the seed's variables → `EVENT_PRODUCER__…` environment → secrets directory.
+//!
+//! | setting | environment | seed variable | default |
+//! |---|---|---|---|
+//! | `port` | `EVENT_PRODUCER__PORT` | `REST_SERVER_PORT` | 8080 |
+//! | `redis.url` | `EVENT_PRODUCER__REDIS__URL` | `REDIS_URL` | none |
+//! | `redis.host` | `EVENT_PRODUCER__REDIS__HOST` | `REDIS_HOST` | `127.0.0.1` |
+//! | `redis.port` | `EVENT_PRODUCER__REDIS__PORT` | `REDIS_PORT` | 6379 |
+//! | `redis.password` | `EVENT_PRODUCER__REDIS__PASSWORD`, secret file `redis-password` | `REDIS_PASSWORD` | none |
+//! | `redis.stream` | `EVENT_PRODUCER__REDIS__STREAM` | `REDIS_STREAM` | `NotificationStream` |
+//! | `max_len` | `EVENT_PRODUCER__MAX_LEN` | `REDIS_STREAM_MAX_LEN` | 0 (no trimming) |
+//! | `write_timeout` | `EVENT_PRODUCER__WRITE_TIMEOUT` | `REDIS_WRITE_TIMEOUT` (s) | 2 s |
+//! | `reconnect_interval` | `EVENT_PRODUCER__RECONNECT_INTERVAL` | | 1 s |
+//! | `limits.*` | `EVENT_PRODUCER__LIMITS__BODY_LIMIT_BYTES`, … | | see [`Limits`] |
+//! | `log_level` | `EVENT_PRODUCER__LOG_LEVEL` | `LOG_LEVEL` | `info` |
+//!
+//! Durations are seconds (`2`, `0.5`) or strings with a unit (`"500ms"`).
+
+use std::{path::Path, time::Duration};
+
+use platform::{config::ConfigError, http::Limits};
+use serde::Deserialize;
+
+use crate::{redis_link::RedisSettings, seed_env};
+
+/// Environment variable prefix: `EVENT_PRODUCER__REDIS__HOST` sets `redis.host`.
+pub const ENV_PREFIX: &str = "EVENT_PRODUCER";
+
+/// The seed's variables and the settings they set.
+const SEED_VARS: &[seed_env::Alias] = &[
+    ("REST_SERVER_PORT", "port"),
+    ("REDIS_URL", "redis.url"),
+    ("REDIS_HOST", "redis.host"),
+    ("REDIS_PORT", "redis.port"),
+    ("REDIS_PASSWORD", "redis.password"),
+    ("REDIS_STREAM", "redis.stream"),
+    ("REDIS_STREAM_MAX_LEN", "max_len"),
+    ("REDIS_WRITE_TIMEOUT", "write_timeout"),
+    ("LOG_LEVEL", "log_level"),
+];
+
+/// Config file keys (the Helm values' names) and the settings they set.
+const FILE_KEYS: &[(&str, &str)] = &[
+    ("port", "port"),
+    ("redisHost", "redis.host"),
+    ("redisPort", "redis.port"),
+    ("redisStream", "redis.stream"),
+    ("maxLen", "max_len"),
+    ("logLevel", "log_level"),
+];
+
+/// Secret files (the seed's Kubernetes secret key) and the settings they set.
+const SECRET_FILES: &[(&str, &str)] = &[
+    ("redis-password", "redis.password"),
+    ("password", "redis.password"),
+];
+
+/// Everything event-producer needs to start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP port on all interfaces; 0 picks a free one. Default 8080.
+    pub port: u16,
+    /// Redis and the stream.
+    pub redis: RedisSettings,
+    /// `XADD … MAXLEN <n>` (exact); 0 = no trimming. Default 0.
+    pub max_len: u64,
+    /// Longest one Redis command may take before the request gets 503. Default 2 s.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub write_timeout: Duration,
+    /// Pause between reconnect attempts, and the period of the link check. Default 1 s.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub reconnect_interval: Duration,
+    /// HTTP limits (body size, concurrency, request timeout, `Retry-After`).
+    pub limits: Limits,
+    /// Log level when `RUST_LOG` is unset (`debug`, `info`, … or 0–6). Default `info`.
+    pub log_level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            port: 8080,
+            redis: RedisSettings::default(),
+            max_len: 0,
+            write_timeout: Duration::from_secs(2),
+            reconnect_interval: Duration::from_secs(1),
+            limits: Limits::default(),
+            log_level: "info".to_owned(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads the settings from the process environment and the given file and secrets
+    /// directory (each optional); fails naming the bad setting.
+    pub fn load(
+        config_file: Option<&Path>,
+        secrets_dir: Option<&Path>,
+    ) -> Result<Settings, ConfigError> {
+        Self::load_with_env(config_file, secrets_dir, seed_env::process_env())
+    }
+
+    /// Like [`Settings::load`] with these variables instead of the process environment.
+    pub fn load_with_env(
+        config_file: Option<&Path>,
+        secrets_dir: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let settings: Settings = seed_env::load(
+            &seed_env::Sources {
+                prefix: ENV_PREFIX,
+                aliases: SEED_VARS,
+                config_file,
+                file_keys: FILE_KEYS,
+                secrets_dir,
+                secret_files: SECRET_FILES,
+            },
+            env,
+        )?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types cannot: positive timeouts and limits, a usable log level and Redis
+    /// address.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        seed_env::check_log_level(&self.log_level)?;
+        self.limits
+            .validate()
+            .map_err(|reason| ConfigError::invalid("limits", reason))?;
+        if self.write_timeout.is_zero() {
+            return Err(ConfigError::invalid(
+                "write_timeout",
+                "must be greater than zero",
+            ));
+        }
+        if self.reconnect_interval.is_zero() {
+            return Err(ConfigError::invalid(
+                "reconnect_interval",
+                "must be greater than zero",
+            ));
+        }
+        self.redis.validate()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let settings = Settings::load_with_env(None, None, env(&[])).unwrap();
+        assert_eq!(settings.port, 8080);
+        assert_eq!(settings.redis.host, "127.0.0.1");
+        assert_eq!(settings.redis.port, 6379);
+        assert_eq!(settings.redis.stream, "NotificationStream");
+        assert_eq!(settings.max_len, 0);
+        assert_eq!(settings.write_timeout, Duration::from_secs(2));
+        assert_eq!(settings.limits.body_limit_bytes, 1 << 20);
+    }
+
+    #[test]
+    fn seed_variables_are_honoured_and_trimmed() {
+        let settings = Settings::load_with_env(
+            None,
+            None,
+            env(&[
+                ("REST_SERVER_PORT", " 9000 "),
+                ("REDIS_HOST", "redis-master"),
+                ("REDIS_PORT", "6380"),
+                ("REDIS_PASSWORD", "pw"),
+                ("REDIS_STREAM", "NotificationMessageStream"),
+                ("REDIS_STREAM_MAX_LEN", "100"),
+                ("REDIS_WRITE_TIMEOUT", "5"),
+                ("LOG_LEVEL", "DEBUG"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.port, 9000);
+        assert_eq!(settings.redis.host, "redis-master");
+        assert_eq!(settings.redis.port, 6380);
+        assert_eq!(
+            settings.redis.password.as_ref().unwrap().expose_secret(),
+            "pw"
+        );
+        assert_eq!(settings.redis.stream, "NotificationMessageStream");
+        assert_eq!(settings.max_len, 100);
+        assert_eq!(settings.write_timeout, Duration::from_secs(5));
+        assert_eq!(settings.log_level, "DEBUG");
+    }
+
+    #[test]
+    fn prefixed_variables_win_over_seed_ones() {
+        let settings = Settings::load_with_env(
+            None,
+            None,
+            env(&[
+                ("REST_SERVER_PORT", "9000"),
+                ("EVENT_PRODUCER__PORT", "0"),
+                ("REDIS_URL", "redis://127.0.0.1:7000"),
+                ("EVENT_PRODUCER__WRITE_TIMEOUT", "250ms"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.port, 0);
+        assert_eq!(
+            settings.redis.url.as_deref(),
+            Some("redis://127.0.0.1:7000")
+        );
+        assert_eq!(settings.write_timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn bad_seed_values_name_the_seed_variable() {
+        let error = Settings::load_with_env(None, None, env(&[("REDIS_STREAM_MAX_LEN", "lots")]))
+            .unwrap_err();
+        assert_eq!(error.key(), Some("max_len"));
+        assert!(
+            error.to_string().contains("REDIS_STREAM_MAX_LEN"),
+            "{error}"
+        );
+        let error =
+            Settings::load_with_env(None, None, env(&[("EVENT_PRODUCER__WRITE_TIMEOUT", "0")]))
+                .unwrap_err();
+        assert_eq!(error.key(), Some("write_timeout"));
+    }
+
+    #[test]
+    fn password_from_the_secret_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("redis-password"), "s3cret\n").unwrap();
+        let settings = Settings::load_with_env(None, Some(dir.path()), env(&[])).unwrap();
+        assert_eq!(
+            settings.redis.password.as_ref().unwrap().expose_secret(),
+            "s3cret"
+        );
+        assert!(!format!("{settings:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,68 @@
+//! Helpers shared by the integration tests: the harness's Redis, a unique stream per test,
+//! bounded waits.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::{future::Future, time::Duration};
+
+use harness::backing::redis::Redis;
+use redis::aio::MultiplexedConnection;
+
+/// Longest any wait in these tests may take.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// The shared Redis, a unique stream name and a connection.
+pub async fn redis(name: &str) -> (&'static Redis, String, MultiplexedConnection) {
+    platform::telemetry::init_for_tests();
+    let redis = Redis::shared()
+        .await
+        .expect("a Redis server from the harness");
+    let stream = format!("{}stream", redis.unique_prefix(name));
+    let connection = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    (redis, stream, connection)
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, failing after [`WAIT`] with `what`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {WAIT:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `GET <base>/readyz` answers 200.
+pub async fn wait_ready(base_url: &str) {
+    let client = reqwest::Client::new();
+    let url = format!("{base_url}/readyz");
+    eventually("readiness", || {
+        let request = client.get(&url).send();
+        async move {
+            request
+                .await
+                .ok()
+                .filter(|response| response.status() == 200)
+                .map(|_| ())
+        }
+    })
+    .await;
+}
+
+/// A port nothing listens on.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
