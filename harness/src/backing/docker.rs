@@ -13,8 +13,8 @@ use anyhow::Context as _;
 use bollard::{
     models::{HostConfig, PortBinding},
     query_parameters::{
-        ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-        RestartContainerOptionsBuilder,
+        KillContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+        RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
     },
     Docker,
 };
@@ -240,6 +240,87 @@ pub async fn restart_container(id: &str, stop_timeout: Duration) -> anyhow::Resu
     .await
     .with_context(|| format!("restarting container {id} timed out"))?
     .with_context(|| format!("restarting container {id}"))
+}
+
+/// Bounds an engine call that changes a container's state, naming the action in its errors.
+async fn bounded<T>(
+    action: &str,
+    id: &str,
+    limit: Duration,
+    call: impl std::future::Future<Output = Result<T, bollard::errors::Error>>,
+) -> anyhow::Result<T> {
+    tokio::time::timeout(limit, call)
+        .await
+        .with_context(|| format!("{action} container {id} timed out after {limit:?}"))?
+        .with_context(|| format!("{action} container {id}"))
+}
+
+/// Stops a container (`docker stop -t SECONDS`): SIGTERM, then SIGKILL after `stop_timeout`.
+/// Its published host ports are kept for the next [`start_existing_container`]. Bounded to
+/// `stop_timeout` plus 60 s.
+pub async fn stop_container(id: &str, stop_timeout: Duration) -> anyhow::Result<()> {
+    let docker = connect().await?;
+    let seconds = i32::try_from(stop_timeout.as_secs()).unwrap_or(i32::MAX);
+    let options = StopContainerOptionsBuilder::new().t(seconds).build();
+    bounded(
+        "stopping",
+        id,
+        stop_timeout + Duration::from_secs(60),
+        docker.stop_container(id, Some(options)),
+    )
+    .await
+}
+
+/// Starts a container that exists but is stopped (`docker start`), on the host ports it was
+/// created with. Bounded to 60 s.
+pub async fn start_existing_container(id: &str) -> anyhow::Result<()> {
+    let docker = connect().await?;
+    bounded(
+        "starting",
+        id,
+        Duration::from_secs(60),
+        docker.start_container(id, None),
+    )
+    .await
+}
+
+/// Sends `signal` (e.g. `SIGKILL`) to a container's main process (`docker kill -s`). Bounded
+/// to 30 s.
+pub async fn kill_container(id: &str, signal: &str) -> anyhow::Result<()> {
+    let docker = connect().await?;
+    let options = KillContainerOptionsBuilder::new().signal(signal).build();
+    bounded(
+        "killing",
+        id,
+        Duration::from_secs(30),
+        docker.kill_container(id, Some(options)),
+    )
+    .await
+}
+
+/// Freezes every process of a container (`docker pause`): its ports stay open but nothing
+/// answers. Bounded to 30 s.
+pub async fn pause_container(id: &str) -> anyhow::Result<()> {
+    let docker = connect().await?;
+    bounded(
+        "pausing",
+        id,
+        Duration::from_secs(30),
+        docker.pause_container(id),
+    )
+    .await
+}
+
+/// Thaws a container frozen by [`pause_container`] (`docker unpause`). Bounded to 30 s.
+pub async fn unpause_container(id: &str) -> anyhow::Result<()> {
+    let docker = connect().await?;
+    bounded(
+        "unpausing",
+        id,
+        Duration::from_secs(30),
+        docker.unpause_container(id),
+    )
+    .await
 }
 
 /// Removes a container (force, with its anonymous volumes). A container that is already gone,

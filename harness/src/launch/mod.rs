@@ -2,6 +2,8 @@
 
 pub mod accountd;
 pub mod activity;
+pub mod events;
+pub mod process;
 
 use std::{future::Future, net::SocketAddr};
 

@@ -4,5 +4,6 @@
 
 pub mod accountd;
 pub mod activity;
+pub mod events;
 pub mod http;
 pub mod world;

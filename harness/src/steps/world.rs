@@ -35,6 +35,8 @@ pub struct MockVideoWorld {
     pub base_url: Option<String>,
     /// gRPC state of the activity scenarios.
     pub activity: super::activity::ActivityState,
+    /// Redis, streams, producer and consumers of the events scenarios.
+    pub events: super::events::EventsState,
     /// The last answer received.
     pub last: Option<Exchange>,
     /// Services started by this scenario, stopped in teardown.
@@ -54,6 +56,7 @@ impl MockVideoWorld {
             http,
             base_url: None,
             activity: Default::default(),
+            events: Default::default(),
             last: None,
             services: Vec::new(),
             databases: Vec::new(),
@@ -74,8 +77,10 @@ impl MockVideoWorld {
             .expect("no HTTP service is running in this scenario: add the Background step")
     }
 
-    /// Stops the scenario's services and drops its databases.
-    pub async fn teardown(&mut self) {
+    /// Stops the scenario's services and drops its databases. A `failed` scenario keeps the
+    /// logs of its child processes (their paths are printed).
+    pub async fn teardown(&mut self, failed: bool) {
+        self.events.teardown(failed).await;
         for service in self.services.drain(..) {
             let name = service.name();
             if let Err(error) = service.stop().await {

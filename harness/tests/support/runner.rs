@@ -3,7 +3,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use cucumber::{writer, World as _, WriterExt as _};
+use cucumber::{event, writer, World as _, WriterExt as _};
 
 use crate::steps::world::MockVideoWorld;
 
@@ -44,11 +44,15 @@ async fn run(suite: &str) -> ExitCode {
     };
 
     let outcome = MockVideoWorld::cucumber()
-        .max_concurrent_scenarios(concurrency())
-        .after(|_feature, _rule, _scenario, _finished, world| {
+        .max_concurrent_scenarios(concurrency(suite))
+        .after(|_feature, _rule, _scenario, finished, world| {
+            let failed = !matches!(
+                finished,
+                event::ScenarioFinished::StepPassed | event::ScenarioFinished::StepSkipped
+            );
             Box::pin(async move {
                 if let Some(world) = world {
-                    world.teardown().await;
+                    world.teardown(failed).await;
                 }
             })
         })
@@ -74,10 +78,13 @@ async fn run(suite: &str) -> ExitCode {
 }
 
 /// Scenarios run at once: each starts its own service on its own database, so the default of
-/// 64 would swamp a 2-core machine. `MOCKVIDEO_SCENARIO_CONCURRENCY` overrides it.
-fn concurrency() -> Option<usize> {
+/// 64 would swamp a 2-core machine. Robustness scenarios start containers and push thousands of
+/// events each, so fewer of them share the machine (the heaviest are also tagged `@serial`).
+/// `MOCKVIDEO_SCENARIO_CONCURRENCY` overrides it.
+fn concurrency(suite: &str) -> Option<usize> {
     let configured = std::env::var("MOCKVIDEO_SCENARIO_CONCURRENCY")
         .ok()
         .and_then(|v| v.parse().ok());
-    Some(configured.unwrap_or(8))
+    let default = if suite == "robustness" { 2 } else { 8 };
+    Some(configured.unwrap_or(default))
 }

@@ -215,6 +215,19 @@ impl Redis {
         Ok(())
     }
 
+    /// Waits (up to the container start-up limit, 60 s) until `PING` answers `PONG`, e.g. after
+    /// a fault from [`crate::fault`] was undone. Returns how long it waited.
+    pub async fn wait_until_ready(&self) -> anyhow::Result<std::time::Duration> {
+        let liveness = match self.container_id.as_deref() {
+            Some(id) => super::ready::Liveness::Container(id),
+            None => super::ready::Liveness::External,
+        };
+        ready::wait_for_pong(&self.url, container::READY_LIMIT, liveness)
+            .await
+            .map_err(super::ready::NotReady::into_error)
+            .with_context(|| format!("Redis ({}) did not answer PING", self.provider))
+    }
+
     /// Removes the container or kills the process now.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         match self.guard.take() {

@@ -6,17 +6,22 @@
 //!   MySQL, with the HTTP/MySQL rate ratio ([`accountd`]).
 //! - `bench activity`: the activity server's CreateEvent rate, then one ListEvents stream of many
 //!   events while the server's memory is sampled ([`activity`]).
+//! - `bench events`: accepted events/s through the event producer (in-process, with in-process
+//!   consumers) next to the same XADD straight to Redis, their ratio, and the end-to-end lag from
+//!   accept to processed ([`events`]).
 //!
 //! ```text
 //! BENCH_MYSQL_URL=mysql://test:test@127.0.0.1:13306/bench \
 //!   target/release/bench accountd --http-url http://127.0.0.1:5000/users/1 -c 32 -d 10
 //! BENCH_MYSQL_URL=mysql://test:test@127.0.0.1:13306/activity \
 //!   target/release/bench activity --addr 127.0.0.1:50051 --server-pid 1234 --stream-events 100000
+//! BENCH_REDIS_URL=redis://127.0.0.1:6379 target/release/bench events -c 32 -d 10
 //! ```
 
 mod accountd;
 mod activity;
 mod bulk_insert;
+mod events;
 mod memory;
 mod table;
 
@@ -42,6 +47,9 @@ enum Mode {
     Accountd(accountd::AccountdArgs),
     /// activity server: CreateEvent rate, then one ListEvents stream with the server's memory.
     Activity(activity::ActivityArgs),
+    /// event pipeline: POST /event through the producer vs XADD straight to Redis, and the
+    /// end-to-end lag from accept to processed.
+    Events(events::EventsArgs),
 }
 
 /// The closed-loop load shape shared by the modes.
@@ -96,6 +104,7 @@ async fn main() -> Result<()> {
     match Cli::parse().mode {
         Mode::Accountd(args) => accountd::run(&args).await,
         Mode::Activity(args) => activity::run(&args).await,
+        Mode::Events(args) => events::run(&args).await,
     }
 }
 
