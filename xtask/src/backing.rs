@@ -1,9 +1,11 @@
-//! The few calls xtask makes into `harness::backing`: images, stale-container sweep, MySQL.
+//! The few calls xtask makes into `harness::backing`: images, stale-container sweep, MySQL,
+//! Redis.
 //!
 //! Kept in one small module so the rest of xtask does not depend on the harness's exact shapes.
 
 use anyhow::{Context, Result};
 use harness::backing::mysql::{DbParts, MySql};
+use harness::backing::redis::Redis;
 use harness::backing::{docker, images};
 
 /// Builds every image the harness has a recipe for (base, MariaDB, Redis, …) if missing; returns
@@ -77,5 +79,45 @@ impl Database {
             .await
             .with_context(|| format!("stopping MySQL ({provider})"))?;
         Ok(format!("stopped MySQL ({provider})"))
+    }
+}
+
+/// A Redis server started for `up` or `bench events`.
+pub struct RedisServer {
+    server: Redis,
+}
+
+impl RedisServer {
+    /// Starts Redis (the harness tries REDIS_URL, a container, a local redis-server, in that
+    /// order).
+    pub async fn start() -> Result<Self> {
+        let server = Redis::start().await.context("starting Redis")?;
+        eprintln!("redis: using {}", server.provider());
+        Ok(Self { server })
+    }
+
+    /// `redis://HOST:PORT` (with credentials when REDIS_URL carried them).
+    pub fn url(&self) -> &str {
+        self.server.url()
+    }
+
+    /// How the server was provided, in words.
+    pub fn provider(&self) -> String {
+        self.server.provider().to_string()
+    }
+
+    /// The container's id, when Docker provided the server.
+    pub fn container_id(&self) -> Option<&str> {
+        self.server.container_id()
+    }
+
+    /// Stops the server (removes the container or kills the process).
+    pub async fn stop(self) -> Result<String> {
+        let provider = self.provider();
+        self.server
+            .stop()
+            .await
+            .with_context(|| format!("stopping Redis ({provider})"))?;
+        Ok(format!("stopped Redis ({provider})"))
     }
 }

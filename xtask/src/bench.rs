@@ -1,5 +1,6 @@
-//! `cargo xtask bench accountd|activity`: how fast a service answers on this machine, measured by
-//! the harness's `bench` binary against a release build of the service on a fresh MySQL.
+//! `cargo xtask bench accountd|activity|events`: how fast a service answers on this machine,
+//! measured by the harness's `bench` binary against a release build of the service on a fresh
+//! MySQL (or, for the events, in-process services on a fresh Redis).
 //!
 //! Both benchmarks follow the same steps ([`bench`]): build the service and `bench` in release,
 //! provision MySQL with a database for the service, start the release service on free ports and
@@ -11,6 +12,11 @@
 //! - activity: CreateEvent at a fixed concurrency, then many events seeded into one deployment
 //!   (bulk INSERTs into the server's database) and streamed back by one ListEvents call while the
 //!   server's memory is sampled (its pid is passed to `bench`).
+//!
+//! The events benchmark has no service process: [`bench_events`] builds `bench` in release,
+//! provisions Redis and runs `bench events`, which starts the producer and the consumers in its
+//! own process, drives `POST /event` with the simulator engine next to the same XADD straight to
+//! Redis, and reports the rate ratio and the end-to-end lag.
 
 use std::path::Path;
 use std::time::Instant;
@@ -18,7 +24,7 @@ use std::time::Instant;
 use anyhow::Result;
 use harness::backing::mysql::DbParts;
 
-use crate::backing::Database;
+use crate::backing::{Database, RedisServer};
 use crate::cmd::Cmd;
 use crate::paths;
 use crate::runner::{Runner, Spawned};
@@ -49,6 +55,40 @@ pub struct ActivityOptions {
     pub warmup: u64,
     /// Events seeded into one deployment and streamed back by one ListEvents call.
     pub stream_events: u64,
+}
+
+/// Load shape for the events benchmark.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventsOptions {
+    /// Concurrent `POST /event` callers, and concurrent direct XADDs.
+    pub concurrency: usize,
+    /// Measured seconds per target.
+    pub duration: u64,
+    /// Warm-up seconds per target.
+    pub warmup: u64,
+    /// Event consumers processing what the producer accepts.
+    pub consumers: u32,
+}
+
+/// The release build of `bench` (the events services run inside it).
+pub fn events_build() -> Cmd {
+    Cmd::cargo(["build", "--release", "-p", "harness", "--bin", "bench"]).dir(paths::repo_root())
+}
+
+/// The `bench events` command line against the Redis at `redis_url` (passed secretly).
+pub fn events_bench_cmd(bench: &Path, options: &EventsOptions, redis_url: &str) -> Cmd {
+    Cmd::new(bench.display().to_string())
+        .args([
+            "events".to_string(),
+            "--consumers".to_string(),
+            options.consumers.to_string(),
+        ])
+        .args(load_args(
+            options.concurrency,
+            options.duration,
+            options.warmup,
+        ))
+        .env_secret("BENCH_REDIS_URL", redis_url)
 }
 
 /// The service a benchmark started, as `bench` needs to know it.
@@ -245,6 +285,44 @@ pub async fn bench_activity(runner: &dyn Runner, options: &ActivityOptions) -> R
     bench(runner, &Activity(options.clone())).await
 }
 
+/// `cargo xtask bench events`: build `bench`, provision Redis, run `bench events`, clean up.
+pub async fn bench_events(runner: &dyn Runner, options: &EventsOptions) -> Result<()> {
+    let mut summary = Summary::default();
+    let mut redis: Option<RedisServer> = None;
+    let outcome = run_events(runner, options, &mut summary, &mut redis).await;
+    let started = Instant::now();
+    let cleaned = match redis {
+        Some(redis) => redis.stop().await.unwrap_or_else(|e| format!("{e:#}")),
+        None => String::new(),
+    };
+    summary.push("clean up", Status::Ok, started.elapsed(), cleaned);
+    println!("\nbench summary\n{summary}");
+    outcome
+}
+
+async fn run_events(
+    runner: &dyn Runner,
+    options: &EventsOptions,
+    summary: &mut Summary,
+    redis: &mut Option<RedisServer>,
+) -> Result<()> {
+    timed(summary, "build (release)", async {
+        runner.run(&events_build())
+    })
+    .await?;
+    let target_dir = paths::cargo_target_dir(runner)?;
+    let url = timed(summary, "redis", async {
+        let started = redis.insert(RedisServer::start().await?);
+        Ok(started.url().to_string())
+    })
+    .await?;
+    timed(summary, "load", async {
+        let binary = paths::binary(&target_dir, "release", "bench");
+        runner.run_visible(&events_bench_cmd(&binary, options, &url))
+    })
+    .await
+}
+
 /// Builds, provisions, starts, measures and cleans up for `target`.
 pub async fn bench(runner: &dyn Runner, target: &dyn Target) -> Result<()> {
     let mut summary = Summary::default();
@@ -359,6 +437,31 @@ mod tests {
             warmup: 2,
             stream_events: 100_000,
         })
+    }
+
+    #[test]
+    fn events_builds_only_bench_and_passes_the_redis_url_secretly() {
+        assert_eq!(
+            events_build().line(),
+            "cargo build --release -p harness --bin bench"
+        );
+        let options = EventsOptions {
+            concurrency: 32,
+            duration: 10,
+            warmup: 2,
+            consumers: 2,
+        };
+        let cmd = events_bench_cmd(
+            Path::new("/t/release/bench"),
+            &options,
+            "redis://:pw@127.0.0.1:6379",
+        );
+        assert_eq!(
+            cmd.line(),
+            "/t/release/bench events --consumers 2 --concurrency 32 --duration 10 --warmup 2"
+        );
+        assert_eq!(cmd.env[0].key, "BENCH_REDIS_URL");
+        assert!(!cmd.to_string().contains("pw@"));
     }
 
     #[test]

@@ -30,8 +30,11 @@ pub enum StepName {
     /// The harness's unit tests (library and `bench` binary) and its MySQL provisioning
     /// integration test.
     Harness,
-    /// The Gherkin suites (`cargo test -p harness --test functional`).
+    /// The functional Gherkin suites (`cargo test -p harness --test functional`).
     Functional,
+    /// The robustness Gherkin suites: faults injected into Redis and the event services
+    /// (`cargo test -p harness --test robustness`).
+    Robustness,
     /// Remove containers left behind by dead test processes.
     Sweep,
 }
@@ -46,6 +49,7 @@ impl StepName {
             StepName::Test => "test",
             StepName::Harness => "harness",
             StepName::Functional => "functional",
+            StepName::Robustness => "robustness",
             StepName::Sweep => "sweep",
         }
     }
@@ -117,6 +121,10 @@ pub fn steps() -> Vec<Step> {
         step(
             StepName::Functional,
             cargo(&["test", "-p", "harness", "--test", "functional"]),
+        ),
+        step(
+            StepName::Robustness,
+            cargo(&["test", "-p", "harness", "--test", "robustness"]),
         ),
         Step {
             name: StepName::Sweep,
@@ -264,6 +272,7 @@ mod tests {
                 "cargo test -p harness --lib --bins --test backing_mysql --test backing_redis",
             ),
             ("functional", "cargo test -p harness --test functional"),
+            ("robustness", "cargo test -p harness --test robustness"),
             ("sweep", "<sweep_stale>"),
         ];
         let expected: Vec<(String, String)> = expected
@@ -317,7 +326,7 @@ mod tests {
         let harness = FakeHarness::default();
         let summary = run_steps(&steps(), &Options::default(), &runner, &harness).await;
         assert!(summary.success());
-        assert_eq!(runner.lines(Kind::Run).len(), 5);
+        assert_eq!(runner.lines(Kind::Run).len(), 6);
         assert_eq!(*harness.calls.lock().unwrap(), ["bootstrap", "sweep"]);
         assert_eq!(summary.rows.last().unwrap().note, "removed 0");
     }
@@ -341,6 +350,7 @@ mod tests {
                 ("test".into(), Status::Ok),
                 ("harness".into(), Status::Ok),
                 ("functional".into(), Status::Ok),
+                ("robustness".into(), Status::Ok),
                 ("sweep".into(), Status::Ok),
             ]
         );
@@ -365,6 +375,7 @@ mod tests {
                 ("test".into(), Status::Skipped),
                 ("harness".into(), Status::Skipped),
                 ("functional".into(), Status::Skipped),
+                ("robustness".into(), Status::Skipped),
                 ("sweep".into(), Status::Ok),
             ]
         );

@@ -20,10 +20,13 @@ Examples:
   cargo xtask doctor                 what is installed, what is missing, what to do
   sudo cargo xtask bootstrap         install and start the Docker engine, build the images
   cargo xtask ci                     fmt, clippy, all tests, Gherkin suites, summary table
-  cargo xtask ci --skip functional   the same without the Gherkin suites
-  cargo xtask up                     MySQL, accountd and activity on 127.0.0.1 until Ctrl-C
+  cargo xtask ci --skip functional --skip robustness
+                                     the same without the Gherkin suites
+  cargo xtask up                     MySQL, accountd, activity, Redis and the event pipeline
+                                     on 127.0.0.1 until Ctrl-C
   cargo xtask bench accountd -c 64   HTTP vs raw MySQL throughput
-  cargo xtask bench activity         gRPC CreateEvent rate and ListEvents streaming"
+  cargo xtask bench activity         gRPC CreateEvent rate and ListEvents streaming
+  cargo xtask bench events           POST /event vs raw XADD, end-to-end lag"
 )]
 pub struct Cli {
     /// Stream every command's output instead of showing a spinner on a terminal.
@@ -66,7 +69,9 @@ Example:
     /// Run the whole pipeline: bootstrap, fmt, clippy, tests, Gherkin suites, sweep.
     #[command(
         long_about = "Run the pipeline in order: bootstrap → cargo fmt --check → \
-cargo clippy -D warnings → cargo test (unit + integration) → Gherkin suites → sweep stale \
+cargo clippy -D warnings → cargo test (unit + integration) → harness tests → functional Gherkin \
+suites (`cargo test -p harness --test functional`) → robustness Gherkin suites (faults: Redis \
+restarted or down, consumers killed; `cargo test -p harness --test robustness`) → sweep stale \
 containers, then print a summary table (step, status, seconds). A failed step does not stop the \
 later ones unless --fail-fast; the sweep always runs. Exits non-zero if any step failed. \
 CARGO_TARGET_DIR and the rest of the environment are passed through unchanged.
@@ -75,24 +80,36 @@ Examples:
   cargo xtask ci
   cargo xtask ci --fail-fast
   cargo xtask ci --skip bootstrap --skip functional
+  cargo xtask ci --skip robustness   everything but the fault-injection suites
   cargo xtask ci --dry-run           list the steps and their commands"
     )]
     Ci(CiArgs),
 
-    /// Start MySQL, accountd and the activity server locally until Ctrl-C.
+    /// Start MySQL, accountd, activity, Redis and the event pipeline locally until Ctrl-C.
     #[command(
         long_about = "Start the stack on this machine: MySQL (MYSQL_URL, a container or \
 a local mariadbd) with a `mockvideo` and an `activity` database, then accountd (debug build) with \
 the test users loaded, on port 5000 if free, then the activity server (debug build) with gRPC on \
-50051 and its admin HTTP (/readyz, /metrics) on 9091 if free. One `cargo build` builds every \
-service binary. Prints the URLs and example requests and writes target/up/endpoints.env \
-(MYSQL_URL, ACCOUNTD_URL, ACTIVITY_ADDR, ACTIVITY_ADMIN_URL, ACTIVITY_CLIENT_BIN). Ctrl-C or \
-SIGTERM stops everything, removes the file and reports what was cleaned.
+50051 and its admin HTTP (/readyz, /metrics) on 9091 if free; then Redis (REDIS_URL, a container \
+or a local redis-server), the event producer (POST /event on 8080 if free), two event consumers \
+(consumer-1 and consumer-2 in group demo_consumer_group, admin HTTP on 9092 and 9093 if free) \
+and the event simulator sending 2 events/s, all on the stream NotificationStream. One \
+`cargo build` builds every service binary; logs go to target/up/<name>.log. Prints the URLs \
+and example requests and writes target/up/endpoints.env (MYSQL_URL, ACCOUNTD_URL, \
+ACTIVITY_ADDR, ACTIVITY_ADMIN_URL, ACTIVITY_CLIENT_BIN, REDIS_URL, REDIS_STREAM, \
+EVENT_PRODUCER_URL, EVENT_CONSUMER_GROUP, EVENT_CONSUMER_1_ADMIN_URL, \
+EVENT_CONSUMER_2_ADMIN_URL, EVENT_SIMULATOR_ACTIVE=1). Ctrl-C or SIGTERM stops everything \
+(services first, then the containers), removes the file and reports what was cleaned.
 
 Examples:
   cargo xtask up
-  cargo xtask up --port 8080
-  cargo xtask up --exit-after 30     smoke test: stop by itself after 30 s"
+  cargo xtask up --port 8080         accountd on 8080
+  cargo xtask up --exit-after 30     smoke test: stop by itself after 30 s
+
+Then, in another terminal:
+  set -a; . target/up/endpoints.env; set +a
+  curl -si -X POST $EVENT_PRODUCER_URL/event -d '{\"description\":\"hello world\"}'
+  curl -s $EVENT_CONSUMER_1_ADMIN_URL/metrics | grep ^events_consumed_total"
     )]
     Up(UpArgs),
 
@@ -178,6 +195,29 @@ Examples:
   cargo xtask bench activity -c 64 -d 30 -w 5 --stream-events 1000000"
     )]
     Activity(BenchActivityArgs),
+
+    /// The event pipeline: POST /event through the producer vs XADD straight to Redis, and the
+    /// end-to-end lag from accept to processed.
+    #[command(
+        long_about = "Build the harness `bench` binary in release, start Redis (REDIS_URL, a \
+container or a local redis-server), then run `bench events`, which starts the event producer and \
+--consumers event consumers inside its own process on a fresh stream and measures, at a fixed \
+concurrency for a fixed time after a warm-up:
+  (a) POST /event through the producer, unthrottled, by the simulator engine: accepted events/s, \
+p50, p99, errors (the consumers process meanwhile);
+  (b) the same XADD (same field, a same-sized Notification Message JSON) sent straight to Redis \
+by the same tool on a stream no consumer reads: XADDs/s, p50, p99;
+  (c) the ratio a/b;
+  (d) the end-to-end lag from accept (the message's timestamp) to processed (the consumer's \
+record): p50, p99, max, after waiting (bounded) for the consumers to drain.
+Prints the tables; removes the container.
+
+Examples:
+  cargo xtask bench events
+  cargo xtask bench events --concurrency 64 --duration 30 --warmup 5
+  cargo xtask bench events --consumers 4"
+    )]
+    Events(BenchEventsArgs),
 }
 
 /// `bench accountd` options.
@@ -240,6 +280,38 @@ impl BenchActivityArgs {
             duration: self.duration,
             warmup: self.warmup,
             stream_events: self.stream_events,
+        }
+    }
+}
+
+/// `bench events` options.
+#[derive(Debug, Args)]
+pub struct BenchEventsArgs {
+    /// Concurrent direct XADDs, then concurrent POST /event callers (closed loop).
+    #[arg(short, long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
+
+    /// Measured seconds per target.
+    #[arg(short, long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub duration: u64,
+
+    /// Warm-up seconds per target, not measured.
+    #[arg(short, long, value_name = "SECS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub warmup: u64,
+
+    /// Event consumers (one group) processing what the producer accepts.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub consumers: u32,
+}
+
+impl BenchEventsArgs {
+    /// As bench options.
+    pub fn options(&self) -> crate::bench::EventsOptions {
+        crate::bench::EventsOptions {
+            concurrency: self.concurrency as usize,
+            duration: self.duration,
+            warmup: self.warmup,
+            consumers: self.consumers,
         }
     }
 }
@@ -367,6 +439,45 @@ mod tests {
     }
 
     #[test]
+    fn bench_events_has_defaults_and_bounds() {
+        let cli = parse(&["bench", "events"]).unwrap();
+        let Command::Bench(BenchTarget::Events(args)) = cli.command else {
+            panic!("expected bench events")
+        };
+        assert_eq!(
+            args.options(),
+            crate::bench::EventsOptions {
+                concurrency: 32,
+                duration: 10,
+                warmup: 2,
+                consumers: 2
+            }
+        );
+        let cli = parse(&[
+            "bench",
+            "events",
+            "-c",
+            "8",
+            "-d",
+            "3",
+            "-w",
+            "0",
+            "--consumers",
+            "4",
+        ])
+        .unwrap();
+        let Command::Bench(BenchTarget::Events(args)) = cli.command else {
+            panic!("expected bench events")
+        };
+        assert_eq!(
+            (args.concurrency, args.duration, args.warmup, args.consumers),
+            (8, 3, 0, 4)
+        );
+        assert!(parse(&["bench", "events", "--consumers", "0"]).is_err());
+        assert!(parse(&["bench", "events", "-c", "0"]).is_err());
+    }
+
+    #[test]
     fn up_bootstrap_and_doctor_parse() {
         let cli = parse(&["-v", "up", "--port", "8080", "--exit-after", "5"]).unwrap();
         assert!(cli.verbose);
@@ -397,5 +508,20 @@ mod tests {
         let ci_help = ci.render_long_help().to_string();
         assert!(ci_help.contains("--fail-fast"));
         assert!(ci_help.contains("cargo xtask ci --dry-run"));
+        assert!(ci_help.contains("--test robustness"));
+        let up_help = command
+            .find_subcommand_mut("up")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(up_help.contains("EVENT_PRODUCER_URL"));
+        assert!(up_help.contains("$EVENT_PRODUCER_URL/event"));
+        let bench = command.find_subcommand_mut("bench").unwrap();
+        let events_help = bench
+            .find_subcommand_mut("events")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(events_help.contains("cargo xtask bench events --concurrency 64"));
     }
 }

@@ -49,6 +49,9 @@ async fn main() -> ExitCode {
         Command::Bench(BenchTarget::Activity(args)) => {
             bench::bench_activity(&runner, &args.options()).await
         }
+        Command::Bench(BenchTarget::Events(args)) => {
+            bench::bench_events(&runner, &args.options()).await
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

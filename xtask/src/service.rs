@@ -69,14 +69,58 @@ pub fn activity_cmd(binary: &Path, grpc_port: u16, admin_port: u16, db: &DbParts
         .env_secret("ACTIVITY__DB__PASSWORD", &db.password)
 }
 
-/// Starts `cmd` in the background with its output in a fresh `log` (truncated first), keeps the
-/// process in `slot` at once (so the caller can stop it even if it never gets ready), then waits
-/// until `ready_url` answers 200.
-pub async fn launch<'a>(
+/// Sets `key` to a Redis URL, hidden in the echo when it carries credentials.
+fn env_url(cmd: Cmd, key: &str, url: &str) -> Cmd {
+    if url.contains('@') {
+        cmd.env_secret(key, url)
+    } else {
+        cmd.env(key, url)
+    }
+}
+
+/// The command starting the event producer with `POST /event` (and `/readyz`, `/metrics`) on
+/// `port`, appending to `stream` on the Redis at `redis_url`.
+pub fn event_producer_cmd(binary: &Path, port: u16, redis_url: &str, stream: &str) -> Cmd {
+    let cmd = Cmd::new(binary.display().to_string()).env("EVENT_PRODUCER__PORT", port.to_string());
+    env_url(cmd, "EVENT_PRODUCER__REDIS__URL", redis_url)
+        .env("EVENT_PRODUCER__REDIS__STREAM", stream)
+}
+
+/// The command starting one event consumer named `consumer` in `group`, reading `stream` on the
+/// Redis at `redis_url`, with its admin HTTP listener (`/readyz`, `/metrics`) on `admin_port`.
+pub fn event_consumer_cmd(
+    binary: &Path,
+    admin_port: u16,
+    redis_url: &str,
+    stream: &str,
+    group: &str,
+    consumer: &str,
+) -> Cmd {
+    let cmd = Cmd::new(binary.display().to_string())
+        .env("EVENT_CONSUMER__ADMIN_PORT", admin_port.to_string());
+    env_url(cmd, "EVENT_CONSUMER__REDIS__URL", redis_url)
+        .env("EVENT_CONSUMER__REDIS__STREAM", stream)
+        .env("EVENT_CONSUMER__GROUP", group)
+        .env("EVENT_CONSUMER__CONSUMER", consumer)
+}
+
+/// The command starting the event simulator: `events_per_second` `POST /event` to `producer_url`
+/// until stopped.
+pub fn event_simulator_cmd(binary: &Path, producer_url: &str, events_per_second: f64) -> Cmd {
+    Cmd::new(binary.display().to_string())
+        .env("EVENT_SIMULATOR__PRODUCER_URL", producer_url)
+        .env(
+            "EVENT_SIMULATOR__EVENTS_PER_SECOND",
+            events_per_second.to_string(),
+        )
+}
+
+/// Starts `cmd` in the background with its output in a fresh `log` (truncated first) and keeps the
+/// process in `slot` at once (so the caller can stop it even if it never gets ready).
+pub fn spawn_fresh<'a>(
     runner: &dyn Runner,
     cmd: &Cmd,
     log: &Path,
-    ready_url: &str,
     slot: &'a mut Option<Spawned>,
 ) -> Result<&'a mut Spawned> {
     if let Some(dir) = log.parent() {
@@ -84,9 +128,83 @@ pub async fn launch<'a>(
     }
     // A fresh log per run: truncate what an earlier run left.
     std::fs::write(log, "").with_context(|| format!("truncating {}", log.display()))?;
-    let process = slot.insert(runner.spawn(cmd, log)?);
+    Ok(slot.insert(runner.spawn(cmd, log)?))
+}
+
+/// Starts `cmd` like [`spawn_fresh`], then waits until `ready_url` answers 200.
+pub async fn launch<'a>(
+    runner: &dyn Runner,
+    cmd: &Cmd,
+    log: &Path,
+    ready_url: &str,
+    slot: &'a mut Option<Spawned>,
+) -> Result<&'a mut Spawned> {
+    let process = spawn_fresh(runner, cmd, log, slot)?;
     wait_ready(ready_url, process, READY_TIMEOUT).await?;
     Ok(process)
+}
+
+/// The sum of every sample of the Prometheus metric `name` in an exposition `text` (all label
+/// sets), or `None` when it has no sample.
+pub fn metric_total(text: &str, name: &str) -> Option<f64> {
+    let mut total = None;
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix(name) else {
+            continue;
+        };
+        // `name 3` or `name{label="x"} 3`, not `name_bucket…` or `name_other`.
+        if !(rest.starts_with(' ') || rest.starts_with('{')) {
+            continue;
+        }
+        let value = rest.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok());
+        if let Some(value) = value {
+            *total.get_or_insert(0.0) += value;
+        }
+    }
+    total
+}
+
+/// Polls the Prometheus `metrics_url` until the metric `name` reaches `at_least` (the value
+/// returned), `process` exits, or `timeout` passes.
+pub async fn wait_for_metric(
+    metrics_url: &str,
+    name: &str,
+    at_least: f64,
+    process: &mut Spawned,
+    timeout: Duration,
+) -> Result<f64> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .context("building an HTTP client")?;
+    let deadline = Instant::now() + timeout;
+    let mut last = String::from("no answer yet");
+    while Instant::now() < deadline {
+        if let Some(status) = process.try_wait()? {
+            bail!(
+                "the process exited ({status}); its log:\n{}",
+                tail(&process.log, 30)
+            );
+        }
+        match client.get(metrics_url).send().await {
+            Ok(response) if response.status().is_success() => {
+                let text = response.text().await.unwrap_or_default();
+                match metric_total(&text, name) {
+                    Some(value) if value >= at_least => return Ok(value),
+                    Some(value) => last = format!("{name} = {value}"),
+                    None => last = format!("no {name} yet"),
+                }
+            }
+            Ok(response) => last = format!("HTTP {}", response.status()),
+            Err(error) => last = error.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!(
+        "{metrics_url}: {name} did not reach {at_least} within {:.0} s (last: {last}); the log:\n{}",
+        timeout.as_secs_f64(),
+        tail(&process.log, 30)
+    )
 }
 
 /// How long a service may take to answer its readiness check (it connects to MySQL and migrates).
@@ -196,6 +314,80 @@ mod tests {
         );
         let password = cmd.env.iter().find(|v| v.key == "ACTIVITY__DB__PASSWORD");
         assert_eq!(password.map(|v| v.value.as_str()), Some("s3cret"));
+    }
+
+    #[test]
+    fn event_services_are_configured_through_the_environment() {
+        let url = "redis://127.0.0.1:6390";
+        let producer = event_producer_cmd(
+            Path::new("/t/debug/event-producer"),
+            8080,
+            url,
+            "NotificationStream",
+        );
+        assert_eq!(producer.line(), "/t/debug/event-producer");
+        assert_eq!(
+            producer.to_string(),
+            "EVENT_PRODUCER__PORT=8080 EVENT_PRODUCER__REDIS__URL=redis://127.0.0.1:6390 \
+             EVENT_PRODUCER__REDIS__STREAM=NotificationStream /t/debug/event-producer"
+        );
+        let consumer = event_consumer_cmd(
+            Path::new("/t/debug/event-consumer"),
+            9092,
+            url,
+            "NotificationStream",
+            "demo_consumer_group",
+            "consumer-1",
+        );
+        assert_eq!(
+            consumer.to_string(),
+            "EVENT_CONSUMER__ADMIN_PORT=9092 EVENT_CONSUMER__REDIS__URL=redis://127.0.0.1:6390 \
+             EVENT_CONSUMER__REDIS__STREAM=NotificationStream \
+             EVENT_CONSUMER__GROUP=demo_consumer_group EVENT_CONSUMER__CONSUMER=consumer-1 \
+             /t/debug/event-consumer"
+        );
+        let simulator = event_simulator_cmd(
+            Path::new("/t/debug/event-simulator"),
+            "http://127.0.0.1:8080",
+            2.0,
+        );
+        assert_eq!(
+            simulator.to_string(),
+            "EVENT_SIMULATOR__PRODUCER_URL=http://127.0.0.1:8080 \
+             EVENT_SIMULATOR__EVENTS_PER_SECOND=2 /t/debug/event-simulator"
+        );
+    }
+
+    #[test]
+    fn redis_urls_with_credentials_are_not_echoed() {
+        let cmd = event_producer_cmd(Path::new("/p"), 1, "redis://:hunter2@127.0.0.1:6379", "s");
+        assert!(!cmd.to_string().contains("hunter2"));
+        assert!(cmd.to_string().contains("EVENT_PRODUCER__REDIS__URL=***"));
+        let consumer = event_consumer_cmd(
+            Path::new("/c"),
+            1,
+            "redis://:hunter2@127.0.0.1:6379",
+            "s",
+            "g",
+            "c",
+        );
+        assert!(!consumer.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn metric_total_sums_every_label_set_of_exactly_that_metric() {
+        let text = "\
+# TYPE events_produced_total counter
+events_produced_total 7
+events_rejected_total{reason=\"redis\"} 2
+events_rejected_total{reason=\"body\"} 3
+events_end_to_end_lag_seconds_bucket{le=\"0.1\"} 5
+events_end_to_end_lag_seconds_count 5
+";
+        assert_eq!(metric_total(text, "events_produced_total"), Some(7.0));
+        assert_eq!(metric_total(text, "events_rejected_total"), Some(5.0));
+        assert_eq!(metric_total(text, "events_end_to_end_lag_seconds"), None);
+        assert_eq!(metric_total(text, "events_consumed_total"), None);
     }
 
     #[test]

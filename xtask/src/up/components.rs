@@ -1,4 +1,5 @@
-//! The components of `cargo xtask up`: MySQL, then accountd, then the activity server.
+//! The components of `cargo xtask up`: MySQL, then accountd, then the activity server (the event
+//! pipeline follows, in [`super::events`]).
 
 use std::path::Path;
 
@@ -86,10 +87,12 @@ impl Component for MySqlComponent {
     }
 }
 
-/// `cargo build -p accountd -p activity`: every service binary `up` runs (accountd,
-/// activity-server, activity-client) in one debug build.
+/// `cargo build -p accountd -p activity -p events`: every service binary `up` runs (accountd,
+/// activity-server, activity-client, event-producer, event-consumer, event-simulator) in one
+/// debug build.
 pub fn build_cmd() -> Cmd {
-    Cmd::cargo(["build", "-p", "accountd", "-p", "activity"]).dir(paths::repo_root())
+    Cmd::cargo(["build", "-p", "accountd", "-p", "activity", "-p", "events"])
+        .dir(paths::repo_root())
 }
 
 /// Where `up` writes the log of service `name`: `target/up/<name>.log`.
@@ -280,7 +283,7 @@ mod tests {
     #[test]
     fn services_are_built_in_debug_from_the_repo_root_in_one_command() {
         let cmd = build_cmd();
-        assert_eq!(cmd.line(), "cargo build -p accountd -p activity");
+        assert_eq!(cmd.line(), "cargo build -p accountd -p activity -p events");
         assert_eq!(cmd.dir, Some(paths::repo_root()));
     }
 
@@ -294,7 +297,7 @@ mod tests {
         assert_eq!(server, PathBuf::from("/t/debug/activity-server"));
         assert_eq!(
             runner.lines(Kind::Run),
-            ["cargo build -p accountd -p activity"]
+            ["cargo build -p accountd -p activity -p events"]
         );
     }
 
@@ -368,11 +371,23 @@ mod tests {
     }
 
     #[test]
-    fn up_starts_mysql_then_accountd_then_activity() {
+    fn up_starts_mysql_accountd_activity_then_the_event_pipeline() {
         let names: Vec<&str> = super::super::components(&super::super::Options::default())
             .iter()
             .map(|c| c.name())
             .collect();
-        assert_eq!(names, ["mysql", "accountd", "activity"]);
+        assert_eq!(
+            names,
+            [
+                "mysql",
+                "accountd",
+                "activity",
+                "redis",
+                "event-producer",
+                "event-consumer-1",
+                "event-consumer-2",
+                "event-simulator"
+            ]
+        );
     }
 }

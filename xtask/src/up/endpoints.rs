@@ -109,6 +109,19 @@ mod tests {
             9091,
             Path::new("/work/main/target/debug/activity-client"),
         ));
+        endpoints.extend(crate::up::events::redis_endpoints(
+            "redis://127.0.0.1:32770",
+        ));
+        endpoints.push(Endpoint::new("EVENT_PRODUCER_URL", "http://127.0.0.1:8080"));
+        endpoints.extend(crate::up::events::consumer_endpoints(
+            1,
+            "http://127.0.0.1:9092",
+        ));
+        endpoints.extend(crate::up::events::consumer_endpoints(
+            2,
+            "http://127.0.0.1:9093",
+        ));
+        endpoints.push(Endpoint::new("EVENT_SIMULATOR_ACTIVE", "1"));
         let text = format(&endpoints, 77);
         let pairs: Vec<(&str, &str)> = text
             .lines()
@@ -129,6 +142,13 @@ mod tests {
                     "ACTIVITY_CLIENT_BIN",
                     "/work/main/target/debug/activity-client"
                 ),
+                ("REDIS_URL", "redis://127.0.0.1:32770"),
+                ("REDIS_STREAM", "NotificationStream"),
+                ("EVENT_PRODUCER_URL", "http://127.0.0.1:8080"),
+                ("EVENT_CONSUMER_GROUP", "demo_consumer_group"),
+                ("EVENT_CONSUMER_1_ADMIN_URL", "http://127.0.0.1:9092"),
+                ("EVENT_CONSUMER_2_ADMIN_URL", "http://127.0.0.1:9093"),
+                ("EVENT_SIMULATOR_ACTIVE", "1"),
             ]
         );
         // Every value is safe to `source` unquoted.

@@ -1,6 +1,8 @@
 //! `cargo xtask up`: the stack on this machine, until Ctrl-C.
 //!
-//! The stack is a list of [`Component`]s ([`components`]), started in order and stopped in reverse.
+//! The stack is a list of [`Component`]s ([`components`], [`events`]), started in order and stopped
+//! in reverse: MySQL, accountd, the activity server, Redis, the event producer, two event
+//! consumers (one group) and the event simulator.
 //! Each component adds what it offers to the shared [`Stack`] (the database it created, the
 //! endpoints it publishes, example commands); a later service is one more entry in that list.
 //! Once all are ready the endpoints are written to `target/up/endpoints.env`; on Ctrl-C or SIGTERM
@@ -8,6 +10,7 @@
 
 pub mod components;
 pub mod endpoints;
+pub mod events;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -36,6 +39,10 @@ pub struct Stack {
     pub databases: Vec<(String, DbParts)>,
     /// Whether the service binaries have been built (once, for all services).
     pub built: bool,
+    /// The Redis URL, once the Redis component has started.
+    pub redis_url: Option<String>,
+    /// The event producer's base URL, once it has started.
+    pub event_producer_url: Option<String>,
     /// Endpoints published so far (written to `endpoints.env`).
     pub endpoints: Vec<Endpoint>,
     /// Lines printed once the stack is up (URLs, curl examples, log files).
@@ -49,6 +56,8 @@ impl Stack {
             target_dir,
             databases: Vec::new(),
             built: false,
+            redis_url: None,
+            event_producer_url: None,
             endpoints: Vec::new(),
             notes: Vec::new(),
         }
@@ -65,6 +74,20 @@ impl Stack {
                     "no `{prefix}` database: the mysql component must start first and create it"
                 )
             })
+    }
+
+    /// The Redis URL published by the Redis component.
+    pub fn redis_url(&self) -> Result<&str> {
+        self.redis_url
+            .as_deref()
+            .context("no Redis: the redis component must start first")
+    }
+
+    /// The event producer's base URL.
+    pub fn event_producer_url(&self) -> Result<&str> {
+        self.event_producer_url
+            .as_deref()
+            .context("no event producer: the event-producer component must start first")
     }
 
     /// The debug build of the service binary `name`, building every service binary first with one
@@ -121,11 +144,19 @@ pub fn components(options: &Options) -> Vec<Box<dyn Component>> {
             options.accountd_port.or(Some(5000)),
         )),
         Box::new(components::ActivityComponent::new(Some(50051), Some(9091))),
+        Box::new(events::RedisComponent::default()),
+        Box::new(events::EventProducerComponent::new(Some(8080))),
+        Box::new(events::EventConsumerComponent::new(1, Some(9092))),
+        Box::new(events::EventConsumerComponent::new(2, Some(9093))),
+        Box::new(events::EventSimulatorComponent::new(
+            events::SIMULATOR_EVENTS_PER_SECOND,
+        )),
     ]
 }
 
 /// The "bootstrap-lite" check: MySQL needs the engine unless MYSQL_URL or a local mariadbd
-/// provides it.
+/// provides it. (Redis has the same three providers; if it cannot be provisioned, the redis
+/// component fails with the harness's message saying what to install.)
 pub fn check_engine(runner: &dyn Runner) -> Result<()> {
     if std::env::var("MYSQL_URL").is_ok_and(|url| !url.is_empty()) {
         eprintln!("up: MYSQL_URL is set; MySQL comes from there");

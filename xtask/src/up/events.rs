@@ -1,0 +1,447 @@
+//! The event pipeline of `cargo xtask up`: Redis, the event producer, two event consumers in one
+//! group and the event simulator sending a little traffic, so the stack shows events flowing.
+//!
+//! Each service is a debug binary of the `events` crate, configured through its environment
+//! (`EVENT_PRODUCER__*`, `EVENT_CONSUMER__*`, `EVENT_SIMULATOR__*`), logging to
+//! `target/up/<name>.log`.
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::endpoints::Endpoint;
+use super::{BoxFuture, Component, Stack};
+use crate::backing::RedisServer;
+use crate::paths;
+use crate::runner::{Runner, Spawned};
+use crate::service;
+
+/// The stream the producer appends to and the consumers read (the seed's documented name).
+pub const STREAM: &str = events::notification::DEFAULT_STREAM;
+
+/// The consumer group both consumers join (the seed's name).
+pub const CONSUMER_GROUP: &str = "demo_consumer_group";
+
+/// The simulator's rate: enough to see events flow, little enough to read the logs.
+pub const SIMULATOR_EVENTS_PER_SECOND: f64 = 2.0;
+
+/// How long the simulator may take before the producer has accepted its first event.
+const FIRST_EVENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where `up` writes the log of `name`: `target/up/<name>.log`.
+fn log_path(name: &str) -> std::path::PathBuf {
+    paths::up_dir().join(format!("{name}.log"))
+}
+
+/// Redis, from the harness's provisioning (REDIS_URL, a container or a local redis-server);
+/// publishes `REDIS_URL` and `REDIS_STREAM`.
+#[derive(Default)]
+pub struct RedisComponent {
+    server: Option<RedisServer>,
+}
+
+/// The endpoints Redis publishes.
+pub fn redis_endpoints(url: &str) -> Vec<Endpoint> {
+    vec![
+        Endpoint::new("REDIS_URL", url),
+        Endpoint::new("REDIS_STREAM", STREAM),
+    ]
+}
+
+/// A way to look into the stream without a local redis-cli: the one inside the container.
+pub fn redis_examples(container_id: Option<&str>) -> Vec<String> {
+    match container_id {
+        Some(id) => {
+            let short = &id[..id.len().min(12)];
+            vec![
+                format!("  docker exec {short} redis-cli XLEN {STREAM}"),
+                format!("  docker exec {short} redis-cli XREVRANGE {STREAM} + - COUNT 3"),
+                format!("  docker exec {short} redis-cli XINFO GROUPS {STREAM}"),
+            ]
+        }
+        None => Vec::new(),
+    }
+}
+
+impl Component for RedisComponent {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn start<'a>(
+        &'a mut self,
+        stack: &'a mut Stack,
+        _runner: &'a dyn Runner,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let server = self.server.insert(RedisServer::start().await?);
+            stack.redis_url = Some(server.url().to_string());
+            stack.endpoints.extend(redis_endpoints(server.url()));
+            stack
+                .notes
+                .push(format!("Redis ({}): stream {STREAM}", server.provider()));
+            stack.notes.extend(redis_examples(server.container_id()));
+            Ok(())
+        })
+    }
+
+    fn stop<'a>(&'a mut self, _runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move {
+            match self.server.take() {
+                Some(server) => server.stop().await.map(Some),
+                None => Ok(None),
+            }
+        })
+    }
+}
+
+/// The event producer (debug build) on 8080 or a free port; publishes `EVENT_PRODUCER_URL`.
+pub struct EventProducerComponent {
+    preferred_port: Option<u16>,
+    process: Option<Spawned>,
+}
+
+impl EventProducerComponent {
+    /// The producer, on `preferred_port` if it is free.
+    pub fn new(preferred_port: Option<u16>) -> Self {
+        Self {
+            preferred_port,
+            process: None,
+        }
+    }
+}
+
+/// Example requests printed once the producer is up.
+pub fn producer_examples(url: &str) -> Vec<String> {
+    vec![
+        format!(
+            "  curl -si -X POST {url}/event -H 'Content-Type: application/json' \
+             -d '{{\"description\":\"hello world\"}}'"
+        ),
+        format!("  curl -si -X PUT {url}/event"),
+        format!("  curl -s {url}/metrics | grep ^events_"),
+    ]
+}
+
+impl Component for EventProducerComponent {
+    fn name(&self) -> &'static str {
+        "event-producer"
+    }
+
+    fn start<'a>(
+        &'a mut self,
+        stack: &'a mut Stack,
+        runner: &'a dyn Runner,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let redis_url = stack.redis_url()?.to_string();
+            let binary = stack.debug_binary(runner, "event-producer")?;
+            let port = service::pick_port(self.preferred_port)?;
+            let log = log_path("event-producer");
+            let url = format!("http://127.0.0.1:{port}");
+            let process = service::launch(
+                runner,
+                &service::event_producer_cmd(&binary, port, &redis_url, STREAM)
+                    .dir(paths::repo_root()),
+                &log,
+                &format!("{url}/readyz"),
+                &mut self.process,
+            )
+            .await?;
+            stack.event_producer_url = Some(url.clone());
+            stack
+                .endpoints
+                .push(Endpoint::new("EVENT_PRODUCER_URL", &url));
+            stack.notes.push(format!(
+                "event-producer: {url}  (pid {}, log {})",
+                process.pid(),
+                log.display()
+            ));
+            stack.notes.extend(producer_examples(&url));
+            Ok(())
+        })
+    }
+
+    fn check(&mut self) -> Result<()> {
+        service::check("event-producer", &mut self.process)
+    }
+
+    fn stop<'a>(&'a mut self, runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move { service::stop(runner, "event-producer", &mut self.process) })
+    }
+}
+
+/// One event consumer (debug build) in [`CONSUMER_GROUP`], named `consumer-<n>`, with its admin
+/// HTTP listener on the preferred port or a free one. The first one publishes
+/// `EVENT_CONSUMER_GROUP`; each publishes `EVENT_CONSUMER_<n>_ADMIN_URL`.
+pub struct EventConsumerComponent {
+    index: u8,
+    preferred_admin_port: Option<u16>,
+    process: Option<Spawned>,
+}
+
+impl EventConsumerComponent {
+    /// Consumer number `index` (1 or 2), its admin listener on `preferred_admin_port` if free.
+    pub fn new(index: u8, preferred_admin_port: Option<u16>) -> Self {
+        Self {
+            index,
+            preferred_admin_port,
+            process: None,
+        }
+    }
+
+    /// Its consumer name in the group.
+    pub fn consumer(&self) -> String {
+        format!("consumer-{}", self.index)
+    }
+}
+
+/// The endpoints consumer `index` publishes.
+pub fn consumer_endpoints(index: u8, admin_url: &str) -> Vec<Endpoint> {
+    let mut endpoints = Vec::new();
+    if index == 1 {
+        endpoints.push(Endpoint::new("EVENT_CONSUMER_GROUP", CONSUMER_GROUP));
+    }
+    endpoints.push(Endpoint::new(
+        format!("EVENT_CONSUMER_{index}_ADMIN_URL"),
+        admin_url,
+    ));
+    endpoints
+}
+
+/// What to look at once a consumer is up: its counters and its log.
+pub fn consumer_examples(admin_url: &str, log: &std::path::Path) -> Vec<String> {
+    vec![
+        format!(
+            "  curl -s {admin_url}/metrics | grep -E '^events_(consumed|duplicates|claimed|dead_lettered)_total'"
+        ),
+        format!("  tail -f {}", log.display()),
+    ]
+}
+
+impl Component for EventConsumerComponent {
+    fn name(&self) -> &'static str {
+        match self.index {
+            1 => "event-consumer-1",
+            2 => "event-consumer-2",
+            _ => "event-consumer",
+        }
+    }
+
+    fn start<'a>(
+        &'a mut self,
+        stack: &'a mut Stack,
+        runner: &'a dyn Runner,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let name = self.name();
+            let consumer = self.consumer();
+            let redis_url = stack.redis_url()?.to_string();
+            let binary = stack.debug_binary(runner, "event-consumer")?;
+            let admin_port = service::pick_port(self.preferred_admin_port)?;
+            let log = log_path(name);
+            let admin_url = format!("http://127.0.0.1:{admin_port}");
+            let process = service::launch(
+                runner,
+                &service::event_consumer_cmd(
+                    &binary,
+                    admin_port,
+                    &redis_url,
+                    STREAM,
+                    CONSUMER_GROUP,
+                    &consumer,
+                )
+                .dir(paths::repo_root()),
+                &log,
+                &format!("{admin_url}/readyz"),
+                &mut self.process,
+            )
+            .await?;
+            stack
+                .endpoints
+                .extend(consumer_endpoints(self.index, &admin_url));
+            stack.notes.push(format!(
+                "{name}: {consumer} in group {CONSUMER_GROUP}, admin {admin_url}  (pid {}, log {})",
+                process.pid(),
+                log.display()
+            ));
+            stack.notes.extend(consumer_examples(&admin_url, &log));
+            Ok(())
+        })
+    }
+
+    fn check(&mut self) -> Result<()> {
+        service::check(self.name(), &mut self.process)
+    }
+
+    fn stop<'a>(&'a mut self, runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move {
+            let name = self.name();
+            service::stop(runner, name, &mut self.process)
+        })
+    }
+}
+
+/// The event simulator (debug build) sending `events_per_second` events to the producer until
+/// stopped; ready once the producer has accepted its first event. Publishes
+/// `EVENT_SIMULATOR_ACTIVE=1`.
+pub struct EventSimulatorComponent {
+    events_per_second: f64,
+    process: Option<Spawned>,
+}
+
+impl EventSimulatorComponent {
+    /// The simulator at `events_per_second`.
+    pub fn new(events_per_second: f64) -> Self {
+        Self {
+            events_per_second,
+            process: None,
+        }
+    }
+}
+
+impl Component for EventSimulatorComponent {
+    fn name(&self) -> &'static str {
+        "event-simulator"
+    }
+
+    fn start<'a>(
+        &'a mut self,
+        stack: &'a mut Stack,
+        runner: &'a dyn Runner,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let producer_url = stack.event_producer_url()?.to_string();
+            let binary = stack.debug_binary(runner, "event-simulator")?;
+            let log = log_path("event-simulator");
+            let process = service::spawn_fresh(
+                runner,
+                &service::event_simulator_cmd(&binary, &producer_url, self.events_per_second)
+                    .dir(paths::repo_root()),
+                &log,
+                &mut self.process,
+            )?;
+            // Ready when its traffic arrives: the producer has accepted at least one event.
+            service::wait_for_metric(
+                &format!("{producer_url}/metrics"),
+                "events_produced_total",
+                1.0,
+                process,
+                FIRST_EVENT_TIMEOUT,
+            )
+            .await?;
+            stack
+                .endpoints
+                .push(Endpoint::new("EVENT_SIMULATOR_ACTIVE", "1"));
+            stack.notes.push(format!(
+                "event-simulator: {} events/s to {producer_url}/event  (pid {}, log {})",
+                self.events_per_second,
+                process.pid(),
+                log.display()
+            ));
+            Ok(())
+        })
+    }
+
+    fn check(&mut self) -> Result<()> {
+        service::check("event-simulator", &mut self.process)
+    }
+
+    fn stop<'a>(&'a mut self, runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move { service::stop(runner, "event-simulator", &mut self.process) })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::runner::recording::{Kind, RecordingRunner};
+    use std::path::PathBuf;
+
+    #[test]
+    fn redis_publishes_its_url_and_the_stream() {
+        assert_eq!(
+            redis_endpoints("redis://127.0.0.1:32770"),
+            [
+                Endpoint::new("REDIS_URL", "redis://127.0.0.1:32770"),
+                Endpoint::new("REDIS_STREAM", "NotificationStream"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_stream_can_be_read_through_the_container() {
+        let lines = redis_examples(Some("0123456789abcdef0123"));
+        assert_eq!(
+            lines[0],
+            "  docker exec 0123456789ab redis-cli XLEN NotificationStream"
+        );
+        assert!(redis_examples(None).is_empty());
+    }
+
+    #[test]
+    fn the_first_consumer_publishes_the_group_and_each_its_admin_url() {
+        assert_eq!(
+            consumer_endpoints(1, "http://127.0.0.1:9092"),
+            [
+                Endpoint::new("EVENT_CONSUMER_GROUP", "demo_consumer_group"),
+                Endpoint::new("EVENT_CONSUMER_1_ADMIN_URL", "http://127.0.0.1:9092"),
+            ]
+        );
+        assert_eq!(
+            consumer_endpoints(2, "http://127.0.0.1:9093"),
+            [Endpoint::new(
+                "EVENT_CONSUMER_2_ADMIN_URL",
+                "http://127.0.0.1:9093"
+            )]
+        );
+    }
+
+    #[test]
+    fn two_consumers_have_distinct_names_in_one_group() {
+        let first = EventConsumerComponent::new(1, Some(9092));
+        let second = EventConsumerComponent::new(2, Some(9093));
+        assert_eq!(
+            (first.name(), second.name()),
+            ("event-consumer-1", "event-consumer-2")
+        );
+        assert_eq!(
+            (first.consumer(), second.consumer()),
+            ("consumer-1".into(), "consumer-2".into())
+        );
+    }
+
+    #[test]
+    fn examples_post_an_event_and_show_the_counters() {
+        let lines = producer_examples("http://127.0.0.1:8080");
+        assert_eq!(
+            lines[0],
+            "  curl -si -X POST http://127.0.0.1:8080/event -H 'Content-Type: application/json' \
+             -d '{\"description\":\"hello world\"}'"
+        );
+        let lines = consumer_examples(
+            "http://127.0.0.1:9092",
+            std::path::Path::new("target/up/event-consumer-1.log"),
+        );
+        assert!(lines[0].starts_with("  curl -s http://127.0.0.1:9092/metrics | grep"));
+        assert_eq!(lines[1], "  tail -f target/up/event-consumer-1.log");
+    }
+
+    #[tokio::test]
+    async fn event_services_need_redis_and_the_producer_first() {
+        let runner = RecordingRunner::new();
+        let mut stack = Stack::new(PathBuf::from("/t"));
+        let mut producer = EventProducerComponent::new(None);
+        let error = producer.start(&mut stack, &runner).await.unwrap_err();
+        assert!(error
+            .to_string()
+            .contains("redis component must start first"));
+        let mut simulator = EventSimulatorComponent::new(2.0);
+        let error = simulator.start(&mut stack, &runner).await.unwrap_err();
+        assert!(error.to_string().contains("event-producer component"));
+        // Nothing was built or spawned.
+        assert!(runner.lines(Kind::Run).is_empty());
+        assert!(runner.lines(Kind::Spawn).is_empty());
+    }
+}
