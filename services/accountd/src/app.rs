@@ -84,10 +84,7 @@ impl App {
     /// Connects to MySQL, applies the migrations (when `db.migrate`), binds `0.0.0.0:port`.
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
         settings.validate().context("invalid settings")?;
-        if let Err(error) = platform::telemetry::set_default_level(&settings.log_level) {
-            tracing::warn!(%error, "keeping the current log level");
-        }
-        platform::metrics::install();
+        platform::serve::prepare(&settings.log_level);
         crate::metrics::register();
 
         let pool = db::connect(&settings.db).await?;
@@ -104,10 +101,7 @@ impl App {
             async move { repo.ping().await.map_err(|error| error.to_string()) }
         });
 
-        let listener = TcpListener::bind(("0.0.0.0", settings.port))
-            .await
-            .with_context(|| format!("binding 0.0.0.0:{}", settings.port))?;
-        let local_addr = listener.local_addr().context("reading the bound address")?;
+        let (listener, local_addr) = platform::serve::bind(settings.port, "HTTP").await?;
         tracing::info!(%local_addr, db.host = %settings.db.host, db.name = %settings.db.name, "accountd ready");
         Ok(App {
             listener,

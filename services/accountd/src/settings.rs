@@ -77,7 +77,7 @@ impl Settings {
         config_file: Option<&Path>,
         secrets_dir: Option<&Path>,
     ) -> Result<Settings, ConfigError> {
-        Self::extract(Self::layers(config_file, secrets_dir))
+        Self::layers(config_file, secrets_dir).extract_valid(Settings::validate)
     }
 
     /// Like [`Settings::load`] with these variables instead of the process environment.
@@ -86,19 +86,15 @@ impl Settings {
         secrets_dir: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
-        Self::extract(Self::layers(config_file, secrets_dir).env_vars(env))
+        Self::layers(config_file, secrets_dir)
+            .env_vars(env)
+            .extract_valid(Settings::validate)
     }
 
     fn layers<'a>(config_file: Option<&'a Path>, secrets_dir: Option<&'a Path>) -> Layered<'a> {
         Layered::new(ENV_PREFIX)
             .file(config_file, FILE_KEYS)
             .secrets_dir(secrets_dir, SECRET_FILES)
-    }
-
-    fn extract(layers: Layered<'_>) -> Result<Settings, ConfigError> {
-        let settings: Settings = layers.extract()?;
-        settings.validate()?;
-        Ok(settings)
     }
 
     /// Checks what types cannot: positive sizes, a usable log level, a database to talk to.
@@ -109,11 +105,8 @@ impl Settings {
                 "must be greater than zero",
             ));
         }
-        platform::telemetry::level_directive(&self.log_level)
-            .map_err(|error| ConfigError::invalid("log_level", error.to_string()))?;
-        self.limits
-            .validate()
-            .map_err(|reason| ConfigError::invalid("limits", reason))?;
+        platform::config::check_log_level(&self.log_level)?;
+        self.limits.validate()?;
         self.db.validate()
     }
 }
@@ -121,16 +114,10 @@ impl Settings {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use platform::config::vars as env;
     use secrecy::{ExposeSecret, SecretString};
 
     use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn defaults() {

@@ -12,10 +12,9 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use axum::{routing::get, Router};
 use platform::{
     health::Readiness,
-    serve::{serve, ServeOptions},
+    serve::{bind, AdminServer},
 };
 use tokio::{net::TcpListener, sync::oneshot};
 use tonic::transport::{server::TcpIncoming, Server};
@@ -33,9 +32,6 @@ use crate::{
 /// How long streams get to end after they were told to (drain deadline passed) before the
 /// server stops waiting for their connections.
 const ABORT_GRACE: Duration = Duration::from_secs(2);
-
-/// How long the admin listener drains its own requests at the very end.
-const ADMIN_DRAIN: Duration = Duration::from_secs(2);
 
 /// HTTP/2 keep-alive pings find dead clients (and free their stream slots).
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
@@ -77,10 +73,7 @@ impl App {
     /// Like [`App::build`] over any store (`settings.db` is not used), e.g. an in-memory one.
     pub async fn with_repo(settings: Settings, repo: Arc<dyn EventRepo>) -> anyhow::Result<App> {
         settings.validate().context("invalid settings")?;
-        if let Err(error) = platform::telemetry::set_default_level(&settings.log_level) {
-            tracing::warn!(%error, "keeping the current log level");
-        }
-        platform::metrics::install();
+        platform::serve::prepare(&settings.log_level);
         crate::metrics::register();
 
         let readiness = Readiness::new();
@@ -91,14 +84,8 @@ impl App {
         });
         let service = ActivityService::new(repo.clone(), settings.limits.max_message_chars);
 
-        let grpc_listener = bind(settings.port, "gRPC").await?;
-        let grpc_addr = grpc_listener
-            .local_addr()
-            .context("reading the gRPC address")?;
-        let admin_listener = bind(settings.admin_port, "admin").await?;
-        let admin_addr = admin_listener
-            .local_addr()
-            .context("reading the admin address")?;
+        let (grpc_listener, grpc_addr) = bind(settings.port, "gRPC").await?;
+        let (admin_listener, admin_addr) = bind(settings.admin_port, "admin").await?;
         Ok(App {
             settings,
             repo,
@@ -164,21 +151,7 @@ impl App {
             .max_encoding_message_size(limits.max_message_bytes.max(4 * 1024 * 1024));
 
         // The admin listener runs until the gRPC side has drained.
-        let admin_router = Router::new()
-            .route("/metrics", get(platform::metrics::handler))
-            .merge(platform::health::routes(readiness.clone()));
-        let (admin_stop, admin_stopped) = oneshot::channel::<()>();
-        let admin = tokio::spawn(serve(
-            admin_listener,
-            admin_router,
-            readiness.clone(),
-            async {
-                let _ = admin_stopped.await;
-            },
-            ServeOptions {
-                drain_deadline: ADMIN_DRAIN,
-            },
-        ));
+        let admin = AdminServer::spawn(admin_listener, readiness.clone());
 
         let (draining_tx, draining_rx) = oneshot::channel::<()>();
         let drain_readiness = readiness.clone();
@@ -235,21 +208,11 @@ impl App {
         };
         // Whatever ended the gRPC side, the admin side and the store go too.
         readiness.start_draining();
-        let _ = admin_stop.send(());
-        let admin_result = admin.await;
+        let admin_result = admin.stop().await;
         repo.close().await;
         served.context("serving gRPC")?;
-        match admin_result {
-            Ok(result) => result.context("serving the admin HTTP port")?,
-            Err(join) => anyhow::bail!("the admin HTTP task failed: {join}"),
-        }
+        admin_result?;
         tracing::info!("activity-server stopped");
         Ok(())
     }
-}
-
-async fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(("0.0.0.0", port))
-        .await
-        .with_context(|| format!("binding the {what} port 0.0.0.0:{port}"))
 }

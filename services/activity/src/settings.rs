@@ -153,10 +153,7 @@ impl Settings {
         config_file: Option<&Path>,
         secrets_dir: Option<&Path>,
     ) -> Result<Settings, ConfigError> {
-        let env = std::env::vars_os().filter_map(|(name, value)| {
-            Some((name.into_string().ok()?, value.into_string().ok()?))
-        });
-        Self::load_with_env(config_file, secrets_dir, env)
+        Self::load_with_env(config_file, secrets_dir, platform::config::process_env())
     }
 
     /// Like [`Settings::load`] with these variables instead of the process environment.
@@ -181,19 +178,16 @@ impl Settings {
                 env.push((explicit, port));
             }
         }
-        let settings: Settings = Layered::new(ENV_PREFIX)
+        Layered::new(ENV_PREFIX)
             .file(config_file, FILE_KEYS)
             .secrets_dir(secrets_dir, SECRET_FILES)
             .env_vars(env)
-            .extract()?;
-        settings.validate()?;
-        Ok(settings)
+            .extract_valid(Settings::validate)
     }
 
     /// Checks what types cannot: positive limits, a usable log level, a database to talk to.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        platform::telemetry::level_directive(&self.log_level)
-            .map_err(|error| ConfigError::invalid("log_level", error.to_string()))?;
+        platform::config::check_log_level(&self.log_level)?;
         self.limits.validate()?;
         self.db.validate()
     }
@@ -202,16 +196,10 @@ impl Settings {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use platform::config::vars as env;
     use secrecy::{ExposeSecret, SecretString};
 
     use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn defaults() {

@@ -10,6 +10,13 @@ use serde::Deserialize;
 
 use crate::{notification::DEFAULT_STREAM, stop::Stop};
 
+/// The secret files holding the Redis password (the seed's Kubernetes secret key first), for
+/// the settings of every service that talks to Redis.
+pub(crate) const REDIS_SECRET_FILES: &[(&str, &str)] = &[
+    ("redis-password", "redis.password"),
+    ("password", "redis.password"),
+];
+
 /// Where Redis is and which stream to use.
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -250,6 +257,24 @@ impl Link {
         let value = setup(connection.clone()).await?;
         Ok((connection, value))
     }
+}
+
+/// Registers the readiness check `redis`: ready while `connected()` says the service's link
+/// is up.
+pub fn add_readiness_check(
+    readiness: &platform::health::Readiness,
+    connected: impl Fn() -> bool + Send + Sync + 'static,
+) {
+    readiness.add_check("redis", move || {
+        let connected = connected();
+        async move {
+            if connected {
+                Ok(())
+            } else {
+                Err("not connected to Redis".to_owned())
+            }
+        }
+    });
 }
 
 /// Whether `error` means "Redis is not there right now" (retry later) rather than "Redis

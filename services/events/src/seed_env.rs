@@ -11,21 +11,17 @@ use serde::de::DeserializeOwned;
 /// A seed environment variable and the dotted setting it sets.
 pub(crate) type Alias = (&'static str, &'static str);
 
-/// Where to read the settings from.
-pub(crate) struct Sources<'a> {
+/// Where one binary's settings come from, besides the config file and secrets directory it
+/// is given.
+pub(crate) struct Layout {
+    /// `<PREFIX>__A__B` sets `a.b`.
     pub prefix: &'static str,
-    pub aliases: &'a [Alias],
-    pub config_file: Option<&'a Path>,
-    pub file_keys: &'a [(&'a str, &'a str)],
-    pub secrets_dir: Option<&'a Path>,
-    pub secret_files: &'a [(&'a str, &'a str)],
-}
-
-/// The process environment as UTF-8 pairs (others are skipped).
-pub(crate) fn process_env() -> Vec<(String, String)> {
-    std::env::vars_os()
-        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-        .collect()
+    /// The seed's variables and the settings they set.
+    pub seed_vars: &'static [Alias],
+    /// Config file keys (the Helm values' names) and the settings they set.
+    pub file_keys: &'static [(&'static str, &'static str)],
+    /// Secret file names and the settings they set.
+    pub secret_files: &'static [(&'static str, &'static str)],
 }
 
 /// The `<PREFIX>__A__B` variable of the dotted setting `a.b`.
@@ -39,62 +35,61 @@ fn prefixed(prefix: &str, key: &str) -> String {
     )
 }
 
-/// Loads `T` from the sources and `env`.
-pub(crate) fn load<T: DeserializeOwned>(
-    sources: &Sources<'_>,
-    env: impl IntoIterator<Item = (String, String)>,
-) -> Result<T, ConfigError> {
-    let mut env: Vec<(String, String)> = env.into_iter().collect();
-    let mut renamed: Vec<(String, &'static str)> = Vec::new();
-    for (seed, key) in sources.aliases {
-        let target = prefixed(sources.prefix, key);
-        if env
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case(&target))
-        {
-            continue;
+impl Layout {
+    /// Loads `T` from `config_file`, `env` and `secrets_dir` (each optional) and checks it with
+    /// `validate`.
+    pub(crate) fn load<T: DeserializeOwned>(
+        &self,
+        config_file: Option<&Path>,
+        secrets_dir: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        validate: impl FnOnce(&T) -> Result<(), ConfigError>,
+    ) -> Result<T, ConfigError> {
+        let mut env: Vec<(String, String)> = env.into_iter().collect();
+        let mut renamed: Vec<(String, &'static str)> = Vec::new();
+        for (seed, key) in self.seed_vars {
+            let target = prefixed(self.prefix, key);
+            if env
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case(&target))
+            {
+                continue;
+            }
+            let Some(value) = env
+                .iter()
+                .find(|(name, _)| name == seed)
+                .map(|(_, value)| value.trim().to_owned())
+            else {
+                continue;
+            };
+            if value.is_empty() {
+                continue;
+            }
+            renamed.push((format!("environment variable {target}"), seed));
+            env.push((target, value));
         }
-        let Some(value) = env
-            .iter()
-            .find(|(name, _)| name == seed)
-            .map(|(_, value)| value.trim().to_owned())
-        else {
-            continue;
-        };
-        if value.is_empty() {
-            continue;
-        }
-        renamed.push((format!("environment variable {target}"), seed));
-        env.push((target, value));
-    }
-    Layered::new(sources.prefix)
-        .file(sources.config_file, sources.file_keys)
-        .secrets_dir(sources.secrets_dir, sources.secret_files)
-        .env_vars(env)
-        .extract()
-        .map_err(|error| match error {
-            ConfigError::Invalid {
-                key,
-                origin,
-                reason,
-            } => {
-                let origin = renamed
-                    .iter()
-                    .find(|(synthetic, _)| *synthetic == origin)
-                    .map_or(origin, |(_, seed)| format!("environment variable {seed}"));
+        Layered::new(self.prefix)
+            .file(config_file, self.file_keys)
+            .secrets_dir(secrets_dir, self.secret_files)
+            .env_vars(env)
+            .extract_valid(validate)
+            .map_err(|error| match error {
                 ConfigError::Invalid {
                     key,
                     origin,
                     reason,
+                } => {
+                    let origin = renamed
+                        .iter()
+                        .find(|(synthetic, _)| *synthetic == origin)
+                        .map_or(origin, |(_, seed)| format!("environment variable {seed}"));
+                    ConfigError::Invalid {
+                        key,
+                        origin,
+                        reason,
+                    }
                 }
-            }
-            other => other,
-        })
-}
-
-/// Checks a log level setting.
-pub(crate) fn check_log_level(level: &str) -> Result<(), ConfigError> {
-    platform::telemetry::level_directive(level)
-        .map(|_| ())
-        .map_err(|error| ConfigError::invalid("log_level", error.to_string()))
+                other => other,
+            })
+    }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{eventually, redis};
+use common::{create_group, eventually, read_unacknowledged, redis};
 use events::{
     consumer::record::{processed_key, read_processed, seen_key, ProcessedRecord},
     notification::{NotificationMessage, CREATE_FIELD, CREATE_VALUE, EVENT_FIELD},
@@ -196,15 +196,7 @@ async fn poison_entries_are_dead_lettered_without_blocking_later_ones() {
 #[tokio::test]
 async fn entries_of_a_dead_consumer_are_claimed() {
     let (redis, stream, mut connection) = redis("consumer_claim").await;
-    let _: () = redis::cmd("XGROUP")
-        .arg("CREATE")
-        .arg(&stream)
-        .arg(GROUP)
-        .arg("0")
-        .arg("MKSTREAM")
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    create_group(&mut connection, &stream, GROUP).await;
     let mut sent = Vec::new();
     for i in 0..3 {
         let nm = NotificationMessage::new(format!("orphan {i}"));
@@ -212,18 +204,7 @@ async fn entries_of_a_dead_consumer_are_claimed() {
         sent.push(nm.id);
     }
     // "dead" reads them and dies without acknowledging.
-    let _: redis::Value = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg(GROUP)
-        .arg("dead")
-        .arg("COUNT")
-        .arg(10)
-        .arg("STREAMS")
-        .arg(&stream)
-        .arg(">")
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    read_unacknowledged(&mut connection, &stream, GROUP, "dead").await;
     assert_eq!(pending_count(&mut connection, &stream).await, 3);
     let consumer = start_consumer(consumer_settings(redis.url(), &stream, GROUP, "alive"))
         .await
@@ -237,27 +218,10 @@ async fn entries_of_a_dead_consumer_are_claimed() {
 #[tokio::test]
 async fn a_restarted_consumer_reads_its_own_pending_entries_first() {
     let (redis, stream, mut connection) = redis("consumer_own_pending").await;
-    let _: () = redis::cmd("XGROUP")
-        .arg("CREATE")
-        .arg(&stream)
-        .arg(GROUP)
-        .arg("0")
-        .arg("MKSTREAM")
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    create_group(&mut connection, &stream, GROUP).await;
     let nm = NotificationMessage::new("pending".to_owned());
     add_event(&mut connection, &stream, &nm).await;
-    let _: redis::Value = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg(GROUP)
-        .arg("same")
-        .arg("STREAMS")
-        .arg(&stream)
-        .arg(">")
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    read_unacknowledged(&mut connection, &stream, GROUP, "same").await;
     // Claiming would take 10 minutes: only reading its own pending list can process it.
     let mut settings = consumer_settings(redis.url(), &stream, GROUP, "same");
     settings.claim_min_idle = std::time::Duration::from_secs(600);

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{closed_port, eventually, redis, wait_ready};
+use common::{closed_port, eventually, ready_producer, redis};
 use events::{
     notification::{NotificationMessage, CREATE_FIELD, CREATE_VALUE, EVENT_FIELD},
     simulator,
@@ -41,10 +41,7 @@ async fn post(base_url: &str, body: &'static str) -> reqwest::Response {
 #[tokio::test]
 async fn accepted_event_is_one_event_stream_entry_after_the_marker() {
     let (redis, stream, mut connection) = redis("producer_format").await;
-    let producer = start_producer(producer_settings(redis.url(), &stream))
-        .await
-        .unwrap();
-    wait_ready(&producer.base_url()).await;
+    let producer = ready_producer(producer_settings(redis.url(), &stream)).await;
 
     let response = post(
         &producer.base_url(),
@@ -94,8 +91,7 @@ async fn max_len_trims_the_stream_exactly() {
     let (redis, stream, mut connection) = redis("producer_maxlen").await;
     let mut settings = producer_settings(redis.url(), &stream);
     settings.max_len = 5;
-    let producer = start_producer(settings).await.unwrap();
-    wait_ready(&producer.base_url()).await;
+    let producer = ready_producer(settings).await;
     for _ in 0..12 {
         let response = post(&producer.base_url(), r#"{"description":"x"}"#).await;
         assert_eq!(response.status(), 200);
@@ -150,10 +146,7 @@ async fn unreachable_redis_is_503_with_retry_after_and_not_ready() {
 #[tokio::test]
 async fn simulator_report_counts_what_the_producer_accepted() {
     let (redis, stream, mut connection) = redis("simulator_report").await;
-    let producer = start_producer(producer_settings(redis.url(), &stream))
-        .await
-        .unwrap();
-    wait_ready(&producer.base_url()).await;
+    let producer = ready_producer(producer_settings(redis.url(), &stream)).await;
     let settings = simulator::Settings {
         producer_url: producer.base_url(),
         events_per_second: 0.0,
@@ -193,10 +186,7 @@ async fn simulator_report_counts_what_the_producer_accepted() {
 #[tokio::test]
 async fn stream_deleted_while_running_gets_the_marker_again() {
     let (redis, stream, mut connection) = redis("producer_recreate").await;
-    let producer = start_producer(producer_settings(redis.url(), &stream))
-        .await
-        .unwrap();
-    wait_ready(&producer.base_url()).await;
+    let producer = ready_producer(producer_settings(redis.url(), &stream)).await;
     let _: u64 = redis::cmd("DEL")
         .arg(&stream)
         .query_async(&mut connection)

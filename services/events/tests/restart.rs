@@ -20,11 +20,11 @@ async fn producer_and_consumer_recover_from_a_redis_restart() {
         .expect("a Redis server from the harness");
     // Not skipped silently: a server we cannot restart fails the test with what to do.
     assert!(
-        redis.container_id().is_some(),
+        redis.server().container_id().is_some(),
         "this test restarts Redis, which needs the Docker provider; this Redis is {}. Start \
          dockerd (`cargo xtask bootstrap`), or leave this test out with \
          `-- --skip producer_and_consumer_recover_from_a_redis_restart`",
-        redis.provider()
+        redis.server().provider()
     );
     let stream = "restart:stream";
     let producer = start_producer(producer_settings(redis.url(), stream))

@@ -3,6 +3,10 @@
 //! When the shutdown future resolves: readiness turns false first (so `/readyz` answers 503),
 //! the listener stops accepting, in-flight requests finish, and after
 //! [`ServeOptions::drain_deadline`] whatever is still running is dropped.
+//!
+//! Also what every service does around that: [`prepare`] (log level and metrics recorder),
+//! [`bind`] (a port on all interfaces) and [`AdminServer`] (`/metrics`, `/livez`, `/readyz` on
+//! a port of their own, for services whose main port is not HTTP).
 
 use std::{
     future::{Future, IntoFuture},
@@ -10,8 +14,9 @@ use std::{
     time::Duration,
 };
 
-use axum::Router;
-use tokio::net::TcpListener;
+use anyhow::Context as _;
+use axum::{routing::get, Router};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::health::Readiness;
 
@@ -26,6 +31,70 @@ impl Default for ServeOptions {
     fn default() -> Self {
         Self {
             drain_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How long an [`AdminServer`] drains its own requests once stopped.
+pub const ADMIN_DRAIN: Duration = Duration::from_secs(2);
+
+/// Start-up common to every service: applies the `log_level` setting (keeping the current
+/// level, with a warning, when it is unusable) and installs the Prometheus recorder. The
+/// service registers its own metrics after this.
+pub fn prepare(log_level: &str) {
+    if let Err(error) = crate::telemetry::set_default_level(log_level) {
+        tracing::warn!(%error, "keeping the current log level");
+    }
+    crate::metrics::install();
+}
+
+/// Binds `0.0.0.0:port` (0 picks a free port); `what` names the port in errors ("HTTP",
+/// "admin", …). Returns the listener and its address.
+pub async fn bind(port: u16, what: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(("0.0.0.0", port))
+        .await
+        .with_context(|| format!("binding the {what} port 0.0.0.0:{port}"))?;
+    let addr = listener
+        .local_addr()
+        .with_context(|| format!("reading the {what} address"))?;
+    Ok((listener, addr))
+}
+
+/// The admin HTTP listener (`/metrics`, `/livez`, `/readyz`), served in the background until
+/// [`AdminServer::stop`]; it drains for [`ADMIN_DRAIN`] at most.
+#[derive(Debug)]
+pub struct AdminServer {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl AdminServer {
+    /// Starts serving on `listener`; `/readyz` answers from `readiness`.
+    pub fn spawn(listener: TcpListener, readiness: Readiness) -> Self {
+        let router = Router::new()
+            .route("/metrics", get(crate::metrics::handler))
+            .merge(crate::health::routes(readiness.clone()));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(
+            listener,
+            router,
+            readiness,
+            async {
+                let _ = stopped.await;
+            },
+            ServeOptions {
+                drain_deadline: ADMIN_DRAIN,
+            },
+        ));
+        Self { stop, task }
+    }
+
+    /// Stops serving and waits until the listener has drained.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(result) => result.context("serving the admin HTTP port"),
+            Err(join) => anyhow::bail!("the admin HTTP task failed: {join}"),
         }
     }
 }

@@ -4,21 +4,14 @@
 //! Shutdown: readiness turns false, the worker finishes the batch in hand and stops reading,
 //! then the admin listener stops.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr};
 
 use anyhow::Context as _;
-use axum::{routing::get, Router};
 use clap::Parser as _;
-use platform::{
-    health::Readiness,
-    serve::{serve, ServeOptions},
-};
-use tokio::{net::TcpListener, sync::oneshot};
+use platform::{health::Readiness, serve::AdminServer};
+use tokio::net::TcpListener;
 
 use super::{cli::Cli, metrics, worker::Worker, Settings};
-
-/// How long the admin listener drains its own requests at the very end.
-const ADMIN_DRAIN: Duration = Duration::from_secs(2);
 
 /// A bound, not yet running event-consumer.
 pub struct App {
@@ -41,30 +34,16 @@ impl App {
     /// Validates the settings and binds `0.0.0.0:admin_port`; does not need Redis yet.
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
         settings.validate().context("invalid settings")?;
-        if let Err(error) = platform::telemetry::set_default_level(&settings.log_level) {
-            tracing::warn!(%error, "keeping the current log level");
-        }
-        platform::metrics::install();
+        platform::serve::prepare(&settings.log_level);
         metrics::register();
         let worker = Worker::new(&settings).context("invalid Redis settings")?;
         let readiness = Readiness::new();
         let connected = worker.connected_flag();
-        readiness.add_check("redis", move || {
-            let connected = connected.load(std::sync::atomic::Ordering::SeqCst);
-            async move {
-                if connected {
-                    Ok(())
-                } else {
-                    Err("not connected to Redis".to_owned())
-                }
-            }
+        crate::redis_link::add_readiness_check(&readiness, move || {
+            connected.load(std::sync::atomic::Ordering::SeqCst)
         });
-        let admin_listener = TcpListener::bind(("0.0.0.0", settings.admin_port))
-            .await
-            .with_context(|| format!("binding the admin port 0.0.0.0:{}", settings.admin_port))?;
-        let admin_addr = admin_listener
-            .local_addr()
-            .context("reading the admin address")?;
+        let (admin_listener, admin_addr) =
+            platform::serve::bind(settings.admin_port, "admin").await?;
         Ok(App {
             worker,
             readiness,
@@ -94,21 +73,7 @@ impl App {
             admin_listener,
             admin_addr,
         } = self;
-        let admin_router = Router::new()
-            .route("/metrics", get(platform::metrics::handler))
-            .merge(platform::health::routes(readiness.clone()));
-        let (admin_stop, admin_stopped) = oneshot::channel::<()>();
-        let admin = tokio::spawn(serve(
-            admin_listener,
-            admin_router,
-            readiness.clone(),
-            async {
-                let _ = admin_stopped.await;
-            },
-            ServeOptions {
-                drain_deadline: ADMIN_DRAIN,
-            },
-        ));
+        let admin = AdminServer::spawn(admin_listener, readiness.clone());
         tracing::info!(%admin_addr, "event-consumer admin listener ready");
         let drain_readiness = readiness.clone();
         let (_stop_handle, stop) = crate::stop::Stop::from_future(async move {
@@ -118,12 +83,7 @@ impl App {
         });
         worker.run(stop).await;
         readiness.start_draining();
-        let _ = admin_stop.send(());
-        match admin.await {
-            Ok(result) => result.context("serving the admin HTTP port")?,
-            Err(join) => anyhow::bail!("the admin HTTP task failed: {join}"),
-        }
-        Ok(())
+        admin.stop().await
     }
 }
 

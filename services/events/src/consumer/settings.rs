@@ -25,7 +25,10 @@ use platform::config::ConfigError;
 use serde::Deserialize;
 
 use super::record::dead_letter_key;
-use crate::{redis_link::RedisSettings, seed_env};
+use crate::{
+    redis_link::{RedisSettings, REDIS_SECRET_FILES},
+    seed_env,
+};
 
 /// Environment variable prefix: `EVENT_CONSUMER__REDIS__HOST` sets `redis.host`.
 pub const ENV_PREFIX: &str = "EVENT_CONSUMER";
@@ -33,32 +36,31 @@ pub const ENV_PREFIX: &str = "EVENT_CONSUMER";
 /// The seed's group name.
 pub const DEFAULT_GROUP: &str = "demo_consumer_group";
 
-const SEED_VARS: &[seed_env::Alias] = &[
-    ("REDIS_URL", "redis.url"),
-    ("REDIS_HOST", "redis.host"),
-    ("REDIS_PORT", "redis.port"),
-    ("REDIS_PASSWORD", "redis.password"),
-    ("REDIS_STREAM", "redis.stream"),
-    ("REDIS_CONSUMER_GROUP", "group"),
-    ("REDIS_CONSUMER", "consumer"),
-    ("REDIS_READ_TIMEOUT", "block"),
-    ("REDIS_RETRY_PERIOD", "retry_period"),
-    ("LOG_LEVEL", "log_level"),
-];
-
-const FILE_KEYS: &[(&str, &str)] = &[
-    ("redisHost", "redis.host"),
-    ("redisPort", "redis.port"),
-    ("redisStream", "redis.stream"),
-    ("consumerGroup", "group"),
-    ("consumer", "consumer"),
-    ("logLevel", "log_level"),
-];
-
-const SECRET_FILES: &[(&str, &str)] = &[
-    ("redis-password", "redis.password"),
-    ("password", "redis.password"),
-];
+/// Where the settings come from, besides the given file and secrets directory.
+const LAYOUT: seed_env::Layout = seed_env::Layout {
+    prefix: ENV_PREFIX,
+    seed_vars: &[
+        ("REDIS_URL", "redis.url"),
+        ("REDIS_HOST", "redis.host"),
+        ("REDIS_PORT", "redis.port"),
+        ("REDIS_PASSWORD", "redis.password"),
+        ("REDIS_STREAM", "redis.stream"),
+        ("REDIS_CONSUMER_GROUP", "group"),
+        ("REDIS_CONSUMER", "consumer"),
+        ("REDIS_READ_TIMEOUT", "block"),
+        ("REDIS_RETRY_PERIOD", "retry_period"),
+        ("LOG_LEVEL", "log_level"),
+    ],
+    file_keys: &[
+        ("redisHost", "redis.host"),
+        ("redisPort", "redis.port"),
+        ("redisStream", "redis.stream"),
+        ("consumerGroup", "group"),
+        ("consumer", "consumer"),
+        ("logLevel", "log_level"),
+    ],
+    secret_files: REDIS_SECRET_FILES,
+};
 
 /// Everything event-consumer needs to start.
 #[derive(Debug, Clone, Deserialize)]
@@ -135,7 +137,7 @@ impl Settings {
         config_file: Option<&Path>,
         secrets_dir: Option<&Path>,
     ) -> Result<Settings, ConfigError> {
-        Self::load_with_env(config_file, secrets_dir, seed_env::process_env())
+        Self::load_with_env(config_file, secrets_dir, platform::config::process_env())
     }
 
     /// Like [`Settings::load`] with these variables instead of the process environment.
@@ -144,19 +146,7 @@ impl Settings {
         secrets_dir: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
-        let settings: Settings = seed_env::load(
-            &seed_env::Sources {
-                prefix: ENV_PREFIX,
-                aliases: SEED_VARS,
-                config_file,
-                file_keys: FILE_KEYS,
-                secrets_dir,
-                secret_files: SECRET_FILES,
-            },
-            env,
-        )?;
-        settings.validate()?;
-        Ok(settings)
+        LAYOUT.load(config_file, secrets_dir, env, Settings::validate)
     }
 
     /// The dead-letter stream: the setting, else `<stream>:dead`.
@@ -169,7 +159,7 @@ impl Settings {
 
     /// Checks what types cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        seed_env::check_log_level(&self.log_level)?;
+        platform::config::check_log_level(&self.log_level)?;
         for (key, value) in [("group", &self.group), ("consumer", &self.consumer)] {
             if value.trim().is_empty() {
                 return Err(ConfigError::invalid(key, "must not be empty"));
@@ -202,14 +192,9 @@ impl Settings {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::*;
+    use platform::config::vars as env;
 
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use super::*;
 
     #[test]
     fn defaults() {

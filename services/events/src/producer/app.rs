@@ -47,28 +47,13 @@ impl App {
     /// Validates the settings and binds `0.0.0.0:port`; does not wait for Redis.
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
         settings.validate().context("invalid settings")?;
-        if let Err(error) = platform::telemetry::set_default_level(&settings.log_level) {
-            tracing::warn!(%error, "keeping the current log level");
-        }
-        platform::metrics::install();
+        platform::serve::prepare(&settings.log_level);
         metrics::register();
         let writer = StreamWriter::new(&settings).context("invalid Redis settings")?;
         let readiness = Readiness::new();
         let check_writer = writer.clone();
-        readiness.add_check("redis", move || {
-            let connected = check_writer.is_connected();
-            async move {
-                if connected {
-                    Ok(())
-                } else {
-                    Err("not connected to Redis".to_owned())
-                }
-            }
-        });
-        let listener = TcpListener::bind(("0.0.0.0", settings.port))
-            .await
-            .with_context(|| format!("binding the HTTP port 0.0.0.0:{}", settings.port))?;
-        let addr = listener.local_addr().context("reading the HTTP address")?;
+        crate::redis_link::add_readiness_check(&readiness, move || check_writer.is_connected());
+        let (listener, addr) = platform::serve::bind(settings.port, "HTTP").await?;
         Ok(App {
             settings,
             writer,

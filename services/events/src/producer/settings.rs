@@ -22,39 +22,40 @@ use std::{path::Path, time::Duration};
 use platform::{config::ConfigError, http::Limits};
 use serde::Deserialize;
 
-use crate::{redis_link::RedisSettings, seed_env};
+use crate::{
+    redis_link::{RedisSettings, REDIS_SECRET_FILES},
+    seed_env,
+};
 
 /// Environment variable prefix: `EVENT_PRODUCER__REDIS__HOST` sets `redis.host`.
 pub const ENV_PREFIX: &str = "EVENT_PRODUCER";
 
-/// The seed's variables and the settings they set.
-const SEED_VARS: &[seed_env::Alias] = &[
-    ("REST_SERVER_PORT", "port"),
-    ("REDIS_URL", "redis.url"),
-    ("REDIS_HOST", "redis.host"),
-    ("REDIS_PORT", "redis.port"),
-    ("REDIS_PASSWORD", "redis.password"),
-    ("REDIS_STREAM", "redis.stream"),
-    ("REDIS_STREAM_MAX_LEN", "max_len"),
-    ("REDIS_WRITE_TIMEOUT", "write_timeout"),
-    ("LOG_LEVEL", "log_level"),
-];
-
-/// Config file keys (the Helm values' names) and the settings they set.
-const FILE_KEYS: &[(&str, &str)] = &[
-    ("port", "port"),
-    ("redisHost", "redis.host"),
-    ("redisPort", "redis.port"),
-    ("redisStream", "redis.stream"),
-    ("maxLen", "max_len"),
-    ("logLevel", "log_level"),
-];
-
-/// Secret files (the seed's Kubernetes secret key) and the settings they set.
-const SECRET_FILES: &[(&str, &str)] = &[
-    ("redis-password", "redis.password"),
-    ("password", "redis.password"),
-];
+/// Where the settings come from, besides the given file and secrets directory.
+const LAYOUT: seed_env::Layout = seed_env::Layout {
+    prefix: ENV_PREFIX,
+    // The seed's variables and the settings they set.
+    seed_vars: &[
+        ("REST_SERVER_PORT", "port"),
+        ("REDIS_URL", "redis.url"),
+        ("REDIS_HOST", "redis.host"),
+        ("REDIS_PORT", "redis.port"),
+        ("REDIS_PASSWORD", "redis.password"),
+        ("REDIS_STREAM", "redis.stream"),
+        ("REDIS_STREAM_MAX_LEN", "max_len"),
+        ("REDIS_WRITE_TIMEOUT", "write_timeout"),
+        ("LOG_LEVEL", "log_level"),
+    ],
+    // Config file keys (the Helm values' names) and the settings they set.
+    file_keys: &[
+        ("port", "port"),
+        ("redisHost", "redis.host"),
+        ("redisPort", "redis.port"),
+        ("redisStream", "redis.stream"),
+        ("maxLen", "max_len"),
+        ("logLevel", "log_level"),
+    ],
+    secret_files: REDIS_SECRET_FILES,
+};
 
 /// Everything event-producer needs to start.
 #[derive(Debug, Clone, Deserialize)]
@@ -99,7 +100,7 @@ impl Settings {
         config_file: Option<&Path>,
         secrets_dir: Option<&Path>,
     ) -> Result<Settings, ConfigError> {
-        Self::load_with_env(config_file, secrets_dir, seed_env::process_env())
+        Self::load_with_env(config_file, secrets_dir, platform::config::process_env())
     }
 
     /// Like [`Settings::load`] with these variables instead of the process environment.
@@ -108,28 +109,14 @@ impl Settings {
         secrets_dir: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
-        let settings: Settings = seed_env::load(
-            &seed_env::Sources {
-                prefix: ENV_PREFIX,
-                aliases: SEED_VARS,
-                config_file,
-                file_keys: FILE_KEYS,
-                secrets_dir,
-                secret_files: SECRET_FILES,
-            },
-            env,
-        )?;
-        settings.validate()?;
-        Ok(settings)
+        LAYOUT.load(config_file, secrets_dir, env, Settings::validate)
     }
 
     /// Checks what types cannot: positive timeouts and limits, a usable log level and Redis
     /// address.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        seed_env::check_log_level(&self.log_level)?;
-        self.limits
-            .validate()
-            .map_err(|reason| ConfigError::invalid("limits", reason))?;
+        platform::config::check_log_level(&self.log_level)?;
+        self.limits.validate()?;
         if self.write_timeout.is_zero() {
             return Err(ConfigError::invalid(
                 "write_timeout",
@@ -149,16 +136,10 @@ impl Settings {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use platform::config::vars as env;
     use secrecy::ExposeSecret;
 
     use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn defaults() {

@@ -27,16 +27,20 @@ pub const DEFAULT_PRODUCER_HOST: &str = "event-producer-svc";
 /// The seed's producer port.
 pub const DEFAULT_PRODUCER_PORT: u16 = 8080;
 
-const SEED_VARS: &[seed_env::Alias] = &[
-    ("EVENT_PRODUCER_URL", "producer_url"),
-    ("EVENTS_PER_SECOND", "events_per_second"),
-];
-
-const FILE_KEYS: &[(&str, &str)] = &[
-    ("producerUrl", "producer_url"),
-    ("eventsPerSecond", "events_per_second"),
-    ("eventPerSecond", "events_per_second"),
-];
+/// Where the settings come from, besides the given file and secrets directory.
+const LAYOUT: seed_env::Layout = seed_env::Layout {
+    prefix: ENV_PREFIX,
+    seed_vars: &[
+        ("EVENT_PRODUCER_URL", "producer_url"),
+        ("EVENTS_PER_SECOND", "events_per_second"),
+    ],
+    file_keys: &[
+        ("producerUrl", "producer_url"),
+        ("eventsPerSecond", "events_per_second"),
+        ("eventPerSecond", "events_per_second"),
+    ],
+    secret_files: &[],
+};
 
 /// Everything event-simulator needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -85,7 +89,7 @@ fn optional_duration<'de, D: Deserializer<'de>>(
 impl Settings {
     /// Loads the settings from the process environment and the given file (optional).
     pub fn load(config_file: Option<&Path>) -> Result<Settings, ConfigError> {
-        Self::load_with_env(config_file, seed_env::process_env())
+        Self::load_with_env(config_file, platform::config::process_env())
     }
 
     /// Like [`Settings::load`] with these variables instead of the process environment.
@@ -117,19 +121,7 @@ impl Settings {
                 ));
             }
         }
-        let settings: Settings = seed_env::load(
-            &seed_env::Sources {
-                prefix: ENV_PREFIX,
-                aliases: SEED_VARS,
-                config_file,
-                file_keys: FILE_KEYS,
-                secrets_dir: None,
-                secret_files: &[],
-            },
-            env,
-        )?;
-        settings.validate()?;
-        Ok(settings)
+        LAYOUT.load(config_file, None, env, Settings::validate)
     }
 
     /// Checks what types cannot.
@@ -167,14 +159,9 @@ impl Settings {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::*;
+    use platform::config::vars as env;
 
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use super::*;
 
     #[test]
     fn defaults_need_no_environment() {

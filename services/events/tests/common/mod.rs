@@ -4,7 +4,10 @@
 
 use std::{future::Future, time::Duration};
 
-use harness::backing::redis::Redis;
+use harness::{
+    backing::redis::Redis,
+    launch::{events::start_producer, RunningService},
+};
 use redis::aio::MultiplexedConnection;
 
 /// Longest any wait in these tests may take.
@@ -65,4 +68,46 @@ pub async fn wait_ready(base_url: &str) {
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
+}
+
+/// Starts event-producer with `settings` and waits until it is ready.
+pub async fn ready_producer(settings: events::producer::Settings) -> RunningService {
+    let producer = start_producer(settings).await.unwrap();
+    wait_ready(&producer.base_url()).await;
+    producer
+}
+
+/// Creates the consumer group `group` on `stream` (and the stream), reading from the start.
+pub async fn create_group(connection: &mut MultiplexedConnection, stream: &str, group: &str) {
+    let _: () = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(stream)
+        .arg(group)
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async(connection)
+        .await
+        .unwrap();
+}
+
+/// Reads the new entries of `stream` as `consumer` of `group` without acknowledging them (a
+/// consumer that dies after reading), at most 10.
+pub async fn read_unacknowledged(
+    connection: &mut MultiplexedConnection,
+    stream: &str,
+    group: &str,
+    consumer: &str,
+) {
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(group)
+        .arg(consumer)
+        .arg("COUNT")
+        .arg(10)
+        .arg("STREAMS")
+        .arg(stream)
+        .arg(">")
+        .query_async(connection)
+        .await
+        .unwrap();
 }

@@ -175,6 +175,17 @@ impl<'a> Layered<'a> {
         self
     }
 
+    /// Loads every layer, deserialises `T` and checks it with `validate` (a service's
+    /// `Settings::validate`): what every service's `Settings::load` does.
+    pub fn extract_valid<T: DeserializeOwned>(
+        &self,
+        validate: impl FnOnce(&T) -> Result<(), ConfigError>,
+    ) -> Result<T, ConfigError> {
+        let settings = self.extract()?;
+        validate(&settings)?;
+        Ok(settings)
+    }
+
     /// Loads every layer and deserialises `T`.
     pub fn extract<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
         let mut figment = Figment::new();
@@ -217,11 +228,7 @@ impl<'a> Layered<'a> {
         let prefix = format!("{}__", self.env_prefix.to_ascii_uppercase());
         let vars: Vec<(String, String)> = match &self.env {
             Some(vars) => vars.clone(),
-            None => std::env::vars_os()
-                .filter_map(|(name, value)| {
-                    Some((name.into_string().ok()?, value.into_string().ok()?))
-                })
-                .collect(),
+            None => process_env(),
         };
         vars.into_iter()
             .filter_map(|(name, value)| {
@@ -282,6 +289,30 @@ impl<'a> Layered<'a> {
         entries.sort_by(|a, b| a.origin.cmp(&b.origin));
         Ok(entries)
     }
+}
+
+/// The process environment as UTF-8 pairs (variables that are not UTF-8 are skipped).
+pub fn process_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .collect()
+}
+
+/// Owned variables from string pairs, for [`Layered::env_vars`] and the services'
+/// `Settings::load_with_env` (in tests and launchers).
+pub fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect()
+}
+
+/// Checks a `log_level` setting (the seed's 0–6 or an `EnvFilter` directive); the error names
+/// `log_level`.
+pub fn check_log_level(level: &str) -> Result<(), ConfigError> {
+    crate::telemetry::level_directive(level)
+        .map(|_| ())
+        .map_err(|error| ConfigError::invalid("log_level", error.to_string()))
 }
 
 fn alias(aliases: &[(&str, &str)], key: &str) -> String {
@@ -399,12 +430,7 @@ mod tests {
         Vec::new()
     }
 
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use super::vars as env;
 
     #[test]
     fn defaults_when_nothing_is_given() {

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::{de, Deserialize, Deserializer};
 
+use crate::config::ConfigError;
+
 /// Request limits enforced by [`with_middleware`](super::with_middleware).
 ///
 /// In settings files and the environment, `request_timeout` is a number of seconds (`10`,
@@ -34,18 +36,19 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Checks the values that would make a service unusable; names the bad field.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.body_limit_bytes == 0 {
-            return Err("limits.body_limit_bytes must be greater than zero".to_owned());
-        }
-        if self.concurrency_limit == 0 {
-            return Err("limits.concurrency_limit must be greater than zero".to_owned());
-        }
-        if self.request_timeout.is_zero() {
-            return Err("limits.request_timeout must be greater than zero".to_owned());
-        }
-        Ok(())
+    /// Checks the values that would make a service unusable; the error (for the setting
+    /// `limits`) names the bad field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let reason = if self.body_limit_bytes == 0 {
+            "limits.body_limit_bytes must be greater than zero"
+        } else if self.concurrency_limit == 0 {
+            "limits.concurrency_limit must be greater than zero"
+        } else if self.request_timeout.is_zero() {
+            "limits.request_timeout must be greater than zero"
+        } else {
+            return Ok(());
+        };
+        Err(ConfigError::invalid("limits", reason))
     }
 }
 
@@ -122,6 +125,8 @@ mod tests {
             concurrency_limit: 0,
             ..Limits::default()
         };
-        assert!(zero.validate().unwrap_err().contains("concurrency_limit"));
+        let error = zero.validate().unwrap_err();
+        assert_eq!(error.key(), Some("limits"));
+        assert!(error.to_string().contains("concurrency_limit"), "{error}");
     }
 }
