@@ -3,23 +3,12 @@
 //! and across Tokio runtimes. Needs a provider (`cargo xtask bootstrap` sets up Docker); the
 //! sweep test needs the Docker engine itself.
 
-use std::process::{Command, Output};
+#[path = "support/docker.rs"]
+mod support_docker;
 
 use harness::backing::{docker, images, mysql::MySql, owner};
 use sqlx::{Connection as _, Row as _};
-
-/// Runs the docker CLI and returns its output.
-fn docker_cli(args: &[&str]) -> Output {
-    Command::new(docker::cli())
-        .args(args)
-        .output()
-        .expect("run the docker CLI")
-}
-
-/// Whether a container with this id or name exists (running or not).
-fn container_exists(id: &str) -> bool {
-    docker_cli(&["container", "inspect", id]).status.success()
-}
+use support_docker::{container_exists, docker_cli};
 
 /// Removes the named containers when dropped, so a failing assertion leaves nothing behind.
 struct RemoveOnDrop(Vec<String>);
@@ -97,10 +86,10 @@ async fn two_databases_are_distinct_and_usable() {
 #[tokio::test]
 async fn the_container_carries_the_owner_labels() {
     let mysql = MySql::shared().await.expect("a MySQL server");
-    let Some(id) = mysql.container_id() else {
+    let Some(id) = mysql.server().container_id() else {
         eprintln!(
             "provider is {}, not a container: no labels to check",
-            mysql.provider()
+            mysql.server().provider()
         );
         return;
     };
@@ -226,14 +215,14 @@ fn servers_work_across_runtimes_and_are_removed_by_stop_and_drop() {
     second_runtime
         .block_on(second.create_database("rt_two"))
         .expect("database on the second server");
-    let second_id = second.container_id().map(str::to_owned);
+    let second_id = second.server().container_id().map(str::to_owned);
     second_runtime.block_on(second.stop()).expect("stop");
     if let Some(id) = second_id {
         assert!(!container_exists(&id), "stop removed container {id}");
     }
 
     // Dropped outside any runtime.
-    let first_id = first.container_id().map(str::to_owned);
+    let first_id = first.server().container_id().map(str::to_owned);
     drop(first);
     if let Some(id) = first_id {
         assert!(!container_exists(&id), "drop removed container {id}");

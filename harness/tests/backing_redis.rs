@@ -3,26 +3,15 @@
 //! that keeps its data across `restart`, and clean-up by `stop`. Needs a provider (`cargo xtask
 //! bootstrap` sets up Docker); the label and restart checks need the Docker provider.
 
-use std::process::{Command, Output};
+#[path = "support/docker.rs"]
+mod support_docker;
 
 use harness::backing::{
     docker,
     redis::{Redis, RedisOptions},
 };
 use redis::AsyncCommands as _;
-
-/// Runs the docker CLI and returns its output.
-fn docker_cli(args: &[&str]) -> Output {
-    Command::new(docker::cli())
-        .args(args)
-        .output()
-        .expect("run the docker CLI")
-}
-
-/// Whether a container with this id or name exists (running or not).
-fn container_exists(id: &str) -> bool {
-    docker_cli(&["container", "inspect", id]).status.success()
-}
+use support_docker::{container_exists, docker_cli};
 
 /// `docker inspect -f TEMPLATE ID`, trimmed.
 fn inspect(id: &str, template: &str) -> String {
@@ -129,10 +118,10 @@ async fn a_prefixed_stream_takes_and_returns_entries() {
 #[tokio::test]
 async fn the_container_is_labelled_and_published_on_loopback_only() {
     let redis = Redis::shared().await.expect("a Redis server");
-    let Some(id) = redis.container_id() else {
+    let Some(id) = redis.server().container_id() else {
         eprintln!(
             "skipping the container checks: provider is {}",
-            redis.provider()
+            redis.server().provider()
         );
         return;
     };
@@ -156,10 +145,13 @@ async fn the_container_is_labelled_and_published_on_loopback_only() {
     let bindings = inspect(id, "{{json .HostConfig.PortBindings}}");
     assert!(bindings.contains("\"HostIp\":\"127.0.0.1\""), "{bindings}");
     assert!(
-        bindings.contains(&format!("\"HostPort\":\"{}\"", redis.port())),
+        bindings.contains(&format!("\"HostPort\":\"{}\"", redis.server().port())),
         "{bindings}"
     );
-    assert_eq!(redis.url(), format!("redis://127.0.0.1:{}", redis.port()));
+    assert_eq!(
+        redis.url(),
+        format!("redis://127.0.0.1:{}", redis.server().port())
+    );
 }
 
 #[tokio::test]
@@ -168,10 +160,10 @@ async fn an_append_only_server_keeps_its_stream_across_a_restart() {
         .await
         .expect("an append-only Redis server");
     assert!(redis.options().append_only);
-    let Some(id) = redis.container_id().map(str::to_owned) else {
+    let Some(id) = redis.server().container_id().map(str::to_owned) else {
         eprintln!(
             "skipping the restart check: provider is {}",
-            redis.provider()
+            redis.server().provider()
         );
         redis.stop().await.expect("stop");
         return;
@@ -214,7 +206,7 @@ async fn an_append_only_server_keeps_its_stream_across_a_restart() {
     let shared = Redis::shared()
         .await
         .ok()
-        .and_then(|shared| shared.container_id().map(str::to_owned));
+        .and_then(|shared| shared.server().container_id().map(str::to_owned));
     for left in String::from_utf8_lossy(&listed.stdout).lines() {
         assert_eq!(Some(left.trim()), shared.as_deref(), "unexpected container");
     }

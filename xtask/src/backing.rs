@@ -50,7 +50,7 @@ impl Database {
     /// and creates a fresh database named after `prefix`.
     pub async fn start(prefix: &str) -> Result<Self> {
         let server = MySql::start().await.context("starting MySQL")?;
-        eprintln!("mysql: using {}", server.provider());
+        eprintln!("mysql: using {}", server.server().provider());
         let parts = server
             .create_database(prefix)
             .await
@@ -68,17 +68,12 @@ impl Database {
 
     /// How the server was provided, in words.
     pub fn provider(&self) -> String {
-        self.server.provider().to_string()
+        self.server.server().provider().to_string()
     }
 
     /// Stops the server (removes the container or kills the process).
     pub async fn stop(self) -> Result<String> {
-        let provider = self.provider();
-        self.server
-            .stop()
-            .await
-            .with_context(|| format!("stopping MySQL ({provider})"))?;
-        Ok(format!("stopped MySQL ({provider})"))
+        stop_server("MySQL", self.provider(), self.server.stop()).await
     }
 }
 
@@ -92,7 +87,7 @@ impl RedisServer {
     /// order).
     pub async fn start() -> Result<Self> {
         let server = Redis::start().await.context("starting Redis")?;
-        eprintln!("redis: using {}", server.provider());
+        eprintln!("redis: using {}", server.server().provider());
         Ok(Self { server })
     }
 
@@ -103,21 +98,28 @@ impl RedisServer {
 
     /// How the server was provided, in words.
     pub fn provider(&self) -> String {
-        self.server.provider().to_string()
+        self.server.server().provider().to_string()
     }
 
     /// The container's id, when Docker provided the server.
     pub fn container_id(&self) -> Option<&str> {
-        self.server.container_id()
+        self.server.server().container_id()
     }
 
     /// Stops the server (removes the container or kills the process).
     pub async fn stop(self) -> Result<String> {
-        let provider = self.provider();
-        self.server
-            .stop()
-            .await
-            .with_context(|| format!("stopping Redis ({provider})"))?;
-        Ok(format!("stopped Redis ({provider})"))
+        stop_server("Redis", self.provider(), self.server.stop()).await
     }
+}
+
+/// Awaits `stop` of the `display` server provided by `provider`; returns
+/// `stopped <display> (<provider>)`.
+async fn stop_server(
+    display: &str,
+    provider: String,
+    stop: impl std::future::Future<Output = Result<()>>,
+) -> Result<String> {
+    stop.await
+        .with_context(|| format!("stopping {display} ({provider})"))?;
+    Ok(format!("stopped {display} ({provider})"))
 }

@@ -220,9 +220,10 @@ Examples:
     Events(BenchEventsArgs),
 }
 
-/// `bench accountd` options.
+/// The load shape every `bench` target takes: closed-loop concurrency, measured time, warm-up.
+/// A target whose load is not "requests per target" words the help its own way (`mut_arg`).
 #[derive(Debug, Args)]
-pub struct BenchAccountdArgs {
+pub struct LoadArgs {
     /// Concurrent workers (closed loop: one request in flight each).
     #[arg(short, long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,
@@ -234,6 +235,13 @@ pub struct BenchAccountdArgs {
     /// Warm-up seconds per target, not measured.
     #[arg(short, long, value_name = "SECS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub warmup: u64,
+}
+
+/// `bench accountd` options.
+#[derive(Debug, Args)]
+pub struct BenchAccountdArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
 
     /// The user id fetched.
     #[arg(long, default_value_t = 1)]
@@ -244,9 +252,9 @@ impl BenchAccountdArgs {
     /// As bench options.
     pub fn options(&self) -> crate::bench::BenchOptions {
         crate::bench::BenchOptions {
-            concurrency: self.concurrency as usize,
-            duration: self.duration,
-            warmup: self.warmup,
+            concurrency: self.load.concurrency as usize,
+            duration: self.load.duration,
+            warmup: self.load.warmup,
             user_id: self.user_id,
         }
     }
@@ -254,18 +262,14 @@ impl BenchAccountdArgs {
 
 /// `bench activity` options.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("concurrency", |arg| arg.help("Concurrent CreateEvent workers (closed loop: one call in flight each)")),
+    mut_arg("duration", |arg| arg.help("Measured seconds of CreateEvent load")),
+    mut_arg("warmup", |arg| arg.help("Warm-up seconds before the measured CreateEvent load"))
+)]
 pub struct BenchActivityArgs {
-    /// Concurrent CreateEvent workers (closed loop: one call in flight each).
-    #[arg(short, long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub concurrency: u32,
-
-    /// Measured seconds of CreateEvent load.
-    #[arg(short, long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub duration: u64,
-
-    /// Warm-up seconds before the measured CreateEvent load.
-    #[arg(short, long, value_name = "SECS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
-    pub warmup: u64,
+    #[command(flatten)]
+    pub load: LoadArgs,
 
     /// Events seeded into one deployment and then streamed back by one ListEvents call.
     #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
@@ -276,9 +280,9 @@ impl BenchActivityArgs {
     /// As bench options.
     pub fn options(&self) -> crate::bench::ActivityOptions {
         crate::bench::ActivityOptions {
-            concurrency: self.concurrency as usize,
-            duration: self.duration,
-            warmup: self.warmup,
+            concurrency: self.load.concurrency as usize,
+            duration: self.load.duration,
+            warmup: self.load.warmup,
             stream_events: self.stream_events,
         }
     }
@@ -286,18 +290,12 @@ impl BenchActivityArgs {
 
 /// `bench events` options.
 #[derive(Debug, Args)]
+#[command(mut_arg("concurrency", |arg| {
+    arg.help("Concurrent direct XADDs, then concurrent POST /event callers (closed loop)")
+}))]
 pub struct BenchEventsArgs {
-    /// Concurrent direct XADDs, then concurrent POST /event callers (closed loop).
-    #[arg(short, long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub concurrency: u32,
-
-    /// Measured seconds per target.
-    #[arg(short, long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub duration: u64,
-
-    /// Warm-up seconds per target, not measured.
-    #[arg(short, long, value_name = "SECS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
-    pub warmup: u64,
+    #[command(flatten)]
+    pub load: LoadArgs,
 
     /// Event consumers (one group) processing what the producer accepts.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
@@ -308,9 +306,9 @@ impl BenchEventsArgs {
     /// As bench options.
     pub fn options(&self) -> crate::bench::EventsOptions {
         crate::bench::EventsOptions {
-            concurrency: self.concurrency as usize,
-            duration: self.duration,
-            warmup: self.warmup,
+            concurrency: self.load.concurrency as usize,
+            duration: self.load.duration,
+            warmup: self.load.warmup,
             consumers: self.consumers,
         }
     }
@@ -384,7 +382,10 @@ mod tests {
         let Command::Bench(BenchTarget::Accountd(args)) = cli.command else {
             panic!("expected bench accountd")
         };
-        assert_eq!((args.concurrency, args.duration, args.warmup), (8, 3, 0));
+        assert_eq!(
+            (args.load.concurrency, args.load.duration, args.load.warmup),
+            (8, 3, 0)
+        );
         assert!(parse(&["bench", "accountd", "--concurrency", "0"]).is_err());
         assert!(parse(&["bench"]).is_err());
     }
@@ -470,7 +471,12 @@ mod tests {
             panic!("expected bench events")
         };
         assert_eq!(
-            (args.concurrency, args.duration, args.warmup, args.consumers),
+            (
+                args.load.concurrency,
+                args.load.duration,
+                args.load.warmup,
+                args.consumers
+            ),
             (8, 3, 0, 4)
         );
         assert!(parse(&["bench", "events", "--consumers", "0"]).is_err());

@@ -54,28 +54,36 @@ fn version(runner: &dyn Runner, cmd: Cmd) -> Option<String> {
         .map(|out| out.lines().next().unwrap_or_default().trim().to_string())
 }
 
+/// The check of tool `name`: present when `cmd` prints a version (shown), else `fix`.
+fn tool_check(runner: &dyn Runner, name: &'static str, cmd: Cmd, fix: &str) -> Check {
+    let found = version(runner, cmd);
+    Check::new(
+        name,
+        found.is_some(),
+        found.unwrap_or_else(|| "not found".into()),
+        fix,
+    )
+}
+
 /// Runs every check.
 pub fn checks(runner: &dyn Runner) -> Vec<Check> {
     let mut checks = Vec::new();
-    let cargo = version(runner, Cmd::cargo(["--version"]));
-    checks.push(Check::new(
+    checks.push(tool_check(
+        runner,
         "cargo",
-        cargo.is_some(),
-        cargo.unwrap_or_else(|| "not found".into()),
+        Cmd::cargo(["--version"]),
         "install Rust with rustup (https://rustup.rs)",
     ));
-    let rustfmt = version(runner, Cmd::cargo(["fmt", "--version"]));
-    checks.push(Check::new(
+    checks.push(tool_check(
+        runner,
         "rustfmt",
-        rustfmt.is_some(),
-        rustfmt.unwrap_or_else(|| "not found".into()),
+        Cmd::cargo(["fmt", "--version"]),
         "rustup component add rustfmt",
     ));
-    let clippy = version(runner, Cmd::cargo(["clippy", "--version"]));
-    checks.push(Check::new(
+    checks.push(tool_check(
+        runner,
         "clippy",
-        clippy.is_some(),
-        clippy.unwrap_or_else(|| "not found".into()),
+        Cmd::cargo(["clippy", "--version"]),
         "rustup component add clippy",
     ));
     let docker_cli = find_program("docker");

@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::path::Path;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -173,6 +174,38 @@ pub async fn wait_for_metric(
     process: &mut Spawned,
     timeout: Duration,
 ) -> Result<f64> {
+    poll(
+        metrics_url,
+        process,
+        timeout,
+        |text| match metric_total(text, name) {
+            Some(value) if value >= at_least => Ok(value),
+            Some(value) => Err(format!("{name} = {value}")),
+            None => Err(format!("no {name} yet")),
+        },
+        |status| format!("the process exited ({status}); its log:"),
+        |last| {
+            format!(
+                "{metrics_url}: {name} did not reach {at_least} within {:.0} s (last: {last}); \
+                 the log:",
+                timeout.as_secs_f64()
+            )
+        },
+    )
+    .await
+}
+
+/// Polls `url` every 200 ms until `accept` takes the body of a 2xx answer (its value returned;
+/// `Err` says what it saw instead), `process` exits or `timeout` passes. Failures are
+/// `exited(status)` or `timed_out(what the last attempt saw)`, followed by the end of the log.
+async fn poll<T>(
+    url: &str,
+    process: &mut Spawned,
+    timeout: Duration,
+    accept: impl Fn(&str) -> Result<T, String>,
+    exited: impl FnOnce(ExitStatus) -> String,
+    timed_out: impl FnOnce(&str) -> String,
+) -> Result<T> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
@@ -181,18 +214,14 @@ pub async fn wait_for_metric(
     let mut last = String::from("no answer yet");
     while Instant::now() < deadline {
         if let Some(status) = process.try_wait()? {
-            bail!(
-                "the process exited ({status}); its log:\n{}",
-                tail(&process.log, 30)
-            );
+            bail!("{}\n{}", exited(status), tail(&process.log, 30));
         }
-        match client.get(metrics_url).send().await {
+        match client.get(url).send().await {
             Ok(response) if response.status().is_success() => {
                 let text = response.text().await.unwrap_or_default();
-                match metric_total(&text, name) {
-                    Some(value) if value >= at_least => return Ok(value),
-                    Some(value) => last = format!("{name} = {value}"),
-                    None => last = format!("no {name} yet"),
+                match accept(&text) {
+                    Ok(value) => return Ok(value),
+                    Err(seen) => last = seen,
                 }
             }
             Ok(response) => last = format!("HTTP {}", response.status()),
@@ -200,11 +229,7 @@ pub async fn wait_for_metric(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    bail!(
-        "{metrics_url}: {name} did not reach {at_least} within {:.0} s (last: {last}); the log:\n{}",
-        timeout.as_secs_f64(),
-        tail(&process.log, 30)
-    )
+    bail!("{}\n{}", timed_out(&last), tail(&process.log, 30))
 }
 
 /// How long a service may take to answer its readiness check (it connects to MySQL and migrates).
@@ -239,31 +264,20 @@ pub fn check(name: &str, slot: &mut Option<Spawned>) -> Result<()> {
 
 /// Polls `url` until it answers 200, the process exits, or `timeout` passes.
 pub async fn wait_ready(url: &str, process: &mut Spawned, timeout: Duration) -> Result<()> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .context("building an HTTP client")?;
-    let deadline = Instant::now() + timeout;
-    let mut last = String::from("no answer yet");
-    while Instant::now() < deadline {
-        if let Some(status) = process.try_wait()? {
-            bail!(
-                "the service exited ({status}) before it was ready; its log:\n{}",
-                tail(&process.log, 30)
-            );
-        }
-        match client.get(url).send().await {
-            Ok(response) if response.status().is_success() => return Ok(()),
-            Ok(response) => last = format!("HTTP {}", response.status()),
-            Err(error) => last = error.to_string(),
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    bail!(
-        "{url} was not ready after {:.0} s (last: {last}); its log:\n{}",
-        timeout.as_secs_f64(),
-        tail(&process.log, 30)
+    poll(
+        url,
+        process,
+        timeout,
+        |_| Ok(()),
+        |status| format!("the service exited ({status}) before it was ready; its log:"),
+        |last| {
+            format!(
+                "{url} was not ready after {:.0} s (last: {last}); its log:",
+                timeout.as_secs_f64()
+            )
+        },
     )
+    .await
 }
 
 /// The last `lines` lines of a log file (empty if unreadable).

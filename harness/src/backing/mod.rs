@@ -3,6 +3,7 @@
 //!
 //! - [`mysql`]: [`mysql::MySql`] and the per-test [`mysql::DbParts`].
 //! - [`redis`]: [`redis::Redis`], isolated per test by key prefixes.
+//! - [`Server`]: what every provisioned server has (provider, host, port, container, clean-up).
 //! - [`docker`]: engine access, the ownership labels, the stale-container sweep.
 //! - [`images`]: images built locally from recipes (no registry needed).
 //! - [`scratch`]: owner-named scratch directories for local server processes, and their sweep.
@@ -17,6 +18,8 @@ pub(crate) mod providers;
 pub(crate) mod ready;
 pub mod redis;
 pub mod scratch;
+
+pub use providers::Server;
 
 /// Removes what earlier runs that are gone left behind: labelled containers
 /// ([`docker::sweep_stale`], skipped without an engine) and scratch directories with their server

@@ -4,9 +4,121 @@
 //! `MOCKVIDEO_MYSQL_PROVIDERS` or `MOCKVIDEO_REDIS_PROVIDERS` (comma list; default all three),
 //! e.g. to exercise the local-process provider on a machine with Docker.
 
+use std::fmt;
 use std::future::Future;
+use std::time::Instant;
 
-use super::scratch;
+use tokio::sync::OnceCell;
+
+use super::{cleanup::Guard, scratch};
+
+/// What a provider hands back: where the server listens, how it was provided, what removes it,
+/// and `extra`, what only this kind of server has (MySQL's login, Redis's URL).
+pub(crate) struct Provisioned<E> {
+    pub host: String,
+    pub port: u16,
+    pub provider: String,
+    pub container_id: Option<String>,
+    pub guard: Option<Guard>,
+    pub extra: E,
+}
+
+impl<E> Provisioned<E> {
+    /// Announces the server on stderr (`[harness] <kind>: ready via …`, timed from `started`)
+    /// and splits off the [`Server`] part.
+    pub(crate) fn ready(self, kind: &str, started: Instant) -> (Server, E) {
+        let Provisioned {
+            host,
+            port,
+            provider,
+            container_id,
+            guard,
+            extra,
+        } = self;
+        eprintln!(
+            "[harness] {kind}: ready via {provider} at {host}:{port} in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        let server = Server {
+            host,
+            port,
+            provider,
+            container_id,
+            guard,
+        };
+        (server, extra)
+    }
+}
+
+/// The part every provisioned server has: where it listens, how it was provided and the guard
+/// that removes the container or kills the process (on drop, at exit, or at [`Server::stop`]).
+pub struct Server {
+    host: String,
+    port: u16,
+    provider: String,
+    container_id: Option<String>,
+    guard: Option<Guard>,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("provider", &self.provider)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("container_id", &self.container_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Human description of the provider used, e.g.
+    /// `docker image local/mockvideo-redis:… (container mockvideo-redis-1a2b3c4d)`.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// Host the server listens on.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// TCP port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Id of the container, when the Docker provider was used.
+    pub fn container_id(&self) -> Option<&str> {
+        self.container_id.as_deref()
+    }
+
+    /// Removes the container or kills the process now.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        match self.guard.take() {
+            Some(guard) => guard.release().await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// One server for the whole test binary in `cell`, started by `start` on first call. Statics
+/// are never dropped, so the server is removed by the process-exit hook instead. A failed start
+/// is remembered, so every test fails at once with the same message rather than retrying.
+pub(crate) async fn shared<T, F>(
+    cell: &'static OnceCell<Result<T, String>>,
+    display: &str,
+    start: impl FnOnce() -> F,
+) -> anyhow::Result<&'static T>
+where
+    F: Future<Output = anyhow::Result<T>>,
+{
+    let slot = cell
+        .get_or_init(|| async { start().await.map_err(|error| format!("{error:#}")) })
+        .await;
+    slot.as_ref()
+        .map_err(|reason| anyhow::anyhow!("{display} could not be provisioned: {reason}"))
+}
 
 /// How one backing service's chain is named and what to tell the user when it all fails.
 pub(crate) struct Chain {

@@ -32,7 +32,10 @@ use redis::{
 };
 use serde_json::Value;
 
-use super::{http::send, world::MockVideoWorld};
+use super::{
+    http::{json_body_of_size, send},
+    world::MockVideoWorld,
+};
 
 /// The seed's consumer group name.
 const GROUP: &str = "demo_consumer_group";
@@ -300,10 +303,10 @@ async fn use_shared_redis(world: &mut MockVideoWorld) -> anyhow::Result<()> {
 async fn use_own_redis(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     let redis = Redis::start_with(RedisOptions { append_only: true }).await?;
     anyhow::ensure!(
-        redis.container_id().is_some(),
+        redis.server().container_id().is_some(),
         "the fault scenarios need a Redis container they can stop, pause and restart; got {} \
          (run `cargo xtask bootstrap` for Docker)",
-        redis.provider()
+        redis.server().provider()
     );
     world.events.stream = format!("{}{DEFAULT_STREAM}", redis.unique_prefix("events"));
     world.events.redis = Some(Arc::new(redis));
@@ -468,13 +471,7 @@ async fn post_raw(world: &mut MockVideoWorld, body: String) {
 
 #[when("I post an event one byte larger than the producer's body limit")]
 async fn post_oversized(world: &mut MockVideoWorld) {
-    let size = world.events.body_limit + 1;
-    let prefix = br#"{"description":""#;
-    let suffix = br#""}"#;
-    let mut body = Vec::with_capacity(size);
-    body.extend_from_slice(prefix);
-    body.resize(size - suffix.len(), b'x');
-    body.extend_from_slice(suffix);
+    let body = json_body_of_size("description", world.events.body_limit + 1);
     send(world, "POST", "/event", None, Some(body)).await;
 }
 
@@ -786,14 +783,7 @@ async fn ask_consumer(world: &mut MockVideoWorld, consumer: String, path: String
 #[then(expr = "the producer's metric {string} is at least {int}")]
 async fn producer_metric(world: &mut MockVideoWorld, name: String, at_least: u64) {
     send(world, "GET", "/metrics", None, None).await;
-    assert_eq!(
-        world.last().status,
-        200,
-        "/metrics: {}",
-        world.last().text()
-    );
-    let total = metric_total(&world.last().text(), &name);
-    assert!(total >= at_least as f64, "{name} = {total}");
+    assert_metric_at_least(world, &name, at_least);
 }
 
 #[then(expr = "consumer {string}'s metric {string} is at least {int}")]
@@ -804,13 +794,19 @@ async fn consumer_metric(
     at_least: u64,
 ) {
     get_admin(world, &consumer, "/metrics").await;
+    assert_metric_at_least(world, &name, at_least);
+}
+
+/// Asserts that the last response is a 200 `/metrics` exposition where `name` is at least
+/// `at_least`.
+fn assert_metric_at_least(world: &MockVideoWorld, name: &str, at_least: u64) {
     assert_eq!(
         world.last().status,
         200,
         "/metrics: {}",
         world.last().text()
     );
-    let total = metric_total(&world.last().text(), &name);
+    let total = metric_total(&world.last().text(), name);
     assert!(total >= at_least as f64, "{name} = {total}");
 }
 
@@ -825,6 +821,7 @@ fn redis_container(world: &MockVideoWorld) -> String {
     world
         .events
         .redis()
+        .server()
         .container_id()
         .expect("the scenario's Redis is a container")
         .to_owned()

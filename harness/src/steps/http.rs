@@ -92,14 +92,20 @@ async fn send_with_header_and_body(
 
 #[when(expr = "I send a {word} request to {string} with a JSON body of {int} bytes")]
 async fn send_sized_body(world: &mut MockVideoWorld, method: String, path: String, size: usize) {
-    // A syntactically valid JSON object of exactly `size` bytes: the limit must trip on size alone.
-    let prefix = br#"{"name":""#;
+    // A syntactically valid JSON object: the limit must trip on size alone.
+    let body = json_body_of_size("name", size);
+    send(world, &method, &path, None, Some(body)).await;
+}
+
+/// A syntactically valid JSON object of exactly `size` bytes: `{"<field>":"xxx…"}`.
+pub fn json_body_of_size(field: &str, size: usize) -> Vec<u8> {
+    let prefix = format!(r#"{{"{field}":""#);
     let suffix = br#""}"#;
     let mut body = Vec::with_capacity(size);
-    body.extend_from_slice(prefix);
+    body.extend_from_slice(prefix.as_bytes());
     body.resize(size - suffix.len(), b'x');
     body.extend_from_slice(suffix);
-    send(world, &method, &path, None, Some(body)).await;
+    body
 }
 
 #[then(expr = "the response status is {int}")]

@@ -6,11 +6,12 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::endpoints::Endpoint;
+use super::process::{pid_and_log, Child, Service};
 use super::{BoxFuture, Component, Stack};
 use crate::backing::Database;
 use crate::cmd::Cmd;
 use crate::paths;
-use crate::runner::{Runner, Spawned};
+use crate::runner::Runner;
 use crate::service;
 
 /// Prefix of accountd's database (also the one `MYSQL_URL` points at).
@@ -95,25 +96,16 @@ pub fn build_cmd() -> Cmd {
         .dir(paths::repo_root())
 }
 
-/// Where `up` writes the log of service `name`: `target/up/<name>.log`.
-fn log_path(name: &str) -> std::path::PathBuf {
-    paths::up_dir().join(format!("{name}.log"))
-}
-
 /// The accountd service (debug build) on 5000 or a free port, with the test users loaded;
 /// publishes `ACCOUNTD_URL`.
-pub struct AccountdComponent {
+pub struct Accountd {
     preferred_port: Option<u16>,
-    process: Option<Spawned>,
 }
 
-impl AccountdComponent {
+impl Accountd {
     /// accountd, on `preferred_port` if it is free.
     pub fn new(preferred_port: Option<u16>) -> Self {
-        Self {
-            preferred_port,
-            process: None,
-        }
+        Self { preferred_port }
     }
 }
 
@@ -131,66 +123,42 @@ pub fn examples(url: &str) -> Vec<String> {
     ]
 }
 
-impl Component for AccountdComponent {
+impl Service for Accountd {
     fn name(&self) -> &'static str {
         "accountd"
     }
 
-    fn start<'a>(
-        &'a mut self,
-        stack: &'a mut Stack,
-        runner: &'a dyn Runner,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let db = stack.database(ACCOUNTD_DATABASE)?.clone();
-            let binary = stack.debug_binary(runner, "accountd")?;
-            let port = service::pick_port(self.preferred_port)?;
-            let log = log_path("accountd");
-            let url = format!("http://127.0.0.1:{port}");
-            let process = service::launch(
-                runner,
-                &service::accountd_cmd(&binary, port, &db).dir(paths::repo_root()),
-                &log,
-                &format!("{url}/readyz"),
-                &mut self.process,
-            )
+    async fn start(&self, stack: &mut Stack, runner: &dyn Runner, child: &mut Child) -> Result<()> {
+        let db = stack.database(ACCOUNTD_DATABASE)?.clone();
+        let binary = stack.debug_binary(runner, "accountd")?;
+        let (process, url) = child
+            .launch_on_port(runner, self.preferred_port, |port| {
+                service::accountd_cmd(&binary, port, &db)
+            })
             .await?;
-            stack.endpoints.push(Endpoint::new("ACCOUNTD_URL", &url));
-            stack.notes.push(format!(
-                "accountd: {url}  (pid {}, log {})",
-                process.pid(),
-                log.display()
-            ));
-            stack.notes.extend(examples(&url));
-            Ok(())
-        })
-    }
-
-    fn check(&mut self) -> Result<()> {
-        service::check("accountd", &mut self.process)
-    }
-
-    fn stop<'a>(&'a mut self, runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
-        Box::pin(async move { service::stop(runner, "accountd", &mut self.process) })
+        stack.publish(
+            [Endpoint::new("ACCOUNTD_URL", &url)],
+            format!("accountd: {url}  {}", pid_and_log(process)),
+            examples(&url),
+        );
+        Ok(())
     }
 }
 
 /// The activity server (debug build): gRPC and its admin HTTP listener on 50051 and 9091 when
 /// free, else free ports, with its own database; publishes `ACTIVITY_ADDR`, `ACTIVITY_ADMIN_URL`
 /// and `ACTIVITY_CLIENT_BIN`.
-pub struct ActivityComponent {
+pub struct Activity {
     preferred_grpc_port: Option<u16>,
     preferred_admin_port: Option<u16>,
-    process: Option<Spawned>,
 }
 
-impl ActivityComponent {
+impl Activity {
     /// The activity server, on the preferred ports if they are free.
     pub fn new(preferred_grpc_port: Option<u16>, preferred_admin_port: Option<u16>) -> Self {
         Self {
             preferred_grpc_port,
             preferred_admin_port,
-            process: None,
         }
     }
 }
@@ -219,57 +187,36 @@ pub fn activity_examples(grpc_port: u16, admin_url: &str) -> Vec<String> {
     ]
 }
 
-impl Component for ActivityComponent {
+impl Service for Activity {
     fn name(&self) -> &'static str {
         "activity"
     }
 
-    fn start<'a>(
-        &'a mut self,
-        stack: &'a mut Stack,
-        runner: &'a dyn Runner,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let db = stack.database(ACTIVITY_DATABASE)?.clone();
-            let binary = stack.debug_binary(runner, "activity-server")?;
-            let client_bin = paths::absolute(&stack.debug_binary(runner, "activity-client")?);
-            let ports =
-                service::pick_ports(&[self.preferred_grpc_port, self.preferred_admin_port])?;
-            let (grpc_port, admin_port) = (ports[0], ports[1]);
-            let log = log_path("activity-server");
-            let admin_url = format!("http://127.0.0.1:{admin_port}");
-            let process = service::launch(
-                runner,
-                &service::activity_cmd(&binary, grpc_port, admin_port, &db).dir(paths::repo_root()),
-                &log,
-                &format!("{admin_url}/readyz"),
-                &mut self.process,
-            )
-            .await?;
-            stack
-                .endpoints
-                .extend(activity_endpoints(grpc_port, admin_port, &client_bin));
-            stack.notes.push(format!(
-                "activity: gRPC 127.0.0.1:{grpc_port}, admin {admin_url}  (pid {}, log {})",
-                process.pid(),
-                log.display()
-            ));
-            stack.notes.push(
-                "  (load target/up/endpoints.env first for $ACTIVITY_CLIENT_BIN: \
-                 set -a; . target/up/endpoints.env; set +a)"
-                    .to_string(),
-            );
-            stack.notes.extend(activity_examples(grpc_port, &admin_url));
-            Ok(())
-        })
+    fn process(&self) -> &'static str {
+        "activity-server"
     }
 
-    fn check(&mut self) -> Result<()> {
-        service::check("activity-server", &mut self.process)
-    }
-
-    fn stop<'a>(&'a mut self, runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
-        Box::pin(async move { service::stop(runner, "activity-server", &mut self.process) })
+    async fn start(&self, stack: &mut Stack, runner: &dyn Runner, child: &mut Child) -> Result<()> {
+        let db = stack.database(ACTIVITY_DATABASE)?.clone();
+        let binary = stack.debug_binary(runner, "activity-server")?;
+        let client_bin = paths::absolute(&stack.debug_binary(runner, "activity-client")?);
+        let ports = service::pick_ports(&[self.preferred_grpc_port, self.preferred_admin_port])?;
+        let (grpc_port, admin_port) = (ports[0], ports[1]);
+        let admin_url = format!("http://127.0.0.1:{admin_port}");
+        let cmd = service::activity_cmd(&binary, grpc_port, admin_port, &db);
+        let process = child.launch(runner, cmd, &admin_url).await?;
+        let load_env = "  (load target/up/endpoints.env first for $ACTIVITY_CLIENT_BIN: \
+                        set -a; . target/up/endpoints.env; set +a)"
+            .to_string();
+        stack.publish(
+            activity_endpoints(grpc_port, admin_port, &client_bin),
+            format!(
+                "activity: gRPC 127.0.0.1:{grpc_port}, admin {admin_url}  {}",
+                pid_and_log(process)
+            ),
+            std::iter::once(load_env).chain(activity_examples(grpc_port, &admin_url)),
+        );
+        Ok(())
     }
 }
 

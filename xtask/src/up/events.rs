@@ -10,10 +10,10 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::endpoints::Endpoint;
+use super::process::{pid_and_log, Child, Service};
 use super::{BoxFuture, Component, Stack};
 use crate::backing::RedisServer;
-use crate::paths;
-use crate::runner::{Runner, Spawned};
+use crate::runner::Runner;
 use crate::service;
 
 /// The stream the producer appends to and the consumers read (the seed's documented name).
@@ -27,11 +27,6 @@ pub const SIMULATOR_EVENTS_PER_SECOND: f64 = 2.0;
 
 /// How long the simulator may take before the producer has accepted its first event.
 const FIRST_EVENT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Where `up` writes the log of `name`: `target/up/<name>.log`.
-fn log_path(name: &str) -> std::path::PathBuf {
-    paths::up_dir().join(format!("{name}.log"))
-}
 
 /// Redis, from the harness's provisioning (REDIS_URL, a container or a local redis-server);
 /// publishes `REDIS_URL` and `REDIS_STREAM`.
@@ -76,11 +71,11 @@ impl Component for RedisComponent {
         Box::pin(async move {
             let server = self.server.insert(RedisServer::start().await?);
             stack.redis_url = Some(server.url().to_string());
-            stack.endpoints.extend(redis_endpoints(server.url()));
-            stack
-                .notes
-                .push(format!("Redis ({}): stream {STREAM}", server.provider()));
-            stack.notes.extend(redis_examples(server.container_id()));
+            stack.publish(
+                redis_endpoints(server.url()),
+                format!("Redis ({}): stream {STREAM}", server.provider()),
+                redis_examples(server.container_id()),
+            );
             Ok(())
         })
     }
@@ -96,18 +91,14 @@ impl Component for RedisComponent {
 }
 
 /// The event producer (debug build) on 8080 or a free port; publishes `EVENT_PRODUCER_URL`.
-pub struct EventProducerComponent {
+pub struct EventProducer {
     preferred_port: Option<u16>,
-    process: Option<Spawned>,
 }
 
-impl EventProducerComponent {
+impl EventProducer {
     /// The producer, on `preferred_port` if it is free.
     pub fn new(preferred_port: Option<u16>) -> Self {
-        Self {
-            preferred_port,
-            process: None,
-        }
+        Self { preferred_port }
     }
 }
 
@@ -123,70 +114,43 @@ pub fn producer_examples(url: &str) -> Vec<String> {
     ]
 }
 
-impl Component for EventProducerComponent {
+impl Service for EventProducer {
     fn name(&self) -> &'static str {
         "event-producer"
     }
 
-    fn start<'a>(
-        &'a mut self,
-        stack: &'a mut Stack,
-        runner: &'a dyn Runner,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let redis_url = stack.redis_url()?.to_string();
-            let binary = stack.debug_binary(runner, "event-producer")?;
-            let port = service::pick_port(self.preferred_port)?;
-            let log = log_path("event-producer");
-            let url = format!("http://127.0.0.1:{port}");
-            let process = service::launch(
-                runner,
-                &service::event_producer_cmd(&binary, port, &redis_url, STREAM)
-                    .dir(paths::repo_root()),
-                &log,
-                &format!("{url}/readyz"),
-                &mut self.process,
-            )
+    async fn start(&self, stack: &mut Stack, runner: &dyn Runner, child: &mut Child) -> Result<()> {
+        let redis_url = stack.redis_url()?.to_string();
+        let binary = stack.debug_binary(runner, "event-producer")?;
+        let (process, url) = child
+            .launch_on_port(runner, self.preferred_port, |port| {
+                service::event_producer_cmd(&binary, port, &redis_url, STREAM)
+            })
             .await?;
-            stack.event_producer_url = Some(url.clone());
-            stack
-                .endpoints
-                .push(Endpoint::new("EVENT_PRODUCER_URL", &url));
-            stack.notes.push(format!(
-                "event-producer: {url}  (pid {}, log {})",
-                process.pid(),
-                log.display()
-            ));
-            stack.notes.extend(producer_examples(&url));
-            Ok(())
-        })
-    }
-
-    fn check(&mut self) -> Result<()> {
-        service::check("event-producer", &mut self.process)
-    }
-
-    fn stop<'a>(&'a mut self, runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
-        Box::pin(async move { service::stop(runner, "event-producer", &mut self.process) })
+        stack.event_producer_url = Some(url.clone());
+        stack.publish(
+            [Endpoint::new("EVENT_PRODUCER_URL", &url)],
+            format!("event-producer: {url}  {}", pid_and_log(process)),
+            producer_examples(&url),
+        );
+        Ok(())
     }
 }
 
 /// One event consumer (debug build) in [`CONSUMER_GROUP`], named `consumer-<n>`, with its admin
 /// HTTP listener on the preferred port or a free one. The first one publishes
 /// `EVENT_CONSUMER_GROUP`; each publishes `EVENT_CONSUMER_<n>_ADMIN_URL`.
-pub struct EventConsumerComponent {
+pub struct EventConsumer {
     index: u8,
     preferred_admin_port: Option<u16>,
-    process: Option<Spawned>,
 }
 
-impl EventConsumerComponent {
+impl EventConsumer {
     /// Consumer number `index` (1 or 2), its admin listener on `preferred_admin_port` if free.
     pub fn new(index: u8, preferred_admin_port: Option<u16>) -> Self {
         Self {
             index,
             preferred_admin_port,
-            process: None,
         }
     }
 
@@ -219,7 +183,7 @@ pub fn consumer_examples(admin_url: &str, log: &std::path::Path) -> Vec<String> 
     ]
 }
 
-impl Component for EventConsumerComponent {
+impl Service for EventConsumer {
     fn name(&self) -> &'static str {
         match self.index {
             1 => "event-consumer-1",
@@ -228,22 +192,14 @@ impl Component for EventConsumerComponent {
         }
     }
 
-    fn start<'a>(
-        &'a mut self,
-        stack: &'a mut Stack,
-        runner: &'a dyn Runner,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let name = self.name();
-            let consumer = self.consumer();
-            let redis_url = stack.redis_url()?.to_string();
-            let binary = stack.debug_binary(runner, "event-consumer")?;
-            let admin_port = service::pick_port(self.preferred_admin_port)?;
-            let log = log_path(name);
-            let admin_url = format!("http://127.0.0.1:{admin_port}");
-            let process = service::launch(
-                runner,
-                &service::event_consumer_cmd(
+    async fn start(&self, stack: &mut Stack, runner: &dyn Runner, child: &mut Child) -> Result<()> {
+        let name = self.name();
+        let consumer = self.consumer();
+        let redis_url = stack.redis_url()?.to_string();
+        let binary = stack.debug_binary(runner, "event-consumer")?;
+        let (process, admin_url) = child
+            .launch_on_port(runner, self.preferred_admin_port, |admin_port| {
+                service::event_consumer_cmd(
                     &binary,
                     admin_port,
                     &redis_url,
@@ -251,104 +207,61 @@ impl Component for EventConsumerComponent {
                     CONSUMER_GROUP,
                     &consumer,
                 )
-                .dir(paths::repo_root()),
-                &log,
-                &format!("{admin_url}/readyz"),
-                &mut self.process,
-            )
+            })
             .await?;
-            stack
-                .endpoints
-                .extend(consumer_endpoints(self.index, &admin_url));
-            stack.notes.push(format!(
-                "{name}: {consumer} in group {CONSUMER_GROUP}, admin {admin_url}  (pid {}, log {})",
-                process.pid(),
-                log.display()
-            ));
-            stack.notes.extend(consumer_examples(&admin_url, &log));
-            Ok(())
-        })
-    }
-
-    fn check(&mut self) -> Result<()> {
-        service::check(self.name(), &mut self.process)
-    }
-
-    fn stop<'a>(&'a mut self, runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
-        Box::pin(async move {
-            let name = self.name();
-            service::stop(runner, name, &mut self.process)
-        })
+        let headline = format!(
+            "{name}: {consumer} in group {CONSUMER_GROUP}, admin {admin_url}  {}",
+            pid_and_log(process)
+        );
+        stack.publish(
+            consumer_endpoints(self.index, &admin_url),
+            headline,
+            consumer_examples(&admin_url, &child.log()),
+        );
+        Ok(())
     }
 }
 
 /// The event simulator (debug build) sending `events_per_second` events to the producer until
 /// stopped; ready once the producer has accepted its first event. Publishes
 /// `EVENT_SIMULATOR_ACTIVE=1`.
-pub struct EventSimulatorComponent {
+pub struct EventSimulator {
     events_per_second: f64,
-    process: Option<Spawned>,
 }
 
-impl EventSimulatorComponent {
+impl EventSimulator {
     /// The simulator at `events_per_second`.
     pub fn new(events_per_second: f64) -> Self {
-        Self {
-            events_per_second,
-            process: None,
-        }
+        Self { events_per_second }
     }
 }
 
-impl Component for EventSimulatorComponent {
+impl Service for EventSimulator {
     fn name(&self) -> &'static str {
         "event-simulator"
     }
 
-    fn start<'a>(
-        &'a mut self,
-        stack: &'a mut Stack,
-        runner: &'a dyn Runner,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let producer_url = stack.event_producer_url()?.to_string();
-            let binary = stack.debug_binary(runner, "event-simulator")?;
-            let log = log_path("event-simulator");
-            let process = service::spawn_fresh(
-                runner,
-                &service::event_simulator_cmd(&binary, &producer_url, self.events_per_second)
-                    .dir(paths::repo_root()),
-                &log,
-                &mut self.process,
-            )?;
-            // Ready when its traffic arrives: the producer has accepted at least one event.
-            service::wait_for_metric(
-                &format!("{producer_url}/metrics"),
-                "events_produced_total",
-                1.0,
-                process,
-                FIRST_EVENT_TIMEOUT,
-            )
-            .await?;
-            stack
-                .endpoints
-                .push(Endpoint::new("EVENT_SIMULATOR_ACTIVE", "1"));
-            stack.notes.push(format!(
-                "event-simulator: {} events/s to {producer_url}/event  (pid {}, log {})",
-                self.events_per_second,
-                process.pid(),
-                log.display()
-            ));
-            Ok(())
-        })
-    }
-
-    fn check(&mut self) -> Result<()> {
-        service::check("event-simulator", &mut self.process)
-    }
-
-    fn stop<'a>(&'a mut self, runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
-        Box::pin(async move { service::stop(runner, "event-simulator", &mut self.process) })
+    async fn start(&self, stack: &mut Stack, runner: &dyn Runner, child: &mut Child) -> Result<()> {
+        let producer_url = stack.event_producer_url()?.to_string();
+        let binary = stack.debug_binary(runner, "event-simulator")?;
+        let cmd = service::event_simulator_cmd(&binary, &producer_url, self.events_per_second);
+        let process = child.spawn(runner, cmd)?;
+        // Ready when its traffic arrives: the producer has accepted at least one event.
+        service::wait_for_metric(
+            &format!("{producer_url}/metrics"),
+            "events_produced_total",
+            1.0,
+            process,
+            FIRST_EVENT_TIMEOUT,
+        )
+        .await?;
+        let headline = format!(
+            "event-simulator: {} events/s to {producer_url}/event  {}",
+            self.events_per_second,
+            pid_and_log(process)
+        );
+        stack.publish([Endpoint::new("EVENT_SIMULATOR_ACTIVE", "1")], headline, []);
+        Ok(())
     }
 }
 
@@ -357,6 +270,7 @@ impl Component for EventSimulatorComponent {
 mod tests {
     use super::*;
     use crate::runner::recording::{Kind, RecordingRunner};
+    use crate::up::process::ProcessComponent;
     use std::path::PathBuf;
 
     #[test]
@@ -400,8 +314,8 @@ mod tests {
 
     #[test]
     fn two_consumers_have_distinct_names_in_one_group() {
-        let first = EventConsumerComponent::new(1, Some(9092));
-        let second = EventConsumerComponent::new(2, Some(9093));
+        let first = EventConsumer::new(1, Some(9092));
+        let second = EventConsumer::new(2, Some(9093));
         assert_eq!(
             (first.name(), second.name()),
             ("event-consumer-1", "event-consumer-2")
@@ -432,12 +346,12 @@ mod tests {
     async fn event_services_need_redis_and_the_producer_first() {
         let runner = RecordingRunner::new();
         let mut stack = Stack::new(PathBuf::from("/t"));
-        let mut producer = EventProducerComponent::new(None);
+        let mut producer = ProcessComponent::new(EventProducer::new(None));
         let error = producer.start(&mut stack, &runner).await.unwrap_err();
         assert!(error
             .to_string()
             .contains("redis component must start first"));
-        let mut simulator = EventSimulatorComponent::new(2.0);
+        let mut simulator = ProcessComponent::new(EventSimulator::new(2.0));
         let error = simulator.start(&mut stack, &runner).await.unwrap_err();
         assert!(error.to_string().contains("event-producer component"));
         // Nothing was built or spawned.

@@ -1,8 +1,9 @@
 //! `cargo xtask up`: the stack on this machine, until Ctrl-C.
 //!
-//! The stack is a list of [`Component`]s ([`components`], [`events`]), started in order and stopped
-//! in reverse: MySQL, accountd, the activity server, Redis, the event producer, two event
-//! consumers (one group) and the event simulator.
+//! The stack is a list of [`Component`]s ([`components`], [`events`]; each of our services is one
+//! generic [`process::ProcessComponent`]), started in order and stopped in reverse: MySQL,
+//! accountd, the activity server, Redis, the event producer, two event consumers (one group) and
+//! the event simulator.
 //! Each component adds what it offers to the shared [`Stack`] (the database it created, the
 //! endpoints it publishes, example commands); a later service is one more entry in that list.
 //! Once all are ready the endpoints are written to `target/up/endpoints.env`; on Ctrl-C or SIGTERM
@@ -11,6 +12,7 @@
 pub mod components;
 pub mod endpoints;
 pub mod events;
+pub mod process;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -26,6 +28,7 @@ use crate::paths;
 use crate::progress::Progress;
 use crate::runner::{find_program, Runner};
 use endpoints::Endpoint;
+use process::ProcessComponent;
 
 /// A boxed future borrowing the component (components are trait objects in a list).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -90,6 +93,19 @@ impl Stack {
             .context("no event producer: the event-producer component must start first")
     }
 
+    /// Publishes what a component offers: its `endpoints`, then a `headline` and its `details`
+    /// (example commands) among the lines printed once the stack is up.
+    pub fn publish(
+        &mut self,
+        endpoints: impl IntoIterator<Item = Endpoint>,
+        headline: String,
+        details: impl IntoIterator<Item = String>,
+    ) {
+        self.endpoints.extend(endpoints);
+        self.notes.push(headline);
+        self.notes.extend(details);
+    }
+
     /// The debug build of the service binary `name`, building every service binary first with one
     /// `cargo build` ([`components::build_cmd`]) the first time a component asks.
     pub fn debug_binary(&mut self, runner: &dyn Runner, name: &str) -> Result<PathBuf> {
@@ -140,17 +156,28 @@ pub fn components(options: &Options) -> Vec<Box<dyn Component>> {
             components::ACCOUNTD_DATABASE,
             components::ACTIVITY_DATABASE,
         ])),
-        Box::new(components::AccountdComponent::new(
+        Box::new(ProcessComponent::new(components::Accountd::new(
             options.accountd_port.or(Some(5000)),
-        )),
-        Box::new(components::ActivityComponent::new(Some(50051), Some(9091))),
+        ))),
+        Box::new(ProcessComponent::new(components::Activity::new(
+            Some(50051),
+            Some(9091),
+        ))),
         Box::new(events::RedisComponent::default()),
-        Box::new(events::EventProducerComponent::new(Some(8080))),
-        Box::new(events::EventConsumerComponent::new(1, Some(9092))),
-        Box::new(events::EventConsumerComponent::new(2, Some(9093))),
-        Box::new(events::EventSimulatorComponent::new(
+        Box::new(ProcessComponent::new(events::EventProducer::new(Some(
+            8080,
+        )))),
+        Box::new(ProcessComponent::new(events::EventConsumer::new(
+            1,
+            Some(9092),
+        ))),
+        Box::new(ProcessComponent::new(events::EventConsumer::new(
+            2,
+            Some(9093),
+        ))),
+        Box::new(ProcessComponent::new(events::EventSimulator::new(
             events::SIMULATOR_EVENTS_PER_SECOND,
-        )),
+        ))),
     ]
 }
 

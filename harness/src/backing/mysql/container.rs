@@ -15,7 +15,7 @@ use testcontainers::{
 use super::{
     percent_encode,
     ready::{self, Liveness, NotReady},
-    Provisioned, DEFAULT_IMAGE,
+    Login, Provisioned, DEFAULT_IMAGE,
 };
 use crate::backing::{
     cleanup::{Guard, Resource},
@@ -103,11 +103,10 @@ async fn run(image: &str) -> Result<Provisioned, StartError> {
     Ok(Provisioned {
         host: "127.0.0.1".to_owned(),
         port,
-        user,
-        password,
         provider: format!("docker image {image} (container {container_name})"),
         container_id: Some(id),
         guard: Some(guard),
+        extra: Login { user, password },
     })
 }
 

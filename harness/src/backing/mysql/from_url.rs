@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{
     ready::{self, Liveness},
-    Provisioned,
+    Login, Provisioned,
 };
 use crate::backing::providers::parse_server_url;
 
@@ -23,10 +23,9 @@ pub(super) async fn start(text: &str) -> anyhow::Result<Provisioned> {
         provider: format!("MYSQL_URL ({host}:{port})"),
         host,
         port,
-        user,
-        password,
         container_id: None,
         guard: None,
+        extra: Login { user, password },
     })
 }
 

@@ -18,7 +18,9 @@ use std::{fmt, time::Instant};
 use anyhow::Context as _;
 use sqlx::Connection as _;
 
-use super::{cleanup::Guard, providers::Chain};
+use tokio::sync::OnceCell;
+
+use super::providers::{self, Chain, Server};
 
 /// MySQL's provisioning chain: `MYSQL_URL`, Docker, local `mariadbd`/`mysqld`.
 const CHAIN: Chain = Chain {
@@ -89,15 +91,13 @@ impl fmt::Debug for DbParts {
     }
 }
 
-/// What a provider hands back.
-struct Provisioned {
-    host: String,
-    port: u16,
+/// What a provider hands back: the server and a login that may create databases.
+type Provisioned = providers::Provisioned<Login>;
+
+/// A user that may create databases, and its password.
+struct Login {
     user: String,
     password: String,
-    provider: String,
-    container_id: Option<String>,
-    guard: Option<Guard>,
 }
 
 /// A running MySQL-compatible server the harness may create databases on.
@@ -109,23 +109,16 @@ struct Provisioned {
 /// [`stop`]: MySql::stop
 pub struct MySql {
     admin_url: String,
-    host: String,
-    port: u16,
     user: String,
     password: String,
-    provider: String,
-    container_id: Option<String>,
-    guard: Option<Guard>,
+    server: Server,
 }
 
 impl fmt::Debug for MySql {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MySql")
-            .field("provider", &self.provider)
-            .field("host", &self.host)
-            .field("port", &self.port)
+            .field("server", &self.server)
             .field("user", &self.user)
-            .field("container_id", &self.container_id)
             .finish_non_exhaustive()
     }
 }
@@ -151,43 +144,24 @@ impl MySql {
     /// removed by the process-exit hook instead. A failed start is remembered, so every test
     /// fails at once with the same message rather than retrying.
     pub async fn shared() -> anyhow::Result<&'static MySql> {
-        static SHARED: tokio::sync::OnceCell<Result<MySql, String>> =
-            tokio::sync::OnceCell::const_new();
-        let slot = SHARED
-            .get_or_init(|| async { MySql::start().await.map_err(|error| format!("{error:#}")) })
-            .await;
-        slot.as_ref()
-            .map_err(|reason| anyhow::anyhow!("MySQL could not be provisioned: {reason}"))
+        static SHARED: OnceCell<Result<MySql, String>> = OnceCell::const_new();
+        providers::shared(&SHARED, "MySQL", MySql::start).await
     }
 
     fn ready(provisioned: Provisioned, started: Instant) -> MySql {
-        let Provisioned {
-            host,
-            port,
-            user,
-            password,
-            provider,
-            container_id,
-            guard,
-        } = provisioned;
-        eprintln!(
-            "[harness] mysql: ready via {provider} at {host}:{port} in {:.2} s",
-            started.elapsed().as_secs_f64()
-        );
+        let (server, Login { user, password }) = provisioned.ready("mysql", started);
         let admin_url = format!(
-            "mysql://{}:{}@{host}:{port}",
+            "mysql://{}:{}@{}:{}",
             percent_encode(&user),
-            percent_encode(&password)
+            percent_encode(&password),
+            server.host(),
+            server.port()
         );
         MySql {
             admin_url,
-            host,
-            port,
             user,
             password,
-            provider,
-            container_id,
-            guard,
+            server,
         }
     }
 
@@ -196,25 +170,9 @@ impl MySql {
         &self.admin_url
     }
 
-    /// Human description of the provider used, e.g.
-    /// `docker image local/mockvideo-mariadb:… (container mockvideo-mysql-1a2b3c4d)`.
-    pub fn provider(&self) -> &str {
-        &self.provider
-    }
-
-    /// Host the server listens on.
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// TCP port the server listens on.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Id of the container, when the Docker provider was used.
-    pub fn container_id(&self) -> Option<&str> {
-        self.container_id.as_deref()
+    /// Where it runs and how it was provided (provider, host, port, container id).
+    pub fn server(&self) -> &Server {
+        &self.server
     }
 
     /// Creates a database with a unique name (`prefix` made a valid identifier, plus a random
@@ -225,8 +183,8 @@ impl MySql {
             .await
             .with_context(|| format!("creating database {name}"))?;
         Ok(DbParts {
-            host: self.host.clone(),
-            port: self.port,
+            host: self.server.host().to_owned(),
+            port: self.server.port(),
             name,
             user: self.user.clone(),
             password: self.password.clone(),
@@ -245,11 +203,8 @@ impl MySql {
     }
 
     /// Removes the container or kills the process now.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        match self.guard.take() {
-            Some(guard) => guard.release().await,
-            None => Ok(()),
-        }
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.server.stop().await
     }
 
     /// Runs one statement on a fresh connection (no pool: a pool would be tied to the runtime

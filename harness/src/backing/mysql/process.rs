@@ -14,7 +14,7 @@ use anyhow::Context as _;
 
 use super::{
     ready::{self, Liveness, NotReady},
-    Provisioned,
+    Login, Provisioned,
 };
 use crate::backing::{
     cleanup::{Guard, Resource},
@@ -225,8 +225,6 @@ impl Prepared {
                 Ok(Provisioned {
                     host: "127.0.0.1".to_owned(),
                     port,
-                    user: USER.to_owned(),
-                    password: PASSWORD.to_owned(),
                     provider: format!(
                         "local {} (data in {})",
                         self.server.display(),
@@ -234,6 +232,10 @@ impl Prepared {
                     ),
                     container_id: None,
                     guard: Some(guard),
+                    extra: Login {
+                        user: USER.to_owned(),
+                        password: PASSWORD.to_owned(),
+                    },
                 })
             }
             Err(not_ready) => {

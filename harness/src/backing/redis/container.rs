@@ -136,9 +136,9 @@ async fn run(image: &str, host_port: u16, options: RedisOptions) -> Result<Provi
     Ok(Provisioned {
         host: "127.0.0.1".to_owned(),
         port: host_port,
-        url,
         provider: format!("docker image {image} (container {container_name})"),
         container_id: Some(id),
         guard: Some(guard),
+        extra: url,
     })
 }

@@ -17,9 +17,9 @@ pub(super) async fn start(text: &str) -> anyhow::Result<Provisioned> {
         provider: format!("REDIS_URL ({host}:{port})"),
         host,
         port,
-        url: text.to_owned(),
         container_id: None,
         guard: None,
+        extra: text.to_owned(),
     })
 }
 

@@ -14,7 +14,10 @@ use std::{fmt, time::Instant};
 
 use anyhow::Context as _;
 
-use super::{cleanup::Guard, docker, providers::Chain};
+use tokio::sync::OnceCell;
+
+use super::docker;
+use super::providers::{self, Chain, Server};
 
 /// Redis's provisioning chain: `REDIS_URL`, Docker, local `redis-server`.
 const CHAIN: Chain = Chain {
@@ -51,16 +54,9 @@ impl RedisOptions {
     }
 }
 
-/// What a provider hands back.
-struct Provisioned {
-    host: String,
-    port: u16,
-    /// `redis://…` as the provider knows it (with credentials for `REDIS_URL`).
-    url: String,
-    provider: String,
-    container_id: Option<String>,
-    guard: Option<Guard>,
-}
+/// What a provider hands back: the server and its `redis://…` URL as the provider knows it
+/// (with credentials for `REDIS_URL`).
+type Provisioned = providers::Provisioned<String>;
 
 /// A running Redis server.
 ///
@@ -71,21 +67,14 @@ struct Provisioned {
 /// [`stop`]: Redis::stop
 pub struct Redis {
     url: String,
-    host: String,
-    port: u16,
-    provider: String,
-    container_id: Option<String>,
     options: RedisOptions,
-    guard: Option<Guard>,
+    server: Server,
 }
 
 impl fmt::Debug for Redis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Redis")
-            .field("provider", &self.provider)
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("container_id", &self.container_id)
+            .field("server", &self.server)
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
@@ -116,36 +105,16 @@ impl Redis {
     /// are never dropped, so the server is removed by the process-exit hook instead. A failed
     /// start is remembered, so every test fails at once with the same message.
     pub async fn shared() -> anyhow::Result<&'static Redis> {
-        static SHARED: tokio::sync::OnceCell<Result<Redis, String>> =
-            tokio::sync::OnceCell::const_new();
-        let slot = SHARED
-            .get_or_init(|| async { Redis::start().await.map_err(|error| format!("{error:#}")) })
-            .await;
-        slot.as_ref()
-            .map_err(|reason| anyhow::anyhow!("Redis could not be provisioned: {reason}"))
+        static SHARED: OnceCell<Result<Redis, String>> = OnceCell::const_new();
+        providers::shared(&SHARED, "Redis", Redis::start).await
     }
 
     fn ready(provisioned: Provisioned, options: RedisOptions, started: Instant) -> Redis {
-        let Provisioned {
-            host,
-            port,
-            url,
-            provider,
-            container_id,
-            guard,
-        } = provisioned;
-        eprintln!(
-            "[harness] redis: ready via {provider} at {host}:{port} in {:.2} s",
-            started.elapsed().as_secs_f64()
-        );
+        let (server, url) = provisioned.ready("redis", started);
         Redis {
             url,
-            host,
-            port,
-            provider,
-            container_id,
             options,
-            guard,
+            server,
         }
     }
 
@@ -155,25 +124,9 @@ impl Redis {
         &self.url
     }
 
-    /// Human description of the provider used, e.g.
-    /// `docker image local/mockvideo-redis:… (container mockvideo-redis-1a2b3c4d)`.
-    pub fn provider(&self) -> &str {
-        &self.provider
-    }
-
-    /// Host the server listens on.
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// TCP port the server listens on.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Id of the container, when the Docker provider was used.
-    pub fn container_id(&self) -> Option<&str> {
-        self.container_id.as_deref()
+    /// Where it runs and how it was provided (provider, host, port, container id).
+    pub fn server(&self) -> &Server {
+        &self.server
     }
 
     /// The options the server was started with.
@@ -193,8 +146,11 @@ impl Redis {
     /// [`RedisOptions::append_only`] the data is kept. Containers only: a `REDIS_URL` server is
     /// not ours to restart, and local processes are not supported.
     pub async fn restart(&self) -> anyhow::Result<()> {
-        let id = self.container_id.as_deref().with_context(|| {
-            format!("restart needs a container; this Redis is {}", self.provider)
+        let id = self.server.container_id().with_context(|| {
+            format!(
+                "restart needs a container; this Redis is {}",
+                self.server.provider()
+            )
         })?;
         let started = Instant::now();
         docker::restart_container(id, std::time::Duration::from_secs(10)).await?;
@@ -208,7 +164,7 @@ impl Redis {
         .context("Redis did not answer PING after the restart")?;
         eprintln!(
             "[harness] redis: restarted {} in {:.2} s (PONG {:.2} s after the restart call returned)",
-            self.provider,
+            self.server.provider(),
             started.elapsed().as_secs_f64(),
             waited.as_secs_f64()
         );
@@ -218,22 +174,19 @@ impl Redis {
     /// Waits (up to the container start-up limit, 60 s) until `PING` answers `PONG`, e.g. after
     /// a fault from [`crate::fault`] was undone. Returns how long it waited.
     pub async fn wait_until_ready(&self) -> anyhow::Result<std::time::Duration> {
-        let liveness = match self.container_id.as_deref() {
+        let liveness = match self.server.container_id() {
             Some(id) => super::ready::Liveness::Container(id),
             None => super::ready::Liveness::External,
         };
         ready::wait_for_pong(&self.url, container::READY_LIMIT, liveness)
             .await
             .map_err(super::ready::NotReady::into_error)
-            .with_context(|| format!("Redis ({}) did not answer PING", self.provider))
+            .with_context(|| format!("Redis ({}) did not answer PING", self.server.provider()))
     }
 
     /// Removes the container or kills the process now.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        match self.guard.take() {
-            Some(guard) => guard.release().await,
-            None => Ok(()),
-        }
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.server.stop().await
     }
 }
 

@@ -94,10 +94,10 @@ async fn launch_once(
             Ok(Provisioned {
                 host: "127.0.0.1".to_owned(),
                 port,
-                url,
                 provider: format!("local {} (dir {})", server.display(), dir.display()),
                 container_id: None,
                 guard: Some(guard),
+                extra: url,
             })
         }
         Err(not_ready) => {
