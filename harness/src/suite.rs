@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
-use crate::backing::{mysql::MySql, redis::Redis};
+use crate::backing::{mongo::Mongo, mysql::MySql, redis::Redis};
 
 /// One suite-wide server: what the first attempt to provision it gave, the server or why it
 /// failed (kept, so that a missing engine fails every scenario at once with the same message
@@ -74,6 +74,8 @@ static MYSQL: Slot<MySql> = Slot::new("MySQL");
 
 static REDIS: Slot<Redis> = Slot::new("Redis");
 
+static MONGO: Slot<Mongo> = Slot::new("MongoDB");
+
 /// The suite's MySQL server, provisioned on first call.
 pub async fn mysql() -> anyhow::Result<Arc<MySql>> {
     MYSQL.get(MySql::start).await
@@ -84,8 +86,15 @@ pub async fn redis() -> anyhow::Result<Arc<Redis>> {
     REDIS.get(Redis::start).await
 }
 
+/// The suite's MongoDB-wire server, provisioned on first call. Scenarios keep apart by
+/// database ([`Mongo::unique_database`]).
+pub async fn mongo() -> anyhow::Result<Arc<Mongo>> {
+    MONGO.get(Mongo::start).await
+}
+
 /// Stops every backing service the suite started. Call once, after the last scenario.
 pub async fn shutdown() {
     MYSQL.shutdown(MySql::stop).await;
     REDIS.shutdown(Redis::stop).await;
+    MONGO.shutdown(Mongo::stop).await;
 }

@@ -116,6 +116,8 @@ pub fn steps() -> Vec<Step> {
                 "backing_mysql",
                 "--test",
                 "backing_redis",
+                "--test",
+                "backing_mongo",
             ]),
         ),
         step(
@@ -269,7 +271,8 @@ mod tests {
             ("test", "cargo test --workspace --exclude harness"),
             (
                 "harness",
-                "cargo test -p harness --lib --bins --test backing_mysql --test backing_redis",
+                "cargo test -p harness --lib --bins --test backing_mysql --test backing_redis \
+                 --test backing_mongo",
             ),
             ("functional", "cargo test -p harness --test functional"),
             ("robustness", "cargo test -p harness --test robustness"),

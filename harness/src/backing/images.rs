@@ -2,7 +2,8 @@
 //! made with `debootstrap` and `docker import`, and service images built `FROM` it. Each recipe
 //! is Rust text; its tag is a hash of that text (and of its parent's tag), so a changed recipe
 //! gets a new tag and an unchanged one is built once per machine. One helper, [`ensure_image`],
-//! serves every recipe; Redis or a MongoDB-wire server are one more `static Recipe` each.
+//! serves every recipe; Redis or a MongoDB-wire server are one more `static Recipe` each. A
+//! recipe may name files its build context needs ([`ContextFiles`]), fetched on the host first.
 
 use std::{
     fs::File,
@@ -37,7 +38,102 @@ pub enum Build {
         from: &'static Recipe,
         /// Dockerfile text.
         dockerfile: &'static str,
+        /// Files fetched on the host into the build context before `docker build`.
+        context: &'static [ContextFiles],
     },
+}
+
+/// Files a Dockerfile recipe needs in its build context, fetched on the host before the build:
+/// the host reaches the package registries through its own configuration (pip's index, proxy
+/// and CA settings), which a build container does not have (behind a TLS-intercepting egress
+/// proxy, only the host trusts its CA).
+#[derive(Debug)]
+pub enum ContextFiles {
+    /// `pip download` of `requirements` and their dependencies, as binary wheels for CPython
+    /// `python_version` on `platforms`, into the context directory `dir` (install them in the
+    /// Dockerfile with `pip install --no-index --find-links DIR`).
+    PipWheels {
+        /// Directory inside the build context, e.g. `wheels`.
+        dir: &'static str,
+        /// Requirement specifiers, e.g. `secantusdb==0.7.0b3`.
+        requirements: &'static [&'static str],
+        /// CPython version of the image, e.g. `3.11` (Debian bookworm's).
+        python_version: &'static str,
+        /// Wheel platform tags accepted, e.g. `manylinux_2_28_x86_64`.
+        platforms: &'static [&'static str],
+    },
+}
+
+impl ContextFiles {
+    /// The text that identifies these files in the recipe's tag.
+    fn fingerprint(&self) -> String {
+        match self {
+            ContextFiles::PipWheels {
+                dir,
+                requirements,
+                python_version,
+                platforms,
+            } => format!(
+                "pip-wheels dir={dir} python={python_version} platforms={} requirements={}",
+                platforms.join(","),
+                requirements.join(",")
+            ),
+        }
+    }
+
+    /// Fetches the files into `context` (blocking); logs go to `dir`.
+    fn fetch(&self, context: &Path, dir: &Path) -> anyhow::Result<()> {
+        match self {
+            ContextFiles::PipWheels {
+                dir: target,
+                requirements,
+                python_version,
+                platforms,
+            } => {
+                let (program, prefix) = pip_command().context(
+                    "pip is not installed, so the wheels for the image cannot be downloaded: \
+                     `apt-get install -y python3-pip` (or run `cargo xtask bootstrap`)",
+                )?;
+                let abi = format!("cp{}", python_version.replace('.', ""));
+                let mut command = Command::new(program);
+                command
+                    .args(prefix)
+                    .args(["download", "--disable-pip-version-check", "--dest"])
+                    .arg(context.join(target))
+                    .args(["--only-binary=:all:", "--implementation", "cp"])
+                    .args(["--python-version", python_version, "--abi", &abi]);
+                for platform in *platforms {
+                    command.args(["--platform", platform]);
+                }
+                command.args(*requirements);
+                eprintln!(
+                    "[harness] images: pip download {} (CPython {python_version}) on the host",
+                    requirements.join(" ")
+                );
+                run_logged(
+                    command,
+                    &dir.join("pip-download.log"),
+                    Duration::from_secs(10 * 60),
+                )
+                .context("pip download")
+            }
+        }
+    }
+}
+
+/// How to run pip on the host: `pip3`/`pip`, else `python3 -m pip`.
+fn pip_command() -> Option<(PathBuf, &'static [&'static str])> {
+    if let Some(pip) = find_program("pip3").or_else(|| find_program("pip")) {
+        return Some((pip, &[]));
+    }
+    let python = find_program("python3")?;
+    let works = Command::new(&python)
+        .args(["-m", "pip", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    works.then_some((python, &["-m", "pip"]))
 }
 
 /// A locally built image: where it goes and how it is made.
@@ -117,6 +213,7 @@ pub static MARIADB: Recipe = Recipe {
     build: Build::Dockerfile {
         from: &BASE,
         dockerfile: MARIADB_DOCKERFILE,
+        context: &[],
     },
 };
 
@@ -140,11 +237,52 @@ pub static REDIS: Recipe = Recipe {
     build: Build::Dockerfile {
         from: &BASE,
         dockerfile: REDIS_DOCKERFILE,
+        context: &[],
+    },
+};
+
+/// The SecantusDB release the MongoDB-wire image runs (PyPI `secantusdb`, a cp311 wheel).
+pub const SECANTUSDB_REQUIREMENT: &str = "secantusdb==0.7.0b3";
+
+/// A MongoDB-wire server on the base image, for where `mongo:7` cannot be pulled
+/// (environment.md, "MongoDB here"): SecantusDB (`secantusd-py`, WiredTiger storage) in a venv
+/// of Debian's Python 3.11, installed from wheels downloaded on the host (no network needed in
+/// the build), running as `secantus` with its data in `/var/lib/secantusdb/data`; port 27017.
+pub const MONGO_DOCKERFILE: &str = r#"FROM {{FROM}}
+COPY wheels /tmp/wheels
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 python3-venv \
+ && rm -rf /var/lib/apt/lists/* \
+ && python3 -m venv /opt/secantusdb \
+ && /opt/secantusdb/bin/pip install --no-index --no-cache-dir --disable-pip-version-check \
+      --find-links /tmp/wheels secantusdb \
+ && rm -rf /tmp/wheels \
+ && useradd --system --home-dir /var/lib/secantusdb --create-home secantus \
+ && mkdir -p /var/lib/secantusdb/data && chown -R secantus /var/lib/secantusdb
+WORKDIR /var/lib/secantusdb
+EXPOSE 27017
+USER secantus
+CMD ["/opt/secantusdb/bin/secantusd-py", "--host", "0.0.0.0", "--port", "27017", "--storage-path", "/var/lib/secantusdb/data"]
+"#;
+
+/// SecantusDB, a MongoDB-wire server (about 290 MB).
+pub static MONGO: Recipe = Recipe {
+    repository: "local/mockvideo-mongo",
+    expected_build: "20-90 s",
+    build: Build::Dockerfile {
+        from: &BASE,
+        dockerfile: MONGO_DOCKERFILE,
+        context: &[ContextFiles::PipWheels {
+            dir: "wheels",
+            requirements: &[SECANTUSDB_REQUIREMENT],
+            python_version: "3.11",
+            platforms: &["manylinux_2_28_x86_64", "manylinux2014_x86_64"],
+        }],
     },
 };
 
 /// Every recipe, parents before children (for `cargo xtask bootstrap` / `doctor`).
-pub static RECIPES: [&Recipe; 3] = [&BASE, &MARIADB, &REDIS];
+pub static RECIPES: [&Recipe; 4] = [&BASE, &MARIADB, &REDIS, &MONGO];
 
 /// User and password of the TCP user the [`MARIADB`] image creates.
 pub const MARIADB_CREDENTIALS: (&str, &str) = ("test", "test");
@@ -170,9 +308,13 @@ impl Recipe {
                     hash.update(part.as_bytes());
                 }
             }
-            Build::Dockerfile { .. } => {
+            Build::Dockerfile { context, .. } => {
                 hash.update([0]);
                 hash.update(self.dockerfile().unwrap_or_default().as_bytes());
+                for files in *context {
+                    hash.update([0]);
+                    hash.update(files.fingerprint().as_bytes());
+                }
             }
         }
         hex::encode(hash.finalize())[..12].to_owned()
@@ -186,9 +328,9 @@ impl Recipe {
     /// The Dockerfile with the parent reference filled in (`None` for debootstrap recipes).
     pub fn dockerfile(&self) -> Option<String> {
         match &self.build {
-            Build::Dockerfile { from, dockerfile } => {
-                Some(dockerfile.replace("{{FROM}}", &from.reference()))
-            }
+            Build::Dockerfile {
+                from, dockerfile, ..
+            } => Some(dockerfile.replace("{{FROM}}", &from.reference())),
             Build::Debootstrap { .. } => None,
         }
     }
@@ -281,6 +423,11 @@ fn build_dockerfile(dir: &Path, recipe: &Recipe) -> anyhow::Result<()> {
     let context = dir.join("context");
     std::fs::create_dir_all(&context)?;
     std::fs::write(context.join("Dockerfile"), dockerfile)?;
+    if let Build::Dockerfile { context: files, .. } = &recipe.build {
+        for files in *files {
+            files.fetch(&context, dir)?;
+        }
+    }
     let mut command = Command::new(docker::cli());
     command
         // The classic builder: the 28.x CLI has no buildx, and FROM a local image needs no pull.
@@ -473,6 +620,55 @@ mod tests {
         let dockerfile = MARIADB.dockerfile().expect("dockerfile recipe");
         assert!(dockerfile.starts_with(&format!("FROM {}\n", BASE.reference())));
         assert!(BASE.dockerfile().is_none());
+    }
+
+    #[test]
+    fn the_mongo_recipe_installs_wheels_fetched_on_the_host() {
+        let dockerfile = MONGO.dockerfile().expect("dockerfile recipe");
+        assert!(dockerfile.starts_with(&format!("FROM {}\nCOPY wheels ", BASE.reference())));
+        assert!(dockerfile.contains("--no-index"));
+        let Build::Dockerfile { context, .. } = &MONGO.build else {
+            panic!("MONGO is a Dockerfile recipe");
+        };
+        assert!(matches!(
+            context,
+            [ContextFiles::PipWheels {
+                dir: "wheels",
+                requirements: [SECANTUSDB_REQUIREMENT],
+                ..
+            }]
+        ));
+        assert!(RECIPES
+            .iter()
+            .any(|recipe| recipe.repository == MONGO.repository));
+    }
+
+    #[test]
+    fn the_context_files_are_part_of_the_tag() {
+        static PLAIN: Recipe = Recipe {
+            repository: "local/x",
+            expected_build: "",
+            build: Build::Dockerfile {
+                from: &BASE,
+                dockerfile: "FROM {{FROM}}\n",
+                context: &[],
+            },
+        };
+        static WITH_WHEELS: Recipe = Recipe {
+            repository: "local/x",
+            expected_build: "",
+            build: Build::Dockerfile {
+                from: &BASE,
+                dockerfile: "FROM {{FROM}}\n",
+                context: &[ContextFiles::PipWheels {
+                    dir: "wheels",
+                    requirements: &["a==1"],
+                    python_version: "3.11",
+                    platforms: &["manylinux_2_28_x86_64"],
+                }],
+            },
+        };
+        assert_ne!(PLAIN.tag(), WITH_WHEELS.tag());
     }
 
     #[test]

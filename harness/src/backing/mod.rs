@@ -1,8 +1,9 @@
-//! Backing services for tests (MySQL, Redis; a MongoDB-wire server later), provisioned
-//! from a URL, a container or a local process, and cleaned up whatever happens to the run.
+//! Backing services for tests (MySQL, Redis, a MongoDB-wire server), provisioned from a URL,
+//! a container or a local process, and cleaned up whatever happens to the run.
 //!
 //! - [`mysql`]: [`mysql::MySql`] and the per-test [`mysql::DbParts`].
 //! - [`redis`]: [`redis::Redis`], isolated per test by key prefixes.
+//! - [`mongo`]: [`mongo::Mongo`] (MongoDB or SecantusDB), isolated per test by database.
 //! - [`Server`]: what every provisioned server has (provider, host, port, container, clean-up).
 //! - [`docker`]: engine access, the ownership labels, the stale-container sweep.
 //! - [`images`]: images built locally from recipes (no registry needed).
@@ -12,6 +13,7 @@
 pub(crate) mod cleanup;
 pub mod docker;
 pub mod images;
+pub mod mongo;
 pub mod mysql;
 pub mod owner;
 pub(crate) mod providers;

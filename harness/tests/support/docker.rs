@@ -1,4 +1,5 @@
-//! Docker CLI helpers shared by the backing-service tests (`backing_mysql`, `backing_redis`).
+//! Docker CLI helpers shared by the backing-service tests (`backing_mysql`, `backing_redis`,
+//! `backing_mongo`).
 
 use std::process::{Command, Output};
 
