@@ -1,0 +1,52 @@
+//! Health endpoints, all on the service port:
+//!
+//! - `GET /healthz`: liveness, 200 `ok` (text), as the original;
+//! - `GET /healthy`: readiness, 200 `ok` when MongoDB answers a ping (and indexes exist),
+//!   else 503 JSON naming the reason (the original's `500 error: <err>` was a defect);
+//! - `GET /livez`, `GET /readyz`: the platform's, like every other service;
+//! - `GET /metrics`: Prometheus text.
+
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use platform::{health::Readiness, http::ApiError};
+
+/// The health and metrics routes.
+pub fn routes(readiness: Readiness) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/healthy", get(healthy).with_state(readiness.clone()))
+        .route("/metrics", get(platform::metrics::handler))
+        .merge(platform::health::routes(readiness))
+}
+
+fn ok() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "ok",
+    )
+        .into_response()
+}
+
+/// `GET /healthz`: 200 `ok` whenever the process answers.
+async fn healthz() -> Response {
+    ok()
+}
+
+/// `GET /healthy`: 200 `ok` when ready, else 503 JSON.
+async fn healthy(State(readiness): State<Readiness>) -> Response {
+    match readiness.check().await {
+        Ok(()) => ok(),
+        Err(not_ready) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            not_ready.to_string(),
+        )
+        .into_response(),
+    }
+}

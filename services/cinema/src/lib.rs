@@ -1,0 +1,31 @@
+//! cinema: the movies, showtimes, bookings and users services over MongoDB (contract §3).
+//!
+//! - Each binary is `App::build(Service::X, Settings::load(Service::X, ..)?)` →
+//!   [`App::run_until_stopped`]; [`app::router`] is the whole HTTP surface, so tests call
+//!   `router(Service::Movies, &Repos::in_memory(), ..).oneshot(..)`.
+//! - `movies`, `showtimes`, `bookings`, `users`: each service's model and routes; [`crud`] the
+//!   handlers they share; [`repo`] the storage trait, its MongoDB and in-memory stores.
+//! - [`envelope`] (`{"data": ...}`), [`object_id`] (path ids: 400 malformed, 404 unknown),
+//!   [`timestamp`] (`createdon`), [`health`], [`settings`], [`seed`] (the §3.3 seed data).
+
+pub mod app;
+pub mod bookings;
+pub mod cli;
+pub mod crud;
+pub mod envelope;
+pub mod error;
+pub mod health;
+pub mod metrics;
+pub mod movies;
+pub mod object_id;
+pub mod repo;
+pub mod seed;
+pub mod service;
+pub mod settings;
+pub mod showtimes;
+pub mod timestamp;
+pub mod users;
+
+pub use app::{router, App, Repos};
+pub use service::Service;
+pub use settings::Settings;

@@ -1,0 +1,82 @@
+//! The users service: `{"id","name","lastname"}` (plain CRUD; suggestions come later).
+
+pub mod routes;
+
+use mongodb::bson::{oid::ObjectId, DateTime};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    crud::Resource,
+    object_id::ClientId,
+    repo::{InMemoryRepo, MongoRepo, Record},
+};
+
+/// A user as stored in the `users` collection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// `_id`.
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    /// The first name.
+    #[serde(default)]
+    pub name: String,
+    /// The last name.
+    #[serde(default)]
+    pub lastname: String,
+}
+
+/// A user in JSON.
+#[derive(Debug, Serialize)]
+pub struct UserJson<'a> {
+    #[serde(serialize_with = "crate::object_id::serialize_hex")]
+    id: &'a ObjectId,
+    name: &'a str,
+    lastname: &'a str,
+}
+
+/// A `POST /users` body's `data`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewUser {
+    /// Ignored (validated only).
+    pub id: ClientId,
+    /// The first name.
+    pub name: Option<String>,
+    /// The last name.
+    pub lastname: Option<String>,
+}
+
+impl Record for User {
+    const COLLECTION: &'static str = "users";
+
+    fn id(&self) -> ObjectId {
+        self.id
+    }
+}
+
+impl Resource for User {
+    const NOUN: &'static str = "user";
+    type Json<'a> = UserJson<'a>;
+    type Input = NewUser;
+
+    fn to_json(&self) -> UserJson<'_> {
+        UserJson {
+            id: &self.id,
+            name: &self.name,
+            lastname: &self.lastname,
+        }
+    }
+
+    fn from_input(input: NewUser, id: ObjectId, _now: DateTime) -> Self {
+        Self {
+            id,
+            name: input.name.unwrap_or_default(),
+            lastname: input.lastname.unwrap_or_default(),
+        }
+    }
+}
+
+/// The `users` collection in MongoDB.
+pub type MongoUserRepo = MongoRepo<User>;
+/// Users in memory (router tests).
+pub type InMemoryUserRepo = InMemoryRepo<User>;
