@@ -47,6 +47,24 @@ impl Cli {
     }
 }
 
+/// The whole of one service's binary: telemetry → command line → settings → app (with the seed
+/// data when asked) → serve until SIGTERM. Each of the four binaries is this call.
+pub async fn main_for(service: Service) -> anyhow::Result<()> {
+    platform::telemetry::init(service.name());
+    let cli = Cli::parse_for(service);
+    let settings = crate::Settings::load(
+        service,
+        cli.config_file.as_deref(),
+        cli.secrets_dir.as_deref(),
+    )?;
+    let app = crate::App::build(service, settings).await?;
+    if cli.load_seed_data {
+        crate::seed::load(app.database()).await?;
+    }
+    app.run_until_stopped(platform::shutdown::shutdown_signal())
+        .await
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
