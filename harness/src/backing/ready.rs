@@ -11,6 +11,36 @@ use std::{
 
 use super::{docker, images};
 
+/// How one kind of server is asked whether it is ready: the request that must succeed and the
+/// URL a server started by the harness on `127.0.0.1:port` has.
+pub(crate) trait Probe {
+    /// Prefix of the progress lines, e.g. `redis`.
+    const KIND: &'static str;
+    /// Name in error messages, e.g. `Redis`.
+    const DISPLAY: &'static str;
+    /// The request in messages, e.g. `PING`.
+    const REQUEST: &'static str;
+
+    /// The URL of a server the harness started on `127.0.0.1:port`.
+    fn local_url(port: u16) -> String;
+
+    /// One request to `url`, bounded in time; the error says what went wrong.
+    fn check(url: &str) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Polls [`Probe::check`] on `url` every 100 ms until it succeeds, `limit` passes, or the
+    /// server dies.
+    fn wait(
+        url: &str,
+        limit: Duration,
+        liveness: Liveness<'_>,
+    ) -> impl Future<Output = Result<Duration, NotReady>> {
+        async move {
+            let what = format!("`{}`", Self::REQUEST);
+            wait_until(&what, limit, liveness, || Self::check(url)).await
+        }
+    }
+}
+
 /// What runs the server, checked now and then while waiting.
 pub(crate) enum Liveness<'a> {
     /// Nothing to check (an external server).
