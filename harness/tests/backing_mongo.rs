@@ -6,22 +6,20 @@
 
 #[path = "support/docker.rs"]
 mod support_docker;
+#[path = "support/fixed_port.rs"]
+mod support_fixed_port;
 
-use harness::backing::{docker, mongo::Mongo};
+use harness::backing::mongo::Mongo;
 use mongodb::{
     bson::{doc, Document},
     error::{ErrorKind, WriteFailure},
     options::IndexOptions,
     Client, IndexModel,
 };
-use support_docker::{container_exists, docker_cli};
-
-/// `docker inspect -f TEMPLATE ID`, trimmed.
-fn inspect(id: &str, template: &str) -> String {
-    let output = docker_cli(&["container", "inspect", "-f", template, id]);
-    assert!(output.status.success(), "docker inspect {id}");
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
+use support_docker::container_exists;
+use support_fixed_port::{
+    assert_at_most_shared_left, assert_labelled_on_loopback, container_or_skip,
+};
 
 async fn connect(url: &str) -> Client {
     Client::with_uri_str(url).await.expect("a MongoDB client")
@@ -112,36 +110,10 @@ async fn a_duplicate_under_a_unique_index_fails_with_code_11000() {
 #[tokio::test]
 async fn the_container_is_labelled_and_published_on_loopback_only() {
     let mongo = Mongo::shared().await.expect("a MongoDB server");
-    let Some(id) = mongo.server().container_id() else {
-        eprintln!(
-            "skipping the container checks: provider is {}",
-            mongo.server().provider()
-        );
+    let Some(id) = container_or_skip(mongo.server(), "the container checks") else {
         return;
     };
-    assert_eq!(
-        inspect(
-            id,
-            &format!("{{{{index .Config.Labels \"{}\"}}}}", docker::LABEL)
-        ),
-        "mongo"
-    );
-    assert_eq!(
-        inspect(
-            id,
-            &format!(
-                "{{{{index .Config.Labels \"{}\"}}}}",
-                docker::OWNER_PID_LABEL
-            )
-        ),
-        std::process::id().to_string()
-    );
-    let bindings = inspect(id, "{{json .HostConfig.PortBindings}}");
-    assert!(bindings.contains("\"HostIp\":\"127.0.0.1\""), "{bindings}");
-    assert!(
-        bindings.contains(&format!("\"HostPort\":\"{}\"", mongo.server().port())),
-        "{bindings}"
-    );
+    assert_labelled_on_loopback(id, "mongo", mongo.server().port());
     assert!(
         mongo
             .url()
@@ -154,11 +126,7 @@ async fn the_container_is_labelled_and_published_on_loopback_only() {
 #[tokio::test]
 async fn a_container_keeps_its_data_across_a_restart_and_is_removed_by_stop() {
     let mongo = Mongo::start().await.expect("a MongoDB server");
-    let Some(id) = mongo.server().container_id().map(str::to_owned) else {
-        eprintln!(
-            "skipping the restart check: provider is {}",
-            mongo.server().provider()
-        );
+    let Some(id) = container_or_skip(mongo.server(), "the restart check").map(str::to_owned) else {
         mongo.stop().await.expect("stop");
         return;
     };
@@ -191,22 +159,9 @@ async fn a_container_keeps_its_data_across_a_restart_and_is_removed_by_stop() {
 
     mongo.stop().await.expect("stop");
     assert!(!container_exists(&id), "stop removed container {id}");
-    // Whatever of ours is left is at most the shared server (removed at process exit).
-    let listed = docker_cli(&[
-        "ps",
-        "-a",
-        "-q",
-        "--no-trunc",
-        "--filter",
-        &format!("label={}=mongo", docker::LABEL),
-        "--filter",
-        &format!("label={}={}", docker::OWNER_PID_LABEL, std::process::id()),
-    ]);
-    let shared = Mongo::shared()
-        .await
-        .ok()
-        .and_then(|shared| shared.server().container_id().map(str::to_owned));
-    for left in String::from_utf8_lossy(&listed.stdout).lines() {
-        assert_eq!(Some(left.trim()), shared.as_deref(), "unexpected container");
-    }
+    let shared = Mongo::shared().await.ok();
+    assert_at_most_shared_left(
+        "mongo",
+        shared.and_then(|shared| shared.server().container_id()),
+    );
 }

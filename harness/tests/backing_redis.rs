@@ -5,20 +5,15 @@
 
 #[path = "support/docker.rs"]
 mod support_docker;
+#[path = "support/fixed_port.rs"]
+mod support_fixed_port;
 
-use harness::backing::{
-    docker,
-    redis::{Redis, RedisOptions},
-};
+use harness::backing::redis::{Redis, RedisOptions};
 use redis::AsyncCommands as _;
-use support_docker::{container_exists, docker_cli};
-
-/// `docker inspect -f TEMPLATE ID`, trimmed.
-fn inspect(id: &str, template: &str) -> String {
-    let output = docker_cli(&["container", "inspect", "-f", template, id]);
-    assert!(output.status.success(), "docker inspect {id}");
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
+use support_docker::container_exists;
+use support_fixed_port::{
+    assert_at_most_shared_left, assert_labelled_on_loopback, container_or_skip,
+};
 
 async fn connect(url: &str) -> redis::aio::MultiplexedConnection {
     redis::Client::open(url)
@@ -118,36 +113,10 @@ async fn a_prefixed_stream_takes_and_returns_entries() {
 #[tokio::test]
 async fn the_container_is_labelled_and_published_on_loopback_only() {
     let redis = Redis::shared().await.expect("a Redis server");
-    let Some(id) = redis.server().container_id() else {
-        eprintln!(
-            "skipping the container checks: provider is {}",
-            redis.server().provider()
-        );
+    let Some(id) = container_or_skip(redis.server(), "the container checks") else {
         return;
     };
-    assert_eq!(
-        inspect(
-            id,
-            &format!("{{{{index .Config.Labels \"{}\"}}}}", docker::LABEL)
-        ),
-        "redis"
-    );
-    assert_eq!(
-        inspect(
-            id,
-            &format!(
-                "{{{{index .Config.Labels \"{}\"}}}}",
-                docker::OWNER_PID_LABEL
-            )
-        ),
-        std::process::id().to_string()
-    );
-    let bindings = inspect(id, "{{json .HostConfig.PortBindings}}");
-    assert!(bindings.contains("\"HostIp\":\"127.0.0.1\""), "{bindings}");
-    assert!(
-        bindings.contains(&format!("\"HostPort\":\"{}\"", redis.server().port())),
-        "{bindings}"
-    );
+    assert_labelled_on_loopback(id, "redis", redis.server().port());
     assert_eq!(
         redis.url(),
         format!("redis://127.0.0.1:{}", redis.server().port())
@@ -160,11 +129,7 @@ async fn an_append_only_server_keeps_its_stream_across_a_restart() {
         .await
         .expect("an append-only Redis server");
     assert!(redis.options().append_only);
-    let Some(id) = redis.server().container_id().map(str::to_owned) else {
-        eprintln!(
-            "skipping the restart check: provider is {}",
-            redis.server().provider()
-        );
+    let Some(id) = container_or_skip(redis.server(), "the restart check").map(str::to_owned) else {
         redis.stop().await.expect("stop");
         return;
     };
@@ -192,22 +157,9 @@ async fn an_append_only_server_keeps_its_stream_across_a_restart() {
 
     redis.stop().await.expect("stop");
     assert!(!container_exists(&id), "stop removed container {id}");
-    // Whatever of ours is left is at most the shared server (removed at process exit).
-    let listed = docker_cli(&[
-        "ps",
-        "-a",
-        "-q",
-        "--no-trunc",
-        "--filter",
-        &format!("label={}=redis", docker::LABEL),
-        "--filter",
-        &format!("label={}={}", docker::OWNER_PID_LABEL, std::process::id()),
-    ]);
-    let shared = Redis::shared()
-        .await
-        .ok()
-        .and_then(|shared| shared.server().container_id().map(str::to_owned));
-    for left in String::from_utf8_lossy(&listed.stdout).lines() {
-        assert_eq!(Some(left.trim()), shared.as_deref(), "unexpected container");
-    }
+    let shared = Redis::shared().await.ok();
+    assert_at_most_shared_left(
+        "redis",
+        shared.and_then(|shared| shared.server().container_id()),
+    );
 }

@@ -12,7 +12,9 @@
 
 pub(crate) mod cleanup;
 pub mod docker;
+pub(crate) mod fixed_port;
 pub mod images;
+pub(crate) mod local;
 pub mod mongo;
 pub mod mysql;
 pub mod owner;
@@ -36,6 +38,28 @@ pub async fn sweep_stale() -> anyhow::Result<usize> {
         0
     };
     Ok(directories + containers)
+}
+
+/// `name` reduced to `[a-z0-9_]` (lower case, at most `max` characters, `fallback` when nothing
+/// but `_` is left), then `separator` and 12 random hex digits: a name no other call returns,
+/// for databases and key prefixes that keep tests apart.
+pub(crate) fn unique_name(name: &str, max: usize, fallback: &str, separator: char) -> String {
+    let mut clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(max)
+        .collect();
+    if clean.trim_matches('_').is_empty() {
+        clean = fallback.to_owned();
+    }
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{clean}{separator}{}", &suffix[..12])
 }
 
 /// Decodes escapes written as `marker` followed by `width` digits in `radix` (URL `%XX`, the

@@ -6,11 +6,17 @@
 
 use std::fmt;
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use tokio::sync::OnceCell;
 
-use super::{cleanup::Guard, scratch};
+use super::{
+    cleanup::Guard,
+    docker, fixed_port,
+    ready::{Liveness, NotReady, Probe},
+    scratch,
+};
 
 /// What a provider hands back: where the server listens, how it was provided, what removes it,
 /// and `extra`, what only this kind of server has (MySQL's login, Redis's URL).
@@ -93,6 +99,60 @@ impl Server {
         self.container_id.as_deref()
     }
 
+    /// Restarts the container (`docker restart`, graceful stop within 10 s) and waits until
+    /// `P` answers on `url` again. Containers only: a server from a URL is not ours to restart,
+    /// and local processes are not supported.
+    pub(crate) async fn restart<P: Probe>(&self, url: &str) -> anyhow::Result<()> {
+        let id = self.container_id().with_context(|| {
+            format!(
+                "restart needs a container; this {} is {}",
+                P::DISPLAY,
+                self.provider()
+            )
+        })?;
+        let started = Instant::now();
+        docker::restart_container(id, Duration::from_secs(10)).await?;
+        let waited = P::wait(url, fixed_port::READY_LIMIT, Liveness::Container(id))
+            .await
+            .map_err(NotReady::into_error)
+            .with_context(|| {
+                format!(
+                    "{} did not answer {} after the restart",
+                    P::DISPLAY,
+                    P::REQUEST
+                )
+            })?;
+        eprintln!(
+            "[harness] {}: restarted {} in {:.2} s ({} {:.2} s after the restart call returned)",
+            P::KIND,
+            self.provider(),
+            started.elapsed().as_secs_f64(),
+            P::REQUEST,
+            waited.as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// Waits (up to the container start-up limit, 60 s) until `P` answers on `url`. Returns
+    /// how long it waited.
+    pub(crate) async fn wait_until_ready<P: Probe>(&self, url: &str) -> anyhow::Result<Duration> {
+        let liveness = match self.container_id() {
+            Some(id) => Liveness::Container(id),
+            None => Liveness::External,
+        };
+        P::wait(url, fixed_port::READY_LIMIT, liveness)
+            .await
+            .map_err(NotReady::into_error)
+            .with_context(|| {
+                format!(
+                    "{} ({}) did not answer {}",
+                    P::DISPLAY,
+                    self.provider(),
+                    P::REQUEST
+                )
+            })
+    }
+
     /// Removes the container or kills the process now.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         match self.guard.take() {
@@ -137,6 +197,24 @@ pub(crate) struct Chain {
 }
 
 impl Chain {
+    /// Runs the providers in order like [`Chain::provision`] and announces the winner (timed
+    /// from now) as `[harness] <kind>: ready via …`.
+    pub(crate) async fn start<E, UrlFut, DockerFut, LocalFut>(
+        &self,
+        from_url: impl FnOnce(String) -> UrlFut,
+        docker: impl FnOnce() -> DockerFut,
+        local: impl FnOnce() -> LocalFut,
+    ) -> anyhow::Result<(Server, E)>
+    where
+        UrlFut: Future<Output = anyhow::Result<Provisioned<E>>>,
+        DockerFut: Future<Output = anyhow::Result<Provisioned<E>>>,
+        LocalFut: Future<Output = anyhow::Result<Provisioned<E>>>,
+    {
+        let started = Instant::now();
+        let provisioned = self.provision(from_url, docker, local).await?;
+        Ok(provisioned.ready(self.kind, started))
+    }
+
     /// Runs the providers in order and returns what the first that works hands back.
     pub(crate) async fn provision<P, UrlFut, DockerFut, LocalFut>(
         &self,

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use super::{ready, Provisioned};
 use crate::backing::providers::parse_server_url;
-use crate::backing::ready::Liveness;
+use crate::backing::ready::{Liveness, Probe as _};
 
 /// Checks that `MONGODB_URL` answers `ping` and describes it.
 pub(super) async fn start(text: &str) -> anyhow::Result<Provisioned> {
     let (_, host, port) =
         parse_server_url("MONGODB_URL", text, &["mongodb", "mongodb+srv"], 27017)?;
-    ready::wait_for_ping(text, Duration::from_secs(10), Liveness::External)
+    ready::Ping::wait(text, Duration::from_secs(10), Liveness::External)
         .await
         .map_err(|not_ready| {
             let error = not_ready.into_error();

@@ -11,12 +11,11 @@ mod from_url;
 mod process;
 mod ready;
 
-use std::{fmt, time::Instant};
+use std::fmt;
 
 use anyhow::Context as _;
 use tokio::sync::OnceCell;
 
-use super::docker;
 use super::providers::{self, Chain, Server};
 
 /// MongoDB's provisioning chain: `MONGODB_URL`, Docker, a local server.
@@ -69,15 +68,13 @@ impl Mongo {
     /// Docker, a local `mongod` / SecantusDB. Every attempt and the winner are printed to
     /// stderr. When none works, the error lists each attempt's reason and what to install.
     pub async fn start() -> anyhow::Result<Mongo> {
-        let started = Instant::now();
-        let provisioned = CHAIN
-            .provision(
+        let (server, url) = CHAIN
+            .start(
                 |url| async move { from_url::start(&url).await },
                 container::start,
                 process::start,
             )
             .await?;
-        let (server, url) = provisioned.ready("mongo", started);
         Ok(Mongo { url, server })
     }
 
@@ -126,42 +123,13 @@ impl Mongo {
     /// lives inside the container, so it is kept. Containers only: a `MONGODB_URL` server is not
     /// ours to restart, and local processes are not supported.
     pub async fn restart(&self) -> anyhow::Result<()> {
-        let id = self.server.container_id().with_context(|| {
-            format!(
-                "restart needs a container; this MongoDB is {}",
-                self.server.provider()
-            )
-        })?;
-        let started = Instant::now();
-        docker::restart_container(id, std::time::Duration::from_secs(10)).await?;
-        let waited = ready::wait_for_ping(
-            &self.url,
-            container::READY_LIMIT,
-            super::ready::Liveness::Container(id),
-        )
-        .await
-        .map_err(super::ready::NotReady::into_error)
-        .context("MongoDB did not answer ping after the restart")?;
-        eprintln!(
-            "[harness] mongo: restarted {} in {:.2} s (ping {:.2} s after the restart call returned)",
-            self.server.provider(),
-            started.elapsed().as_secs_f64(),
-            waited.as_secs_f64()
-        );
-        Ok(())
+        self.server.restart::<ready::Ping>(&self.url).await
     }
 
     /// Waits (up to the container start-up limit, 60 s) until `ping` succeeds, e.g. after a
     /// fault from [`crate::fault`] was undone. Returns how long it waited.
     pub async fn wait_until_ready(&self) -> anyhow::Result<std::time::Duration> {
-        let liveness = match self.server.container_id() {
-            Some(id) => super::ready::Liveness::Container(id),
-            None => super::ready::Liveness::External,
-        };
-        ready::wait_for_ping(&self.url, container::READY_LIMIT, liveness)
-            .await
-            .map_err(super::ready::NotReady::into_error)
-            .with_context(|| format!("MongoDB ({}) did not answer ping", self.server.provider()))
+        self.server.wait_until_ready::<ready::Ping>(&self.url).await
     }
 
     /// Removes the container or kills the process now.
@@ -172,22 +140,7 @@ impl Mongo {
 
 /// See [`Mongo::unique_database`].
 fn unique_database(name: &str) -> String {
-    let mut clean: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .take(MAX_DATABASE_NAME - 13)
-        .collect();
-    if clean.trim_matches('_').is_empty() {
-        clean = "test".to_owned();
-    }
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    format!("{clean}_{}", &suffix[..12])
+    super::unique_name(name, MAX_DATABASE_NAME - 13, "test", '_')
 }
 
 #[cfg(test)]

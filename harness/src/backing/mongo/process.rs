@@ -8,23 +8,16 @@ use std::{
     fs::File,
     path::Path,
     process::{Command, Stdio},
-    time::Duration,
 };
 
 use anyhow::Context as _;
 
-use super::{ready, Provisioned};
+use super::{ready::Ping, Provisioned};
 use crate::backing::{
-    cleanup::{Guard, Resource},
-    images::{find_program, tail},
-    providers::free_port,
-    ready::{Liveness, NotReady},
+    images::find_program,
+    local::{self, AttemptError, LocalServer},
     scratch,
 };
-
-/// Attempts with a fresh port when another process grabbed the one picked.
-const PORT_ATTEMPTS: usize = 3;
-const READY_LIMIT: Duration = Duration::from_secs(30);
 
 /// The servers looked for on `PATH`, in order of preference.
 const PROGRAMS: [&str; 3] = ["mongod", "secantusd-rs", "secantusd-py"];
@@ -41,21 +34,10 @@ pub(super) async fn start() -> anyhow::Result<Provisioned> {
     let dir = scratch::create("mongo").context("creating a scratch dir")?;
     let data = dir.join("data");
     std::fs::create_dir_all(&data).context("creating the data dir")?;
-    let mut last_error = None;
-    for _ in 0..PORT_ATTEMPTS {
-        match launch_once(&server, &dir, &data).await {
-            Ok(provisioned) => return Ok(provisioned),
-            Err((error, port_taken)) => {
-                last_error = Some(error);
-                if !port_taken {
-                    break;
-                }
-            }
-        }
-    }
-    let _ = scratch::remove_dir(&dir);
-    Err(last_error
-        .unwrap_or_else(|| anyhow::anyhow!("the local {} did not start", server.display())))
+    local::on_free_port(&server, &dir, |port| {
+        launch_once(&server, &dir, &data, port)
+    })
+    .await
 }
 
 /// The command-line arguments `server` needs to listen on `127.0.0.1:port` with its data in
@@ -80,60 +62,34 @@ fn server_args(server: &Path, port: u16, data: &Path, log: &Path) -> Vec<OsStrin
     args
 }
 
-/// One start attempt; the flag says whether a retry on another port may help.
+/// One start attempt on `port`.
 async fn launch_once(
     server: &Path,
     dir: &Path,
     data: &Path,
-) -> Result<Provisioned, (anyhow::Error, bool)> {
-    let port = free_port().map_err(|error| (error, false))?;
+    port: u16,
+) -> Result<Provisioned, AttemptError> {
     let log = dir.join("server.log");
+    let mongod_log = dir.join("mongod.log");
     let _ = std::fs::remove_file(&log);
     let output = File::create(&log).map_err(|error| (error.into(), false))?;
     let stderr = output.try_clone().map_err(|error| (error.into(), false))?;
-    let mut child = Command::new(server)
-        .args(server_args(server, port, data, &dir.join("mongod.log")))
+    let mut command = Command::new(server);
+    command
+        .args(server_args(server, port, data, &mongod_log))
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(output)
-        .stderr(stderr)
-        .spawn()
-        .with_context(|| format!("starting {}", server.display()))
-        .map_err(|error| (error, false))?;
-    let _ = std::fs::write(dir.join(scratch::SERVER_PID_FILE), child.id().to_string());
-    let url = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
-    let waited = ready::wait_for_ping(&url, READY_LIMIT, Liveness::Process(&mut child, &log)).await;
-    match waited {
-        Ok(waited) => {
-            eprintln!(
-                "[harness] mongo: {} answered ping after {:.2} s",
-                server.display(),
-                waited.as_secs_f64()
-            );
-            let guard = Guard::register(Resource::Process {
-                child,
-                dir: dir.to_path_buf(),
-                name: format!("local {} in {}", server.display(), dir.display()),
-            });
-            Ok(Provisioned {
-                host: "127.0.0.1".to_owned(),
-                port,
-                provider: format!("local {} (dir {})", server.display(), dir.display()),
-                container_id: None,
-                guard: Some(guard),
-                extra: url,
-            })
-        }
-        Err(not_ready) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            let output = format!("{}{}", tail(&log, 20), tail(&dir.join("mongod.log"), 20));
-            let port_taken = matches!(&not_ready, NotReady::Died(_))
-                && (output.contains("Address already in use")
-                    || output.contains("address already in use"));
-            Err((not_ready.into_error(), port_taken))
-        }
+        .stderr(stderr);
+    LocalServer {
+        server,
+        dir,
+        port,
+        log: &log,
+        logs: vec![log.clone(), mongod_log],
     }
+    .spawn::<Ping>(&mut command)
+    .await
 }
 
 #[cfg(test)]

@@ -5,15 +5,23 @@ use std::time::Duration;
 
 use mongodb::{bson::doc, options::ClientOptions, Client};
 
-use crate::backing::ready::{wait_until, Liveness, NotReady};
+use crate::backing::ready::Probe;
 
-/// Polls `ping` on `url` every 100 ms until it succeeds, `limit` passes, or the server dies.
-pub(super) async fn wait_for_ping(
-    url: &str,
-    limit: Duration,
-    liveness: Liveness<'_>,
-) -> Result<Duration, NotReady> {
-    wait_until("`ping`", limit, liveness, || ping(url)).await
+/// A MongoDB-wire server is ready once `ping` answers `ok: 1`.
+pub(super) struct Ping;
+
+impl Probe for Ping {
+    const KIND: &'static str = "mongo";
+    const DISPLAY: &'static str = "MongoDB";
+    const REQUEST: &'static str = "ping";
+
+    fn local_url(port: u16) -> String {
+        format!("mongodb://127.0.0.1:{port}/?directConnection=true")
+    }
+
+    fn check(url: &str) -> impl std::future::Future<Output = Result<(), String>> + Send {
+        ping(url)
+    }
 }
 
 /// A client for `url` that gives up quickly on an unreachable server (2 s to select a server,
@@ -27,7 +35,7 @@ pub(super) async fn quick_client(url: &str) -> Result<Client, mongodb::error::Er
 }
 
 /// One `ping` on a fresh client, bounded to 5 s.
-pub(super) async fn ping(url: &str) -> Result<(), String> {
+async fn ping(url: &str) -> Result<(), String> {
     let attempt = async {
         let client = quick_client(url).await?;
         let reply = client

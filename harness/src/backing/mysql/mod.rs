@@ -13,7 +13,7 @@ mod scratch_database;
 
 pub use scratch_database::ScratchDatabase;
 
-use std::{fmt, time::Instant};
+use std::fmt;
 
 use anyhow::Context as _;
 use sqlx::Connection as _;
@@ -128,15 +128,14 @@ impl MySql {
     /// local `mariadbd`. Every attempt and the winner are printed to stderr. When none works,
     /// the error lists each attempt's reason and what to install.
     pub async fn start() -> anyhow::Result<MySql> {
-        let started = Instant::now();
-        let provisioned = CHAIN
-            .provision(
+        let (server, login) = CHAIN
+            .start(
                 |url| async move { from_url::start(&url).await },
                 container::start,
                 process::start,
             )
             .await?;
-        Ok(MySql::ready(provisioned, started))
+        Ok(MySql::ready(server, login))
     }
 
     /// One server for the whole test binary, started on first call. For libtest integration
@@ -148,8 +147,7 @@ impl MySql {
         providers::shared(&SHARED, "MySQL", MySql::start).await
     }
 
-    fn ready(provisioned: Provisioned, started: Instant) -> MySql {
-        let (server, Login { user, password }) = provisioned.ready("mysql", started);
+    fn ready(server: Server, Login { user, password }: Login) -> MySql {
         let admin_url = format!(
             "mysql://{}:{}@{}:{}",
             percent_encode(&user),
@@ -226,22 +224,7 @@ impl MySql {
 /// `prefix` reduced to `[a-z0-9_]` (at most 40 characters, `db` when empty) plus `_` and 12
 /// random hex digits: a valid, unquoted-safe identifier under MySQL's 64-character limit.
 fn unique_database_name(prefix: &str) -> String {
-    let mut clean: String = prefix
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .take(40)
-        .collect();
-    if clean.trim_matches('_').is_empty() {
-        clean = "db".to_owned();
-    }
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    format!("{clean}_{}", &suffix[..12])
+    super::unique_name(prefix, 40, "db", '_')
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters (for URL user info).

@@ -4,77 +4,19 @@
 //! only (so it survives `docker restart`), the container carries the owner labels, and it counts
 //! as ready once a real `PING` answers `PONG`.
 
-use std::time::Duration;
-
-use testcontainers::{
-    core::{error::ClientError, IntoContainerPort as _},
-    runners::AsyncRunner as _,
-    GenericImage, ImageExt as _, TestcontainersError,
-};
-
-use super::{ready, Provisioned, RedisOptions, DEFAULT_IMAGE};
+use super::{ready::Pong, Provisioned, RedisOptions, DEFAULT_IMAGE};
 use crate::backing::{
-    cleanup::{Guard, Resource},
-    docker::{self, ContainerImage, StartError},
+    docker::ContainerImage,
+    fixed_port::{self, FixedPortContainer},
     images,
-    providers::free_port,
-    ready::{Liveness, NotReady},
 };
 
 /// Redis's port inside the container.
 const REDIS_PORT: u16 = 6379;
-/// Upper bound for a container to answer `PING` (the local recipe needs about 0.3 s).
-pub(super) const READY_LIMIT: Duration = Duration::from_secs(60);
-/// Attempts with a fresh host port when another process grabbed the one picked.
-const PORT_ATTEMPTS: usize = 3;
-
-/// Why one image could not be run.
-enum RunError {
-    /// The image is not present and could not be pulled.
-    ImageMissing(String),
-    /// The host port was taken between picking and publishing it; another port may work.
-    PortTaken(anyhow::Error),
-    /// Anything else.
-    Other(anyhow::Error),
-}
 
 /// Starts a Redis container, falling back to the local recipe when the requested image cannot
 /// be pulled.
 pub(super) async fn start(options: RedisOptions) -> anyhow::Result<Provisioned> {
-    let image = ContainerImage {
-        kind: "redis",
-        image_env: "MOCKVIDEO_REDIS_IMAGE",
-        default_image: DEFAULT_IMAGE,
-        fallback: &images::REDIS,
-    };
-    docker::start_container(&image, |reference| async move {
-        run_on_free_port(&reference, options).await
-    })
-    .await
-}
-
-/// Runs `image` on a free host port, retrying with another port when it was taken meanwhile.
-async fn run_on_free_port(image: &str, options: RedisOptions) -> Result<Provisioned, StartError> {
-    let mut last = None;
-    for _ in 0..PORT_ATTEMPTS {
-        let port = free_port().map_err(StartError::Other)?;
-        match run(image, port, options).await {
-            Ok(provisioned) => return Ok(provisioned),
-            Err(RunError::PortTaken(error)) => last = Some(error),
-            Err(RunError::ImageMissing(reason)) => return Err(StartError::ImageMissing(reason)),
-            Err(RunError::Other(error)) => return Err(StartError::Other(error)),
-        }
-    }
-    Err(StartError::Other(last.unwrap_or_else(|| {
-        anyhow::anyhow!("no free host port after {PORT_ATTEMPTS} attempts")
-    })))
-}
-
-/// Runs `image` with 6379 published on `127.0.0.1:host_port` and waits until it answers.
-async fn run(image: &str, host_port: u16, options: RedisOptions) -> Result<Provisioned, RunError> {
-    let (name, tag) = docker::split_reference(image);
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let container_name = format!("mockvideo-redis-{}", &suffix[..8]);
     let mut command = vec![
         "redis-server",
         "--protected-mode",
@@ -83,62 +25,15 @@ async fn run(image: &str, host_port: u16, options: RedisOptions) -> Result<Provi
         "0.0.0.0",
     ];
     command.extend(options.server_args());
-    let request = GenericImage::new(name, tag)
-        .with_exposed_port(REDIS_PORT.tcp())
-        .with_container_name(&container_name)
-        .with_labels(docker::owner_labels("redis"))
-        .with_cmd(command)
-        .with_startup_timeout(Duration::from_secs(60))
-        .with_host_config_modifier(docker::publish_on_loopback(REDIS_PORT, Some(host_port)));
-    let container = match request.start().await {
-        Ok(container) => container,
-        Err(TestcontainersError::Client(ClientError::PullImage { err, .. })) => {
-            return Err(RunError::ImageMissing(format!("pull failed: {err}")));
-        }
-        Err(error) => {
-            let text = error.to_string();
-            let error =
-                anyhow::Error::new(error).context(format!("starting a container from {image}"));
-            // The container may exist (created, not started): remove it by name.
-            let _ = docker::remove_container(&container_name).await;
-            return Err(
-                if text.contains("port is already allocated")
-                    || text.contains("address already in use")
-                {
-                    RunError::PortTaken(error)
-                } else {
-                    RunError::Other(error)
-                },
-            );
-        }
-    };
-    let id = container.id().to_owned();
-    let guard = Guard::register(Resource::Container {
-        id: id.clone(),
-        name: format!("container {container_name}"),
-    });
-    // From here on `guard` owns the container (testcontainers' own Drop needs a runtime at drop
-    // time, which a `Redis` held in a static does not have), so its handle is forgotten.
-    std::mem::forget(container);
-    let url = format!("redis://127.0.0.1:{host_port}");
-    match ready::wait_for_pong(&url, READY_LIMIT, Liveness::Container(&id)).await {
-        Ok(waited) => eprintln!(
-            "[harness] redis: container {container_name} answered PING after {:.2} s",
-            waited.as_secs_f64()
-        ),
-        Err(NotReady::Died(report)) => return Err(RunError::Other(anyhow::anyhow!(report))),
-        Err(NotReady::TimedOut(report)) => {
-            return Err(RunError::Other(anyhow::anyhow!(
-                "container {container_name} from {image}: {report}"
-            )));
-        }
-    }
-    Ok(Provisioned {
-        host: "127.0.0.1".to_owned(),
-        port: host_port,
-        provider: format!("docker image {image} (container {container_name})"),
-        container_id: Some(id),
-        guard: Some(guard),
-        extra: url,
+    fixed_port::start::<Pong>(FixedPortContainer {
+        image: ContainerImage {
+            kind: "redis",
+            image_env: "MOCKVIDEO_REDIS_IMAGE",
+            default_image: DEFAULT_IMAGE,
+            fallback: &images::REDIS,
+        },
+        container_port: REDIS_PORT,
+        command,
     })
+    .await
 }

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use super::{ready, Provisioned};
 use crate::backing::providers::parse_server_url;
-use crate::backing::ready::{Liveness, NotReady};
+use crate::backing::ready::{Liveness, NotReady, Probe as _};
 
 /// Checks that `REDIS_URL` answers `PING` and describes it.
 pub(super) async fn start(text: &str) -> anyhow::Result<Provisioned> {
     let (_, host, port) = parse_server_url("REDIS_URL", text, &["redis", "rediss"], 6379)?;
-    ready::wait_for_pong(text, Duration::from_secs(10), Liveness::External)
+    ready::Pong::wait(text, Duration::from_secs(10), Liveness::External)
         .await
         .map_err(NotReady::into_error)?;
     Ok(Provisioned {

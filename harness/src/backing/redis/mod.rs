@@ -10,13 +10,10 @@ mod from_url;
 mod process;
 mod ready;
 
-use std::{fmt, time::Instant};
-
-use anyhow::Context as _;
+use std::fmt;
 
 use tokio::sync::OnceCell;
 
-use super::docker;
 use super::providers::{self, Chain, Server};
 
 /// Redis's provisioning chain: `REDIS_URL`, Docker, local `redis-server`.
@@ -90,15 +87,18 @@ impl Redis {
     /// local `redis-server`. Every attempt and the winner are printed to stderr. When none
     /// works, the error lists each attempt's reason and what to install.
     pub async fn start_with(options: RedisOptions) -> anyhow::Result<Redis> {
-        let started = Instant::now();
-        let provisioned = CHAIN
-            .provision(
+        let (server, url) = CHAIN
+            .start(
                 |url| async move { from_url::start(&url).await },
                 || container::start(options),
                 || process::start(options),
             )
             .await?;
-        Ok(Redis::ready(provisioned, options, started))
+        Ok(Redis {
+            url,
+            options,
+            server,
+        })
     }
 
     /// One server (default options) for the whole test binary, started on first call. Statics
@@ -107,15 +107,6 @@ impl Redis {
     pub async fn shared() -> anyhow::Result<&'static Redis> {
         static SHARED: OnceCell<Result<Redis, String>> = OnceCell::const_new();
         providers::shared(&SHARED, "Redis", Redis::start).await
-    }
-
-    fn ready(provisioned: Provisioned, options: RedisOptions, started: Instant) -> Redis {
-        let (server, url) = provisioned.ready("redis", started);
-        Redis {
-            url,
-            options,
-            server,
-        }
     }
 
     /// `redis://127.0.0.1:PORT` (for `REDIS_URL`, that URL as given). Stays valid across
@@ -146,42 +137,13 @@ impl Redis {
     /// [`RedisOptions::append_only`] the data is kept. Containers only: a `REDIS_URL` server is
     /// not ours to restart, and local processes are not supported.
     pub async fn restart(&self) -> anyhow::Result<()> {
-        let id = self.server.container_id().with_context(|| {
-            format!(
-                "restart needs a container; this Redis is {}",
-                self.server.provider()
-            )
-        })?;
-        let started = Instant::now();
-        docker::restart_container(id, std::time::Duration::from_secs(10)).await?;
-        let waited = ready::wait_for_pong(
-            &self.url,
-            container::READY_LIMIT,
-            super::ready::Liveness::Container(id),
-        )
-        .await
-        .map_err(super::ready::NotReady::into_error)
-        .context("Redis did not answer PING after the restart")?;
-        eprintln!(
-            "[harness] redis: restarted {} in {:.2} s (PONG {:.2} s after the restart call returned)",
-            self.server.provider(),
-            started.elapsed().as_secs_f64(),
-            waited.as_secs_f64()
-        );
-        Ok(())
+        self.server.restart::<ready::Pong>(&self.url).await
     }
 
     /// Waits (up to the container start-up limit, 60 s) until `PING` answers `PONG`, e.g. after
     /// a fault from [`crate::fault`] was undone. Returns how long it waited.
     pub async fn wait_until_ready(&self) -> anyhow::Result<std::time::Duration> {
-        let liveness = match self.server.container_id() {
-            Some(id) => super::ready::Liveness::Container(id),
-            None => super::ready::Liveness::External,
-        };
-        ready::wait_for_pong(&self.url, container::READY_LIMIT, liveness)
-            .await
-            .map_err(super::ready::NotReady::into_error)
-            .with_context(|| format!("Redis ({}) did not answer PING", self.server.provider()))
+        self.server.wait_until_ready::<ready::Pong>(&self.url).await
     }
 
     /// Removes the container or kills the process now.
@@ -192,22 +154,7 @@ impl Redis {
 
 /// See [`Redis::unique_prefix`].
 fn unique_prefix(name: &str) -> String {
-    let mut clean: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .take(40)
-        .collect();
-    if clean.trim_matches('_').is_empty() {
-        clean = "test".to_owned();
-    }
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    format!("{clean}:{}:", &suffix[..12])
+    format!("{}:", super::unique_name(name, 40, "test", ':'))
 }
 
 #[cfg(test)]

@@ -3,20 +3,27 @@
 
 use std::time::Duration;
 
-use crate::backing::ready::{wait_until, Liveness, NotReady};
+use crate::backing::ready::Probe;
 
-/// Polls `PING` on `url` every 100 ms until `PONG` comes back, `limit` passes, or the server
-/// dies.
-pub(super) async fn wait_for_pong(
-    url: &str,
-    limit: Duration,
-    liveness: Liveness<'_>,
-) -> Result<Duration, NotReady> {
-    wait_until("`PING`", limit, liveness, || ping(url)).await
+/// A Redis server is ready once `PING` answers `PONG`.
+pub(super) struct Pong;
+
+impl Probe for Pong {
+    const KIND: &'static str = "redis";
+    const DISPLAY: &'static str = "Redis";
+    const REQUEST: &'static str = "PING";
+
+    fn local_url(port: u16) -> String {
+        format!("redis://127.0.0.1:{port}")
+    }
+
+    fn check(url: &str) -> impl std::future::Future<Output = Result<(), String>> + Send {
+        ping(url)
+    }
 }
 
 /// One `PING` on a fresh connection, bounded to 5 s.
-pub(super) async fn ping(url: &str) -> Result<(), String> {
+async fn ping(url: &str) -> Result<(), String> {
     let attempt = async {
         let client = redis::Client::open(url)?;
         let mut connection = client.get_multiplexed_async_connection().await?;
