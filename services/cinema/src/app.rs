@@ -31,6 +31,7 @@ use tokio::net::TcpListener;
 use tower::Layer as _;
 
 use crate::{
+    auth::{self, Verifier},
     bookings::{self, Booking},
     crud::Collection,
     movies::{self, Movie},
@@ -85,10 +86,22 @@ pub fn indexes(service: Service) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// `service`'s router over `repos` with auth off: see [`router_with_auth`].
+pub fn router(service: Service, repos: &Repos, readiness: Readiness, limits: &Limits) -> Router {
+    router_with_auth(service, repos, readiness, limits, None)
+}
+
 /// `service`'s router over `repos`: its routes, health and metrics, a 404 JSON fallback, the
 /// platform middleware, and the original's URL-format handling (a `.json`-style suffix on the
-/// last path segment is ignored for routing, as chi's `URLFormat` did).
-pub fn router(service: Service, repos: &Repos, readiness: Readiness, limits: &Limits) -> Router {
+/// last path segment is ignored for routing, as chi's `URLFormat` did). With a `verifier`,
+/// every write needs a valid bearer token ([`auth::require_token`]); reads stay open.
+pub fn router_with_auth(
+    service: Service,
+    repos: &Repos,
+    readiness: Readiness,
+    limits: &Limits,
+    verifier: Option<Verifier>,
+) -> Router {
     let retry_after_secs = limits.retry_after_secs;
     let routes = match service {
         Service::Movies => movies::routes::router(Collection {
@@ -108,9 +121,15 @@ pub fn router(service: Service, repos: &Repos, readiness: Readiness, limits: &Li
             retry_after_secs,
         }),
     };
-    let inner = routes
+    let mut inner = routes
         .merge(crate::health::routes(readiness))
         .fallback(not_found);
+    if let Some(verifier) = verifier {
+        inner = inner.layer(axum::middleware::from_fn_with_state(
+            verifier,
+            auth::require_token,
+        ));
+    }
     let inner = with_middleware(inner, service.name(), limits);
     Router::new().fallback_service(tower::util::MapRequestLayer::new(strip_format).layer(inner))
 }
@@ -238,11 +257,12 @@ impl App {
 
     /// The full router with the platform middleware (for `oneshot` tests).
     pub fn router(&self) -> Router {
-        router(
+        router_with_auth(
             self.service,
             &self.repos,
             self.readiness.clone(),
             &self.settings.limits,
+            self.settings.auth.verifier(),
         )
     }
 
@@ -262,6 +282,7 @@ impl App {
             service = %self.service,
             local_addr = %self.local_addr,
             database = %self.settings.mongo.database,
+            auth = if self.settings.auth.jwt_secret.is_some() { "writes need a bearer token" } else { "off" },
             "cinema service listening"
         );
         let served = serve(

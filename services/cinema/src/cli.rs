@@ -15,7 +15,12 @@ use crate::Service;
 Settings come from, in order: defaults, the config file (key=value lines with dotted names: \
 port, mongo.database, mongo.operation_timeout, limits.body_limit_bytes, ...), MONGODB_URL, \
 <SERVICE>__* variables (MOVIES__PORT, MOVIES__MONGO__URL, MOVIES__MONGO__DATABASE, ...; \
-SHOWTIMES__, BOOKINGS__, USERS__ likewise), and the file mongodb-url in the secrets directory.
+SHOWTIMES__, BOOKINGS__, USERS__ likewise), and the files mongodb-url and jwt-secret in the \
+secrets directory.
+
+Auth: with a JWT secret (file jwt-secret, MOVIES__AUTH__JWT_SECRET or the shared \
+CINEMA_JWT_SECRET; at least 32 bytes) every POST and DELETE needs `Authorization: Bearer \
+<token>`, an HS256 token made by `cinema-token`; reads stay open. Without one, writes are open.
 
 The service starts even while MongoDB is down: /healthy and /readyz answer 503 and requests \
 503 until the database answers. /healthz, /livez and /metrics are on the same port (default \
@@ -30,7 +35,7 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", env = "CINEMA_CONFIG_FILE")]
     pub config_file: Option<PathBuf>,
 
-    /// Directory holding the secret file mongodb-url
+    /// Directory holding the secret files mongodb-url and jwt-secret
     #[arg(long, value_name = "PATH", env = "CINEMA_SECRETS_DIR")]
     pub secrets_dir: Option<PathBuf>,
 

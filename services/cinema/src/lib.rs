@@ -7,8 +7,11 @@
 //!   handlers they share; [`repo`] the storage trait, its MongoDB and in-memory stores.
 //! - [`envelope`] (`{"data": ...}`), [`object_id`] (path ids: 400 malformed, 404 unknown),
 //!   [`timestamp`] (`createdon`), [`health`], [`settings`], [`seed`] (the §3.3 seed data).
+//! - [`auth`]: HS256 bearer tokens on every write when a JWT secret is configured, and
+//!   [`auth::issue`] (wrapped by the `cinema-token` binary) to make them.
 
 pub mod app;
+pub mod auth;
 pub mod bookings;
 pub mod cli;
 pub mod crud;
@@ -26,6 +29,6 @@ pub mod showtimes;
 pub mod timestamp;
 pub mod users;
 
-pub use app::{router, App, Repos};
+pub use app::{router, router_with_auth, App, Repos};
 pub use service::Service;
 pub use settings::Settings;

@@ -12,9 +12,12 @@
 //! | `mongo.connect_timeout` | `MOVIES__MONGO__CONNECT_TIMEOUT` | 2 s |
 //! | `mongo.operation_timeout` | `MOVIES__MONGO__OPERATION_TIMEOUT` | 5 s |
 //! | `limits.*` | `MOVIES__LIMITS__BODY_LIMIT_BYTES`, … | see [`Limits`] |
+//! | `auth.jwt_secret` | `MOVIES__AUTH__JWT_SECRET`, else `CINEMA_JWT_SECRET`; secret file `jwt-secret` wins | none: auth off |
+//! | `auth.leeway` | `MOVIES__AUTH__LEEWAY` | 30 s |
 //!
 //! Durations are seconds (`2`, `0.5`) or strings with a unit (`"500ms"`). The URL may carry
-//! credentials, so it is a secret: never logged.
+//! credentials, so it is a secret: never logged; so is the JWT secret, which turns on auth for
+//! every write (see [`crate::auth`]) and must be at least 32 bytes long.
 
 use std::{path::Path, time::Duration};
 
@@ -22,7 +25,7 @@ use platform::{
     config::{ConfigError, Layered},
     http::Limits,
 };
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
 use crate::Service;
@@ -30,8 +33,15 @@ use crate::Service;
 /// The variable every service reads for the MongoDB URL (below its own `<SERVICE>__MONGO__URL`).
 pub const MONGODB_URL: &str = "MONGODB_URL";
 
+/// The variable every service reads for the JWT secret (below its own
+/// `<SERVICE>__AUTH__JWT_SECRET`).
+pub const CINEMA_JWT_SECRET: &str = "CINEMA_JWT_SECRET";
+
 /// Secret file names and the settings they set.
-const SECRET_FILES: &[(&str, &str)] = &[("mongodb-url", "mongo.url")];
+const SECRET_FILES: &[(&str, &str)] = &[
+    ("mongodb-url", "mongo.url"),
+    ("jwt-secret", "auth.jwt_secret"),
+];
 
 /// Everything one cinema service needs to start.
 #[derive(Debug, Clone, Deserialize)]
@@ -45,6 +55,38 @@ pub struct Settings {
     pub mongo: MongoSettings,
     /// HTTP limits (body size, concurrency, request timeout, `Retry-After`).
     pub limits: Limits,
+    /// JWT auth on writes (off unless a secret is configured).
+    pub auth: AuthSettings,
+}
+
+/// Who may write: see [`crate::auth`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// The HS256 secret (at least 32 bytes). When set, every `POST` and `DELETE` needs a
+    /// bearer token signed with it; unset (the default), writes are open.
+    pub jwt_secret: Option<SecretString>,
+    /// How far past `exp` a token is still accepted (clock skew). Default 30 s.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub leeway: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            leeway: crate::auth::DEFAULT_LEEWAY,
+        }
+    }
+}
+
+impl AuthSettings {
+    /// The token verifier, when auth is on.
+    pub fn verifier(&self) -> Option<crate::auth::Verifier> {
+        self.jwt_secret
+            .as_ref()
+            .map(|secret| crate::auth::Verifier::new(secret, self.leeway))
+    }
 }
 
 /// Where the documents live and how long to wait for them.
@@ -73,6 +115,7 @@ impl Default for Settings {
             log_level: "info".to_owned(),
             mongo: MongoSettings::default(),
             limits: Limits::default(),
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -114,11 +157,15 @@ impl Settings {
     ) -> Result<Settings, ConfigError> {
         let prefix = service.env_prefix();
         let env: Vec<(String, String)> = env.into_iter().collect();
-        // `MONGODB_URL` goes first, so the service's own `<PREFIX>__MONGO__URL` wins over it.
+        // The shared `MONGODB_URL` and `CINEMA_JWT_SECRET` go first, so the service's own
+        // `<PREFIX>__MONGO__URL` and `<PREFIX>__AUTH__JWT_SECRET` win over them.
         let mut vars: Vec<(String, String)> = env
             .iter()
-            .filter(|(name, _)| name == MONGODB_URL)
-            .map(|(_, value)| (format!("{prefix}__MONGO__URL"), value.clone()))
+            .filter_map(|(name, value)| match name.as_str() {
+                MONGODB_URL => Some((format!("{prefix}__MONGO__URL"), value.clone())),
+                CINEMA_JWT_SECRET => Some((format!("{prefix}__AUTH__JWT_SECRET"), value.clone())),
+                _ => None,
+            })
             .collect();
         vars.extend(env);
         Layered::new(prefix)
@@ -148,6 +195,18 @@ impl Settings {
                 return Err(ConfigError::invalid(key, "must be greater than zero"));
             }
         }
+        if let Some(secret) = &self.auth.jwt_secret {
+            let len = secret.expose_secret().len();
+            if len < crate::auth::MIN_SECRET_BYTES {
+                return Err(ConfigError::invalid(
+                    "auth.jwt_secret",
+                    format!(
+                        "must be at least {} bytes long (got {len})",
+                        crate::auth::MIN_SECRET_BYTES
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -156,7 +215,6 @@ impl Settings {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use platform::config::vars as env;
-    use secrecy::ExposeSecret as _;
 
     use super::*;
 
@@ -226,5 +284,82 @@ mod tests {
         .unwrap();
         let text = format!("{settings:?}");
         assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn auth_is_off_by_default_and_on_with_a_secret() {
+        let settings = Settings::load_with_env(Service::Movies, None, None, env(&[])).unwrap();
+        assert!(settings.auth.jwt_secret.is_none());
+        assert!(settings.auth.verifier().is_none());
+        assert!(Settings::default().auth.verifier().is_none());
+
+        let vars = env(&[
+            ("CINEMA_JWT_SECRET", SECRET),
+            (
+                "USERS__AUTH__JWT_SECRET",
+                "users-own-secret-of-32-bytes-or-more",
+            ),
+            ("USERS__AUTH__LEEWAY", "5s"),
+        ]);
+        let movies = Settings::load_with_env(Service::Movies, None, None, vars.clone()).unwrap();
+        assert_eq!(
+            movies.auth.jwt_secret.as_ref().unwrap().expose_secret(),
+            SECRET
+        );
+        assert_eq!(movies.auth.leeway, Duration::from_secs(30));
+        assert!(movies.auth.verifier().is_some());
+        let users = Settings::load_with_env(Service::Users, None, None, vars).unwrap();
+        assert_eq!(
+            users.auth.jwt_secret.as_ref().unwrap().expose_secret(),
+            "users-own-secret-of-32-bytes-or-more"
+        );
+        assert_eq!(users.auth.leeway, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_jwt_secret_is_read_from_the_secrets_directory() {
+        let dir = std::env::temp_dir().join(format!("cinema-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("jwt-secret"), format!("{SECRET}\n")).unwrap();
+        let settings = Settings::load_with_env(
+            Service::Bookings,
+            None,
+            Some(&dir),
+            env(&[("CINEMA_JWT_SECRET", "the-environment-loses-to-the-file!!")]),
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        let settings = settings.unwrap();
+        assert_eq!(
+            settings.auth.jwt_secret.as_ref().unwrap().expose_secret(),
+            SECRET
+        );
+    }
+
+    #[test]
+    fn a_short_jwt_secret_is_a_start_up_error_naming_the_setting() {
+        let error = Settings::load_with_env(
+            Service::Movies,
+            None,
+            None,
+            env(&[("CINEMA_JWT_SECRET", "too-short")]),
+        )
+        .unwrap_err();
+        assert_eq!(error.key(), Some("auth.jwt_secret"));
+        assert!(!error.to_string().contains("too-short"), "{error}");
+    }
+
+    #[test]
+    fn the_jwt_secret_is_never_shown() {
+        let settings = Settings::load_with_env(
+            Service::Movies,
+            None,
+            None,
+            env(&[("CINEMA_JWT_SECRET", SECRET)]),
+        )
+        .unwrap();
+        let text = format!("{settings:?}");
+        assert!(!text.contains(SECRET), "{text}");
     }
 }

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use axum::{
     body::Body,
     http::{header, Method, Request, StatusCode},
@@ -17,7 +19,7 @@ use cinema::{
     users::{InMemoryUserRepo, User},
     Repos, Service,
 };
-use http_body_util::BodyExt as _;
+use common::Answer;
 use platform::{health::Readiness, http::Limits};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -88,17 +90,7 @@ fn seeded(service: Service) -> TestApp {
     app_with(service, true, Readiness::new())
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    text: String,
-}
-
 impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|error| panic!("{error}: {}", self.text))
-    }
-
     fn content_type(&self) -> &str {
         self.headers
             .get(header::CONTENT_TYPE)
@@ -128,14 +120,7 @@ impl TestApp {
             )
             .await
             .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        Answer {
-            status,
-            headers,
-            text: String::from_utf8(bytes.to_vec()).unwrap(),
-        }
+        Answer::read(response).await
     }
 
     async fn get(&self, uri: &str) -> Answer {
