@@ -2,6 +2,7 @@
 
 pub mod accountd;
 pub mod activity;
+pub mod cinema;
 pub mod events;
 pub mod process;
 

@@ -172,8 +172,8 @@ fn body_does_not_contain(world: &mut MockVideoWorld, needle: String) {
     assert!(!text.contains(&needle), "{needle:?} found in body {text:?}");
 }
 
-/// Checks the shared error shape `{"error":{"code":..,"message":..}}` and returns the message.
-fn json_error_message(exchange: &Exchange) -> String {
+/// Asserts that `exchange` is `application/json`, showing the body when it is not.
+pub fn assert_json_content_type(exchange: &Exchange) {
     let content_type = exchange
         .headers
         .get("content-type")
@@ -181,8 +181,14 @@ fn json_error_message(exchange: &Exchange) -> String {
         .unwrap_or_default();
     assert!(
         content_type.starts_with("application/json"),
-        "error content type {content_type:?}"
+        "content type {content_type:?}, body {:?}",
+        exchange.text()
     );
+}
+
+/// Checks the shared error shape `{"error":{"code":..,"message":..}}` and returns the message.
+fn json_error_message(exchange: &Exchange) -> String {
+    assert_json_content_type(exchange);
     let json = exchange.json().expect("a JSON error body");
     let code = pointer(&json, "/error/code");
     assert!(

@@ -4,6 +4,7 @@
 
 pub mod accountd;
 pub mod activity;
+pub mod cinema;
 pub mod events;
 pub mod http;
 pub mod world;

@@ -35,6 +35,8 @@ pub struct MockVideoWorld {
     pub base_url: Option<String>,
     /// gRPC state of the activity scenarios.
     pub activity: super::activity::ActivityState,
+    /// Databases, MongoDB server and remembered ids of the cinema scenarios.
+    pub cinema: super::cinema::CinemaState,
     /// Redis, streams, producer and consumers of the events scenarios.
     pub events: super::events::EventsState,
     /// The last answer received.
@@ -56,6 +58,7 @@ impl MockVideoWorld {
             http,
             base_url: None,
             activity: Default::default(),
+            cinema: Default::default(),
             events: Default::default(),
             last: None,
             services: Vec::new(),
@@ -87,6 +90,8 @@ impl MockVideoWorld {
                 eprintln!("[harness] {name} stopped with an error: {error:#}");
             }
         }
+        // After the services stopped: nothing writes to the database while it is dropped.
+        self.cinema.teardown().await;
         if self.databases.is_empty() {
             return;
         }
