@@ -2,9 +2,11 @@
 Feature: A cinema service recovers by itself after MongoDB restarts
   The original dialled MongoDB once at start-up. Here readiness turns false while the database
   is down, comes back by itself once the database answers again, and the data is kept. Each
-  scenario restarts a MongoDB server of its own, never the suite's shared one.
+  scenario restarts a MongoDB server of its own, never the suite's shared one. (A restart is
+  over too quickly to watch readiness reliably; the stop/start scenario checks that it is false
+  meanwhile.)
 
-  Scenario: The movies service is not ready while MongoDB restarts and serves the same data after
+  Scenario: The movies service serves the same data after MongoDB restarts
     Given the movies service on a MongoDB server of its own with the seed data
     When I send a POST request to "/movies" with body:
       """
@@ -13,8 +15,7 @@ Feature: A cinema service recovers by itself after MongoDB restarts
     Then the response status is 200
     When I remember the response's id as "memorias"
     And MongoDB is restarted
-    Then the service was not ready while MongoDB was down
-    And the service is ready again
+    Then the service is ready again
     When I send a GET request to the movies service at "/movies/{memorias}"
     Then the response status is 200
     And the response data is the remembered "memorias"

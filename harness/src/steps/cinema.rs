@@ -4,20 +4,21 @@
 //! the next request's path or body, and recovery after the database restarts.
 //!
 //! A remembered id is written `{name}` in a path or body: `"/movies/{zootopia}"`.
+//!
+//! Auth: "… with auth on" starts the services with a random JWT secret of the scenario's own;
+//! "I use a valid token" (and the expired, foreign, `alg: none` and no-token variants) sets the
+//! `Authorization` header that the "… to the {word} service at …" request steps send.
 
 use std::{
     collections::HashMap,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use cinema::Service;
 use cucumber::{gherkin::Step, given, then, when};
 use harness::backing::mongo::Mongo;
-use serde_json::Value;
+use secrecy::SecretString;
+use serde_json::{json, Value};
 
 use super::{
     http::{pointer, send},
@@ -40,8 +41,10 @@ pub struct CinemaState {
     pub ids: HashMap<String, String>,
     /// Whole `data` documents remembered from answers, by name.
     pub documents: HashMap<String, Value>,
-    /// Set while MongoDB restarts by a poller that saw `/healthy` answer anything but 200.
-    pub saw_not_ready: Option<Arc<AtomicBool>>,
+    /// The scenario's JWT secret, when its services were started with auth on.
+    pub secret: Option<SecretString>,
+    /// The bearer token the cinema request steps send (`Authorization: Bearer …`), if any.
+    pub token: Option<String>,
 }
 
 impl CinemaState {
@@ -104,10 +107,24 @@ async fn start_services(
     own_server: bool,
     seed: bool,
 ) -> anyhow::Result<()> {
+    start_services_with(world, names, own_server, seed, false).await
+}
+
+/// [`start_services`], with the scenario's JWT secret configured when `auth` (auth on).
+async fn start_services_with(
+    world: &mut MockVideoWorld,
+    names: &[&str],
+    own_server: bool,
+    seed: bool,
+    auth: bool,
+) -> anyhow::Result<()> {
     let url = provision(world, own_server, seed).await?;
     let database = world.cinema.database.clone().unwrap_or_default();
+    let secret = auth.then(|| scenario_secret(world));
     for name in names {
-        let service = harness::launch::cinema::start(service_named(name), &url, &database).await?;
+        let mut settings = harness::launch::cinema::settings_for(&url, &database);
+        settings.auth.jwt_secret = secret.clone();
+        let service = harness::launch::cinema::start_with(service_named(name), settings).await?;
         let base = service.base_url();
         world.services.push(service);
         wait_ready(world, &base).await?;
@@ -175,6 +192,23 @@ async fn four_services_seeded(world: &mut MockVideoWorld) -> anyhow::Result<()> 
     .await
 }
 
+#[given(expr = "the {word} service on a fresh database with auth on")]
+async fn one_service_auth(world: &mut MockVideoWorld, name: String) -> anyhow::Result<()> {
+    start_services_with(world, &[name.as_str()], false, false, true).await
+}
+
+#[given("the four cinema services on a fresh database with auth on")]
+async fn four_services_auth(world: &mut MockVideoWorld) -> anyhow::Result<()> {
+    start_services_with(
+        world,
+        &["movies", "showtimes", "bookings", "users"],
+        false,
+        false,
+        true,
+    )
+    .await
+}
+
 #[given(expr = "the {word} service on a MongoDB server of its own with the seed data")]
 async fn one_service_own_server(world: &mut MockVideoWorld, name: String) -> anyhow::Result<()> {
     start_services(world, &[name.as_str()], true, true).await
@@ -209,7 +243,8 @@ fn use_service(world: &mut MockVideoWorld, name: &str) {
 async fn send_to(world: &mut MockVideoWorld, method: String, name: String, path: String) {
     use_service(world, &name);
     let path = substitute(world, &path);
-    send(world, &method, &path, None, None).await;
+    let header = authorization(world);
+    send(world, &method, &path, header.as_deref(), None).await;
 }
 
 #[when(expr = "I send a {word} request to the {word} service at {string} with body:")]
@@ -231,7 +266,130 @@ async fn send_to_with_body(
     for (id_name, id) in &world.cinema.ids {
         body = body.replace(&format!("{{{id_name}}}"), id);
     }
-    send(world, &method, &path, None, Some(body.into_bytes())).await;
+    let header = authorization(world);
+    send(
+        world,
+        &method,
+        &path,
+        header.as_deref(),
+        Some(body.into_bytes()),
+    )
+    .await;
+}
+
+/// The `Authorization` header the cinema request steps send, written `Name: value`.
+fn authorization(world: &MockVideoWorld) -> Option<String> {
+    world
+        .cinema
+        .token
+        .as_ref()
+        .map(|token| format!("Authorization: Bearer {token}"))
+}
+
+/// A fresh random secret of 64 hex digits (HS256 wants at least 32 bytes).
+fn random_secret() -> SecretString {
+    SecretString::from(format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    ))
+}
+
+/// The scenario's JWT secret, made on first use.
+fn scenario_secret(world: &mut MockVideoWorld) -> SecretString {
+    world
+        .cinema
+        .secret
+        .get_or_insert_with(random_secret)
+        .clone()
+}
+
+fn configured_secret(world: &MockVideoWorld) -> SecretString {
+    world
+        .cinema
+        .secret
+        .clone()
+        .expect("the scenario's services were not started with auth on")
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// Unpadded base64url (RFC 4648 §5), as JWT segments are written.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let digits = chunk.len() + 1;
+        for i in 0..digits {
+            let index = (n >> (18 - 6 * i)) & 0x3f;
+            out.push(char::from(ALPHABET[index as usize]));
+        }
+    }
+    out
+}
+
+#[given("I use a valid token")]
+#[when("I use a valid token")]
+fn use_valid_token(world: &mut MockVideoWorld) {
+    let secret = configured_secret(world);
+    world.cinema.token = Some(cinema::auth::issue(
+        &secret,
+        "gherkin",
+        Duration::from_secs(600),
+    ));
+}
+
+#[given("I use an expired token")]
+#[when("I use an expired token")]
+fn use_expired_token(world: &mut MockVideoWorld) {
+    let secret = configured_secret(world);
+    // Well beyond the default 30 s leeway.
+    let now = now_secs();
+    let claims = cinema::auth::Claims {
+        sub: "gherkin".to_owned(),
+        exp: now.saturating_sub(3600),
+        iat: Some(now.saturating_sub(7200)),
+    };
+    world.cinema.token = Some(cinema::auth::issue_claims(&secret, &claims));
+}
+
+#[given("I use a token signed with another secret")]
+#[when("I use a token signed with another secret")]
+fn use_foreign_token(world: &mut MockVideoWorld) {
+    let _ = configured_secret(world);
+    world.cinema.token = Some(cinema::auth::issue(
+        &random_secret(),
+        "gherkin",
+        Duration::from_secs(600),
+    ));
+}
+
+#[given("I use an unsigned token with alg none")]
+#[when("I use an unsigned token with alg none")]
+fn use_alg_none_token(world: &mut MockVideoWorld) {
+    let header = json!({"alg": "none", "typ": "JWT"}).to_string();
+    let claims = json!({"sub": "gherkin", "exp": now_secs() + 600, "iat": now_secs()}).to_string();
+    world.cinema.token = Some(format!(
+        "{}.{}.",
+        base64url(header.as_bytes()),
+        base64url(claims.as_bytes())
+    ));
+}
+
+#[given("I use no token")]
+#[when("I use no token")]
+fn use_no_token(world: &mut MockVideoWorld) {
+    world.cinema.token = None;
 }
 
 fn data(world: &MockVideoWorld) -> Value {
@@ -413,54 +571,13 @@ fn field_lists_remembered(world: &mut MockVideoWorld, field: String, names: Stri
 
 #[when("MongoDB is restarted")]
 async fn mongo_restarted(world: &mut MockVideoWorld) -> anyhow::Result<()> {
-    let base = world.base_url().to_owned();
-    let mongo = world
+    world
         .cinema
         .own_mongo
         .as_ref()
-        .expect("restart scenarios start a MongoDB server of their own");
-    // Watch readiness while the server is down: it must turn false at some point.
-    let saw_not_ready = Arc::new(AtomicBool::new(false));
-    let watching = Arc::new(AtomicBool::new(true));
-    let poller = {
-        let http = world.http.clone();
-        let saw_not_ready = saw_not_ready.clone();
-        let watching = watching.clone();
-        tokio::spawn(async move {
-            while watching.load(Ordering::SeqCst) {
-                let status = http
-                    .get(format!("{base}/healthy"))
-                    .timeout(Duration::from_secs(5))
-                    .send()
-                    .await
-                    .map(|answer| answer.status().as_u16());
-                if !matches!(status, Ok(200)) {
-                    saw_not_ready.store(true, Ordering::SeqCst);
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
-    let restarted = mongo.restart().await;
-    // Give the poller one more look before the driver has reconnected.
-    watching.store(false, Ordering::SeqCst);
-    let _ = poller.await;
-    restarted?;
-    world.cinema.saw_not_ready = Some(saw_not_ready);
-    Ok(())
-}
-
-#[then("the service was not ready while MongoDB was down")]
-fn was_not_ready(world: &mut MockVideoWorld) {
-    let saw = world
-        .cinema
-        .saw_not_ready
-        .as_ref()
-        .expect("MongoDB was not restarted in this scenario");
-    assert!(
-        saw.load(Ordering::SeqCst),
-        "/healthy never answered anything but 200 while MongoDB restarted"
-    );
+        .expect("restart scenarios start a MongoDB server of their own")
+        .restart()
+        .await
 }
 
 #[then("the service is ready again")]
