@@ -1,9 +1,10 @@
 //! The few calls xtask makes into `harness::backing`: images, stale-container sweep, MySQL,
-//! Redis.
+//! Redis, MongoDB.
 //!
 //! Kept in one small module so the rest of xtask does not depend on the harness's exact shapes.
 
 use anyhow::{Context, Result};
+use harness::backing::mongo::Mongo;
 use harness::backing::mysql::{DbParts, MySql};
 use harness::backing::redis::Redis;
 use harness::backing::{docker, images};
@@ -109,6 +110,36 @@ impl RedisServer {
     /// Stops the server (removes the container or kills the process).
     pub async fn stop(self) -> Result<String> {
         stop_server("Redis", self.provider(), self.server.stop()).await
+    }
+}
+
+/// A MongoDB-wire server started for `up`.
+pub struct MongoServer {
+    server: Mongo,
+}
+
+impl MongoServer {
+    /// Starts MongoDB (the harness tries MONGODB_URL, a container, a local mongod or SecantusDB,
+    /// in that order).
+    pub async fn start() -> Result<Self> {
+        let server = Mongo::start().await.context("starting MongoDB")?;
+        eprintln!("mongo: using {}", server.server().provider());
+        Ok(Self { server })
+    }
+
+    /// `mongodb://HOST:PORT/?directConnection=true` (MONGODB_URL as given, with credentials).
+    pub fn url(&self) -> &str {
+        self.server.url()
+    }
+
+    /// How the server was provided, in words.
+    pub fn provider(&self) -> String {
+        self.server.server().provider().to_string()
+    }
+
+    /// Stops the server (removes the container or kills the process).
+    pub async fn stop(self) -> Result<String> {
+        stop_server("MongoDB", self.provider(), self.server.stop()).await
     }
 }
 

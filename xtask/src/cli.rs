@@ -22,8 +22,8 @@ Examples:
   cargo xtask ci                     fmt, clippy, all tests, Gherkin suites, summary table
   cargo xtask ci --skip functional --skip robustness
                                      the same without the Gherkin suites
-  cargo xtask up                     MySQL, accountd, activity, Redis and the event pipeline
-                                     on 127.0.0.1 until Ctrl-C
+  cargo xtask up                     MySQL, accountd, activity, Redis, the event pipeline,
+                                     MongoDB and the cinema services on 127.0.0.1 until Ctrl-C
   cargo xtask bench accountd -c 64   HTTP vs raw MySQL throughput
   cargo xtask bench activity         gRPC CreateEvent rate and ListEvents streaming
   cargo xtask bench events           POST /event vs raw XADD, end-to-end lag"
@@ -85,7 +85,8 @@ Examples:
     )]
     Ci(CiArgs),
 
-    /// Start MySQL, accountd, activity, Redis and the event pipeline locally until Ctrl-C.
+    /// Start MySQL, accountd, activity, Redis, the event pipeline, MongoDB and the cinema
+    /// services locally until Ctrl-C.
     #[command(
         long_about = "Start the stack on this machine: MySQL (MYSQL_URL, a container or \
 a local mariadbd) with a `mockvideo` and an `activity` database, then accountd (debug build) with \
@@ -93,13 +94,18 @@ the test users loaded, on port 5000 if free, then the activity server (debug bui
 50051 and its admin HTTP (/readyz, /metrics) on 9091 if free; then Redis (REDIS_URL, a container \
 or a local redis-server), the event producer (POST /event on 8080 if free), two event consumers \
 (consumer-1 and consumer-2 in group demo_consumer_group, admin HTTP on 9092 and 9093 if free) \
-and the event simulator sending 2 events/s, all on the stream NotificationStream. One \
-`cargo build` builds every service binary; logs go to target/up/<name>.log. Prints the URLs \
-and example requests and writes target/up/endpoints.env (MYSQL_URL, ACCOUNTD_URL, \
-ACTIVITY_ADDR, ACTIVITY_ADMIN_URL, ACTIVITY_CLIENT_BIN, REDIS_URL, REDIS_STREAM, \
-EVENT_PRODUCER_URL, EVENT_CONSUMER_GROUP, EVENT_CONSUMER_1_ADMIN_URL, \
-EVENT_CONSUMER_2_ADMIN_URL, EVENT_SIMULATOR_ACTIVE=1). Ctrl-C or SIGTERM stops everything \
-(services first, then the containers), removes the file and reports what was cleaned.
+and the event simulator sending 2 events/s, all on the stream NotificationStream; then MongoDB \
+(MONGODB_URL, a container or a local mongod/SecantusDB) and the cinema services movies, \
+showtimes, bookings and users (debug builds, on 8081-8084 if free, database `cinema`, seed data \
+loaded) with JWT auth on for POST and DELETE: a random secret in target/up/secrets/jwt-secret \
+and a development token from cinema-token. One `cargo build` builds every service binary; logs \
+go to target/up/<name>.log. Prints the URLs and example requests and writes \
+target/up/endpoints.env (MYSQL_URL, ACCOUNTD_URL, ACTIVITY_ADDR, ACTIVITY_ADMIN_URL, \
+ACTIVITY_CLIENT_BIN, REDIS_URL, REDIS_STREAM, EVENT_PRODUCER_URL, EVENT_CONSUMER_GROUP, \
+EVENT_CONSUMER_1_ADMIN_URL, EVENT_CONSUMER_2_ADMIN_URL, EVENT_SIMULATOR_ACTIVE=1, MONGODB_URL, \
+CINEMA_TOKEN, MOVIES_URL, SHOWTIMES_URL, BOOKINGS_URL, USERS_URL). Ctrl-C or SIGTERM stops \
+everything (services first, then the containers), removes the file and the secrets and reports \
+what was cleaned.
 
 Examples:
   cargo xtask up
@@ -109,7 +115,10 @@ Examples:
 Then, in another terminal:
   set -a; . target/up/endpoints.env; set +a
   curl -si -X POST $EVENT_PRODUCER_URL/event -d '{\"description\":\"hello world\"}'
-  curl -s $EVENT_CONSUMER_1_ADMIN_URL/metrics | grep ^events_consumed_total"
+  curl -s $EVENT_CONSUMER_1_ADMIN_URL/metrics | grep ^events_consumed_total
+  curl -s $MOVIES_URL/movies
+  curl -si -X POST $MOVIES_URL/movies -H \"Authorization: Bearer $CINEMA_TOKEN\" \\
+       -H 'Content-Type: application/json' -d '{\"data\":{\"title\":\"Lucia\"}}'"
     )]
     Up(UpArgs),
 

@@ -70,7 +70,7 @@ pub fn activity_cmd(binary: &Path, grpc_port: u16, admin_port: u16, db: &DbParts
         .env_secret("ACTIVITY__DB__PASSWORD", &db.password)
 }
 
-/// Sets `key` to a Redis URL, hidden in the echo when it carries credentials.
+/// Sets `key` to a Redis or MongoDB URL, hidden in the echo when it carries credentials.
 fn env_url(cmd: Cmd, key: &str, url: &str) -> Cmd {
     if url.contains('@') {
         cmd.env_secret(key, url)
@@ -114,6 +114,47 @@ pub fn event_simulator_cmd(binary: &Path, producer_url: &str, events_per_second:
             "EVENT_SIMULATOR__EVENTS_PER_SECOND",
             events_per_second.to_string(),
         )
+}
+
+/// How `up` configures one cinema service (movies, showtimes, bookings, users).
+#[derive(Clone, Debug)]
+pub struct CinemaConfig<'a> {
+    /// The service's environment prefix: `MOVIES`, `SHOWTIMES`, `BOOKINGS`, `USERS`.
+    pub env_prefix: &'a str,
+    /// Its HTTP port.
+    pub port: u16,
+    /// The MongoDB URL (shared `MONGODB_URL`).
+    pub mongo_url: &'a str,
+    /// The database every cinema service uses.
+    pub database: &'a str,
+    /// The directory holding the file `jwt-secret` (turns JWT auth on for writes).
+    pub secrets_dir: &'a Path,
+    /// Upsert the seed data before serving (idempotent).
+    pub load_seed_data: bool,
+}
+
+/// The command starting one cinema service binary: `--secrets-dir DIR` (JWT auth on), maybe
+/// `--load-seed-data`, the rest through the environment.
+pub fn cinema_cmd(binary: &Path, config: &CinemaConfig<'_>) -> Cmd {
+    let mut cmd = Cmd::new(binary.display().to_string())
+        .arg("--secrets-dir")
+        .arg(config.secrets_dir.display().to_string());
+    if config.load_seed_data {
+        cmd = cmd.arg("--load-seed-data");
+    }
+    let prefix = config.env_prefix;
+    env_url(cmd, "MONGODB_URL", config.mongo_url)
+        .env(format!("{prefix}__PORT"), config.port.to_string())
+        .env(format!("{prefix}__MONGO__DATABASE"), config.database)
+}
+
+/// The command minting a development token for the cinema services' writes with the built
+/// `cinema-token`, signed with the secret in `secret_file`; its standard output is the token.
+pub fn cinema_token_cmd(binary: &Path, secret_file: &Path, subject: &str, ttl: &str) -> Cmd {
+    Cmd::new(binary.display().to_string())
+        .arg("--secret-file")
+        .arg(secret_file.display().to_string())
+        .args(["--subject", subject, "--ttl", ttl])
 }
 
 /// Starts `cmd` in the background with its output in a fresh `log` (truncated first) and keeps the
@@ -369,6 +410,77 @@ mod tests {
             simulator.to_string(),
             "EVENT_SIMULATOR__PRODUCER_URL=http://127.0.0.1:8080 \
              EVENT_SIMULATOR__EVENTS_PER_SECOND=2 /t/debug/event-simulator"
+        );
+    }
+
+    #[test]
+    fn cinema_services_are_configured_through_the_environment_with_auth_on() {
+        let config = CinemaConfig {
+            env_prefix: "MOVIES",
+            port: 8081,
+            mongo_url: "mongodb://127.0.0.1:27017/?directConnection=true",
+            database: "cinema",
+            secrets_dir: Path::new("/r/target/up/secrets"),
+            load_seed_data: true,
+        };
+        let movies = cinema_cmd(Path::new("/t/debug/movies"), &config);
+        assert_eq!(
+            movies.line(),
+            "/t/debug/movies --secrets-dir /r/target/up/secrets --load-seed-data"
+        );
+        assert_eq!(
+            movies.to_string(),
+            "MONGODB_URL='mongodb://127.0.0.1:27017/?directConnection=true' MOVIES__PORT=8081 \
+             MOVIES__MONGO__DATABASE=cinema \
+             /t/debug/movies --secrets-dir /r/target/up/secrets --load-seed-data"
+        );
+        let users = cinema_cmd(
+            Path::new("/t/debug/users"),
+            &CinemaConfig {
+                env_prefix: "USERS",
+                port: 8084,
+                load_seed_data: false,
+                ..config
+            },
+        );
+        assert_eq!(
+            users.line(),
+            "/t/debug/users --secrets-dir /r/target/up/secrets"
+        );
+        assert!(users
+            .to_string()
+            .contains("USERS__PORT=8084 USERS__MONGO__DATABASE=cinema"));
+    }
+
+    #[test]
+    fn mongodb_urls_with_credentials_are_not_echoed() {
+        let config = CinemaConfig {
+            env_prefix: "SHOWTIMES",
+            port: 8082,
+            mongo_url: "mongodb://app:hunter2@db:27017",
+            database: "cinema",
+            secrets_dir: Path::new("/s"),
+            load_seed_data: false,
+        };
+        let cmd = cinema_cmd(Path::new("/t/debug/showtimes"), &config);
+        assert!(!cmd.to_string().contains("hunter2"));
+        assert!(cmd
+            .to_string()
+            .starts_with("MONGODB_URL=*** SHOWTIMES__PORT=8082"));
+    }
+
+    #[test]
+    fn the_token_is_minted_by_the_built_cinema_token() {
+        let cmd = cinema_token_cmd(
+            Path::new("/t/debug/cinema-token"),
+            Path::new("/r/target/up/secrets/jwt-secret"),
+            "up-dev",
+            "12h",
+        );
+        assert_eq!(
+            cmd.to_string(),
+            "/t/debug/cinema-token --secret-file /r/target/up/secrets/jwt-secret \
+             --subject up-dev --ttl 12h"
         );
     }
 

@@ -1,5 +1,5 @@
 //! The components of `cargo xtask up`: MySQL, then accountd, then the activity server (the event
-//! pipeline follows, in [`super::events`]).
+//! pipeline follows, in [`super::events`], then the cinema services, in [`super::cinema`]).
 
 use std::path::Path;
 
@@ -88,12 +88,14 @@ impl Component for MySqlComponent {
     }
 }
 
-/// `cargo build -p accountd -p activity -p events`: every service binary `up` runs (accountd,
-/// activity-server, activity-client, event-producer, event-consumer, event-simulator) in one
-/// debug build.
+/// `cargo build -p accountd -p activity -p events -p cinema`: every service binary `up` runs
+/// (accountd, activity-server, activity-client, event-producer, event-consumer, event-simulator,
+/// movies, showtimes, bookings, users, cinema-token) in one debug build.
 pub fn build_cmd() -> Cmd {
-    Cmd::cargo(["build", "-p", "accountd", "-p", "activity", "-p", "events"])
-        .dir(paths::repo_root())
+    Cmd::cargo([
+        "build", "-p", "accountd", "-p", "activity", "-p", "events", "-p", "cinema",
+    ])
+    .dir(paths::repo_root())
 }
 
 /// The accountd service (debug build) on 5000 or a free port, with the test users loaded;
@@ -230,7 +232,10 @@ mod tests {
     #[test]
     fn services_are_built_in_debug_from_the_repo_root_in_one_command() {
         let cmd = build_cmd();
-        assert_eq!(cmd.line(), "cargo build -p accountd -p activity -p events");
+        assert_eq!(
+            cmd.line(),
+            "cargo build -p accountd -p activity -p events -p cinema"
+        );
         assert_eq!(cmd.dir, Some(paths::repo_root()));
     }
 
@@ -244,7 +249,7 @@ mod tests {
         assert_eq!(server, PathBuf::from("/t/debug/activity-server"));
         assert_eq!(
             runner.lines(Kind::Run),
-            ["cargo build -p accountd -p activity -p events"]
+            ["cargo build -p accountd -p activity -p events -p cinema"]
         );
     }
 
@@ -318,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn up_starts_mysql_accountd_activity_then_the_event_pipeline() {
+    fn up_starts_mysql_accountd_activity_the_event_pipeline_then_the_cinema_services() {
         let names: Vec<&str> = super::super::components(&super::super::Options::default())
             .iter()
             .map(|c| c.name())
@@ -333,7 +338,13 @@ mod tests {
                 "event-producer",
                 "event-consumer-1",
                 "event-consumer-2",
-                "event-simulator"
+                "event-simulator",
+                "mongo",
+                "cinema-auth",
+                "movies",
+                "showtimes",
+                "bookings",
+                "users"
             ]
         );
     }

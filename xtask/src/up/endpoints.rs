@@ -158,6 +158,35 @@ mod tests {
     }
 
     #[test]
+    fn cinema_endpoints_survive_sourcing_by_a_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("endpoints.env");
+        let mongo = "mongodb://127.0.0.1:32771/?directConnection=true";
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1cC1kZXYifQ.c2lnbmF0dXJl_-";
+        write(
+            &file,
+            &[
+                Endpoint::new("MONGODB_URL", mongo),
+                Endpoint::new("CINEMA_TOKEN", token),
+                Endpoint::new("MOVIES_URL", "http://127.0.0.1:8081"),
+            ],
+        )
+        .unwrap();
+        let script = format!(
+            "set -a; . '{}'; set +a; printf '%s\\n' \"$MONGODB_URL\" \"$CINEMA_TOKEN\" \"$MOVIES_URL\"",
+            file.display()
+        );
+        let output = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(output.stdout).unwrap(),
+            format!("{mongo}\n{token}\nhttp://127.0.0.1:8081\n")
+        );
+    }
+
+    #[test]
     fn file_lives_in_the_repository_target_dir() {
         assert_eq!(path(), paths::repo_root().join("target/up/endpoints.env"));
     }

@@ -1,14 +1,16 @@
 //! `cargo xtask up`: the stack on this machine, until Ctrl-C.
 //!
-//! The stack is a list of [`Component`]s ([`components`], [`events`]; each of our services is one
-//! generic [`process::ProcessComponent`]), started in order and stopped in reverse: MySQL,
-//! accountd, the activity server, Redis, the event producer, two event consumers (one group) and
-//! the event simulator.
+//! The stack is a list of [`Component`]s ([`components`], [`events`], [`cinema`]; each of our
+//! services is one generic [`process::ProcessComponent`]), started in order and stopped in
+//! reverse: MySQL, accountd, the activity server, Redis, the event producer, two event consumers
+//! (one group), the event simulator, then MongoDB, the cinema JWT secret and token, and the cinema
+//! services movies, showtimes, bookings and users.
 //! Each component adds what it offers to the shared [`Stack`] (the database it created, the
 //! endpoints it publishes, example commands); a later service is one more entry in that list.
 //! Once all are ready the endpoints are written to `target/up/endpoints.env`; on Ctrl-C or SIGTERM
 //! (or when a component dies) everything is stopped, the file removed and the clean-up reported.
 
+pub mod cinema;
 pub mod components;
 pub mod endpoints;
 pub mod events;
@@ -46,6 +48,11 @@ pub struct Stack {
     pub redis_url: Option<String>,
     /// The event producer's base URL, once it has started.
     pub event_producer_url: Option<String>,
+    /// The MongoDB URL, once the mongo component has started.
+    pub mongo_url: Option<String>,
+    /// The directory holding the cinema services' `jwt-secret`, once the cinema-auth component
+    /// has written it.
+    pub cinema_secrets_dir: Option<PathBuf>,
     /// Endpoints published so far (written to `endpoints.env`).
     pub endpoints: Vec<Endpoint>,
     /// Lines printed once the stack is up (URLs, curl examples, log files).
@@ -61,6 +68,8 @@ impl Stack {
             built: false,
             redis_url: None,
             event_producer_url: None,
+            mongo_url: None,
+            cinema_secrets_dir: None,
             endpoints: Vec::new(),
             notes: Vec::new(),
         }
@@ -91,6 +100,20 @@ impl Stack {
         self.event_producer_url
             .as_deref()
             .context("no event producer: the event-producer component must start first")
+    }
+
+    /// The MongoDB URL published by the mongo component.
+    pub fn mongo_url(&self) -> Result<&str> {
+        self.mongo_url
+            .as_deref()
+            .context("no MongoDB: the mongo component must start first")
+    }
+
+    /// The cinema secrets directory written by the cinema-auth component.
+    pub fn cinema_secrets_dir(&self) -> Result<&std::path::Path> {
+        self.cinema_secrets_dir
+            .as_deref()
+            .context("no JWT secret: the cinema-auth component must start first")
     }
 
     /// Publishes what a component offers: its `endpoints`, then a `headline` and its `details`
@@ -151,7 +174,7 @@ pub struct Options {
 
 /// The stack, in start order.
 pub fn components(options: &Options) -> Vec<Box<dyn Component>> {
-    vec![
+    let mut stack: Vec<Box<dyn Component>> = vec![
         Box::new(components::MySqlComponent::new(&[
             components::ACCOUNTD_DATABASE,
             components::ACTIVITY_DATABASE,
@@ -178,7 +201,13 @@ pub fn components(options: &Options) -> Vec<Box<dyn Component>> {
         Box::new(ProcessComponent::new(events::EventSimulator::new(
             events::SIMULATOR_EVENTS_PER_SECOND,
         ))),
-    ]
+    ];
+    stack.push(Box::new(cinema::MongoComponent::default()));
+    stack.push(Box::new(cinema::CinemaAuth::default()));
+    for service in cinema::services() {
+        stack.push(Box::new(ProcessComponent::new(service)));
+    }
+    stack
 }
 
 /// The "bootstrap-lite" check: MySQL needs the engine unless MYSQL_URL or a local mariadbd

@@ -1,0 +1,531 @@
+//! The cinema services of `cargo xtask up`: MongoDB, the JWT secret and a development token,
+//! then `movies`, `showtimes`, `bookings` and `users` (debug builds of the `cinema` crate), all on
+//! the database [`CINEMA_DATABASE`], with JWT auth on for every write.
+//!
+//! The secret is 48 random bytes in `target/up/secrets/jwt-secret` (mode 0600), the file the
+//! services read from `--secrets-dir`; the token is minted by the built `cinema-token` and
+//! published as `CINEMA_TOKEN`. The secrets directory is removed when `up` stops.
+
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{ensure, Context, Result};
+
+use super::endpoints::Endpoint;
+use super::process::{pid_and_log, Child, Service};
+use super::{BoxFuture, Component, Stack};
+use crate::backing::MongoServer;
+use crate::cmd::Cmd;
+use crate::paths;
+use crate::runner::Runner;
+use crate::service::{self, CinemaConfig};
+
+/// The database all four services share.
+pub const CINEMA_DATABASE: &str = "cinema";
+
+/// The file in the secrets directory the services read the JWT secret from.
+pub const JWT_SECRET_FILE: &str = "jwt-secret";
+
+/// Length of the generated JWT secret in bytes (the services need at least 32).
+pub const SECRET_BYTES: usize = 48;
+
+/// The development token's subject and lifetime.
+pub const TOKEN_SUBJECT: &str = "up-dev";
+/// See [`TOKEN_SUBJECT`].
+pub const TOKEN_TTL: &str = "12h";
+
+/// Where `up` keeps the cinema secrets: `target/up/secrets`.
+pub fn secrets_dir() -> PathBuf {
+    paths::up_dir().join("secrets")
+}
+
+/// MongoDB from the harness's provisioning (MONGODB_URL, a container, or a local mongod or
+/// SecantusDB); publishes `MONGODB_URL`.
+#[derive(Default)]
+pub struct MongoComponent {
+    server: Option<MongoServer>,
+}
+
+impl Component for MongoComponent {
+    fn name(&self) -> &'static str {
+        "mongo"
+    }
+
+    fn start<'a>(
+        &'a mut self,
+        stack: &'a mut Stack,
+        _runner: &'a dyn Runner,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let server = self.server.insert(MongoServer::start().await?);
+            stack.mongo_url = Some(server.url().to_string());
+            stack.publish(
+                [Endpoint::new("MONGODB_URL", server.url())],
+                format!(
+                    "MongoDB ({}): database {CINEMA_DATABASE}",
+                    server.provider()
+                ),
+                [],
+            );
+            Ok(())
+        })
+    }
+
+    fn stop<'a>(&'a mut self, _runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move {
+            match self.server.take() {
+                Some(server) => server.stop().await.map(Some),
+                None => Ok(None),
+            }
+        })
+    }
+}
+
+/// A random secret of [`SECRET_BYTES`] printable bytes (6 random bits each, from
+/// `/dev/urandom`): the services read the file as text.
+pub fn generate_secret() -> Result<String> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut random = [0u8; SECRET_BYTES];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut file| file.read_exact(&mut random))
+        .context("reading random bytes from /dev/urandom")?;
+    Ok(random
+        .iter()
+        .map(|byte| char::from(ALPHABET[usize::from(byte & 63)]))
+        .collect())
+}
+
+/// Writes a fresh secret into `dir/jwt-secret` (directory 0700, file 0600); returns the file.
+pub fn write_secret(dir: &Path) -> Result<PathBuf> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let file = dir.join(JWT_SECRET_FILE);
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&file)
+        .with_context(|| format!("opening {}", file.display()))?;
+    // `mode` applies only to a new file; one left by a killed run gets it too.
+    out.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("restricting {}", file.display()))?;
+    out.write_all(generate_secret()?.as_bytes())
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok(file)
+}
+
+/// The token `cinema-token` printed: one line, no spaces.
+pub fn parse_token(output: &str) -> Result<String> {
+    let token = output.trim();
+    ensure!(
+        !token.is_empty() && !token.contains(char::is_whitespace),
+        "cinema-token printed no token (got {:?})",
+        output
+    );
+    Ok(token.to_string())
+}
+
+/// The JWT secret in [`secrets_dir`] and a development token minted with it; publishes
+/// `CINEMA_TOKEN`. Stopping removes the directory.
+pub struct CinemaAuth {
+    dir: PathBuf,
+    created: bool,
+}
+
+impl CinemaAuth {
+    /// The secret and token, kept in `dir`.
+    pub fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            created: false,
+        }
+    }
+}
+
+impl Default for CinemaAuth {
+    fn default() -> Self {
+        Self::new(secrets_dir())
+    }
+}
+
+impl Component for CinemaAuth {
+    fn name(&self) -> &'static str {
+        "cinema-auth"
+    }
+
+    fn start<'a>(
+        &'a mut self,
+        stack: &'a mut Stack,
+        runner: &'a dyn Runner,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            // Noted first, so stop removes whatever part of it was written.
+            self.created = true;
+            let secret_file = write_secret(&self.dir)?;
+            let binary = stack.debug_binary(runner, "cinema-token")?;
+            let cmd = service::cinema_token_cmd(&binary, &secret_file, TOKEN_SUBJECT, TOKEN_TTL);
+            let token = parse_token(&runner.read(&cmd)?)?;
+            stack.cinema_secrets_dir = Some(self.dir.clone());
+            stack.publish(
+                [Endpoint::new("CINEMA_TOKEN", token)],
+                format!(
+                    "cinema auth: JWT secret in {}; CINEMA_TOKEN (subject {TOKEN_SUBJECT}, valid \
+                     {TOKEN_TTL}) for POST and DELETE",
+                    secret_file.display()
+                ),
+                [],
+            );
+            Ok(())
+        })
+    }
+
+    fn stop<'a>(&'a mut self, _runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move {
+            if !std::mem::take(&mut self.created) {
+                return Ok(None);
+            }
+            match std::fs::remove_dir_all(&self.dir) {
+                Ok(()) => Ok(Some(format!("removed {}", self.dir.display()))),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(error) => {
+                    Err(error).with_context(|| format!("removing {}", self.dir.display()))
+                }
+            }
+        })
+    }
+}
+
+/// Which cinema service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CinemaKind {
+    Movies,
+    Showtimes,
+    Bookings,
+    Users,
+}
+
+impl CinemaKind {
+    /// All four, in start order (movies first: it loads the seed data).
+    pub const ALL: [CinemaKind; 4] = [
+        CinemaKind::Movies,
+        CinemaKind::Showtimes,
+        CinemaKind::Bookings,
+        CinemaKind::Users,
+    ];
+
+    /// The binary name, also its collection and route: `movies`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Movies => "movies",
+            Self::Showtimes => "showtimes",
+            Self::Bookings => "bookings",
+            Self::Users => "users",
+        }
+    }
+
+    /// The environment prefix of its settings: `MOVIES`, …
+    pub fn env_prefix(self) -> &'static str {
+        match self {
+            Self::Movies => "MOVIES",
+            Self::Showtimes => "SHOWTIMES",
+            Self::Bookings => "BOOKINGS",
+            Self::Users => "USERS",
+        }
+    }
+
+    /// The port it prefers: 8081 … 8084.
+    pub fn preferred_port(self) -> u16 {
+        match self {
+            Self::Movies => 8081,
+            Self::Showtimes => 8082,
+            Self::Bookings => 8083,
+            Self::Users => 8084,
+        }
+    }
+
+    /// The endpoint it publishes: `MOVIES_URL`, …
+    pub fn url_key(self) -> String {
+        format!("{}_URL", self.env_prefix())
+    }
+}
+
+/// One cinema service (debug build) on its preferred port or a free one, against
+/// [`CINEMA_DATABASE`] with JWT auth on; publishes `<SERVICE>_URL`.
+pub struct Cinema {
+    kind: CinemaKind,
+    preferred_port: Option<u16>,
+    load_seed_data: bool,
+}
+
+impl Cinema {
+    /// `kind` on `preferred_port` if it is free, loading the seed data if asked.
+    pub fn new(kind: CinemaKind, preferred_port: Option<u16>, load_seed_data: bool) -> Self {
+        Self {
+            kind,
+            preferred_port,
+            load_seed_data,
+        }
+    }
+
+    /// The command starting it from `binary` on `port`.
+    pub fn cmd(&self, binary: &Path, port: u16, mongo_url: &str, secrets_dir: &Path) -> Cmd {
+        service::cinema_cmd(
+            binary,
+            &CinemaConfig {
+                env_prefix: self.kind.env_prefix(),
+                port,
+                mongo_url,
+                database: CINEMA_DATABASE,
+                secrets_dir,
+                load_seed_data: self.load_seed_data,
+            },
+        )
+    }
+}
+
+/// The four services as `up` starts them, each on its preferred port if free; the first loads
+/// the seed data (an idempotent upsert, so a rerun against the same server is harmless).
+pub fn services() -> Vec<Cinema> {
+    CinemaKind::ALL
+        .iter()
+        .enumerate()
+        .map(|(index, &kind)| Cinema::new(kind, Some(kind.preferred_port()), index == 0))
+        .collect()
+}
+
+/// Example requests printed once a cinema service is up (the variables come from
+/// `endpoints.env`); the movies service shows auth: a POST without a token, then with one.
+pub fn cinema_examples(kind: CinemaKind) -> Vec<String> {
+    let url = format!("${}", kind.url_key());
+    let name = kind.name();
+    let mut lines = vec![format!("  curl -s {url}/{name}")];
+    if kind == CinemaKind::Movies {
+        let post = format!(
+            "  curl -si -X POST {url}/movies -H 'Content-Type: application/json' \
+             -d '{{\"data\":{{\"title\":\"Lucia\",\"director\":\"Humberto Solas\",\
+             \"rating\":\"7.5\"}}}}'"
+        );
+        lines.splice(
+            0..0,
+            [
+                "  (load target/up/endpoints.env first: set -a; . target/up/endpoints.env; set +a)"
+                    .to_string(),
+            ],
+        );
+        lines.push(format!("{post}   # 401: no token"));
+        lines.push(format!(
+            "{post} -H \"Authorization: Bearer $CINEMA_TOKEN\"   # 200"
+        ));
+    }
+    lines
+}
+
+impl Service for Cinema {
+    fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    async fn start(&self, stack: &mut Stack, runner: &dyn Runner, child: &mut Child) -> Result<()> {
+        let mongo_url = stack.mongo_url()?.to_string();
+        let secrets_dir = stack.cinema_secrets_dir()?.to_path_buf();
+        let binary = stack.debug_binary(runner, self.kind.name())?;
+        let (process, url) = child
+            .launch_on_port(runner, self.preferred_port, |port| {
+                self.cmd(&binary, port, &mongo_url, &secrets_dir)
+            })
+            .await?;
+        let seeded = if self.load_seed_data {
+            ", seed data loaded"
+        } else {
+            ""
+        };
+        stack.publish(
+            [Endpoint::new(self.kind.url_key(), &url)],
+            format!(
+                "{}: {url}{seeded}  {}",
+                self.kind.name(),
+                pid_and_log(process)
+            ),
+            cinema_examples(self.kind),
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::runner::recording::{Kind, RecordingRunner};
+    use crate::up::process::ProcessComponent;
+
+    #[test]
+    fn secrets_are_48_printable_random_bytes() {
+        let first = generate_secret().unwrap();
+        let second = generate_secret().unwrap();
+        assert_eq!(first.len(), SECRET_BYTES);
+        assert!(first
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_ne!(first, second);
+    }
+
+    #[test]
+    fn the_secret_file_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = dir.path().join("up/secrets");
+        let file = write_secret(&secrets).unwrap();
+        assert_eq!(file, secrets.join("jwt-secret"));
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(std::fs::read(&file).unwrap().len(), SECRET_BYTES);
+        // A second run replaces it.
+        let before = std::fs::read_to_string(&file).unwrap();
+        write_secret(&secrets).unwrap();
+        assert_ne!(std::fs::read_to_string(&file).unwrap(), before);
+    }
+
+    #[test]
+    fn the_token_is_the_one_line_cinema_token_prints() {
+        assert_eq!(parse_token("eyJ.a.b\n").unwrap(), "eyJ.a.b");
+        assert!(parse_token("\n").is_err());
+        assert!(parse_token("two words").is_err());
+    }
+
+    #[tokio::test]
+    async fn auth_writes_the_secret_mints_a_token_and_stop_removes_the_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = dir.path().join("secrets");
+        let token_line = format!(
+            "/t/debug/cinema-token --secret-file {} --subject up-dev --ttl 12h",
+            secrets.join("jwt-secret").display()
+        );
+        let runner = RecordingRunner::new().read_answer(&token_line, "eyJhbGc.payload.sig\n");
+        let mut stack = Stack::new(PathBuf::from("/t"));
+        let mut auth = CinemaAuth::new(secrets.clone());
+        auth.start(&mut stack, &runner).await.unwrap();
+
+        assert_eq!(
+            runner.lines(Kind::Run),
+            ["cargo build -p accountd -p activity -p events -p cinema"]
+        );
+        assert_eq!(runner.lines(Kind::Read), [token_line]);
+        assert_eq!(
+            stack.endpoints,
+            [Endpoint::new("CINEMA_TOKEN", "eyJhbGc.payload.sig")]
+        );
+        assert_eq!(stack.cinema_secrets_dir.as_deref(), Some(secrets.as_path()));
+        assert!(secrets.join("jwt-secret").is_file());
+
+        let cleaned = auth.stop(&runner).await.unwrap();
+        assert_eq!(cleaned, Some(format!("removed {}", secrets.display())));
+        assert!(!secrets.exists());
+        assert_eq!(auth.stop(&runner).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_failed_mint_still_removes_the_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = dir.path().join("secrets");
+        let runner = RecordingRunner::new(); // no scripted token: `read` fails
+        let mut stack = Stack::new(PathBuf::from("/t"));
+        let mut auth = CinemaAuth::new(secrets.clone());
+        assert!(auth.start(&mut stack, &runner).await.is_err());
+        assert!(stack.endpoints.is_empty());
+        auth.stop(&runner).await.unwrap();
+        assert!(!secrets.exists());
+    }
+
+    #[tokio::test]
+    async fn a_cinema_service_needs_mongo_and_the_secrets_first() {
+        let runner = RecordingRunner::new();
+        let mut stack = Stack::new(PathBuf::from("/t"));
+        let mut movies = ProcessComponent::new(Cinema::new(CinemaKind::Movies, None, true));
+        let error = movies.start(&mut stack, &runner).await.unwrap_err();
+        assert!(error
+            .to_string()
+            .contains("mongo component must start first"));
+        stack.mongo_url = Some("mongodb://127.0.0.1:27017".into());
+        let error = movies.start(&mut stack, &runner).await.unwrap_err();
+        assert!(error
+            .to_string()
+            .contains("cinema-auth component must start first"));
+        assert!(runner.lines(Kind::Run).is_empty());
+        assert!(runner.lines(Kind::Spawn).is_empty());
+    }
+
+    #[test]
+    fn four_services_on_one_database_and_only_the_first_loads_the_seed() {
+        let secrets = Path::new("/r/target/up/secrets");
+        let lines: Vec<String> = services()
+            .iter()
+            .map(|service| {
+                let binary = PathBuf::from(format!("/t/debug/{}", service.kind.name()));
+                service
+                    .cmd(
+                        &binary,
+                        service.kind.preferred_port(),
+                        "mongodb://m:1",
+                        secrets,
+                    )
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "MONGODB_URL=mongodb://m:1 MOVIES__PORT=8081 MOVIES__MONGO__DATABASE=cinema \
+                 /t/debug/movies --secrets-dir /r/target/up/secrets --load-seed-data",
+                "MONGODB_URL=mongodb://m:1 SHOWTIMES__PORT=8082 SHOWTIMES__MONGO__DATABASE=cinema \
+                 /t/debug/showtimes --secrets-dir /r/target/up/secrets",
+                "MONGODB_URL=mongodb://m:1 BOOKINGS__PORT=8083 BOOKINGS__MONGO__DATABASE=cinema \
+                 /t/debug/bookings --secrets-dir /r/target/up/secrets",
+                "MONGODB_URL=mongodb://m:1 USERS__PORT=8084 USERS__MONGO__DATABASE=cinema \
+                 /t/debug/users --secrets-dir /r/target/up/secrets",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_secrets_live_under_target_up() {
+        assert_eq!(secrets_dir(), paths::up_dir().join("secrets"));
+    }
+
+    #[test]
+    fn each_service_has_its_prefix_port_and_url_key() {
+        let table: Vec<(&str, &str, u16, String)> = CinemaKind::ALL
+            .iter()
+            .map(|k| (k.name(), k.env_prefix(), k.preferred_port(), k.url_key()))
+            .collect();
+        assert_eq!(
+            table,
+            [
+                ("movies", "MOVIES", 8081, "MOVIES_URL".to_string()),
+                ("showtimes", "SHOWTIMES", 8082, "SHOWTIMES_URL".to_string()),
+                ("bookings", "BOOKINGS", 8083, "BOOKINGS_URL".to_string()),
+                ("users", "USERS", 8084, "USERS_URL".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn movies_examples_show_a_read_and_a_post_without_then_with_the_token() {
+        let lines = cinema_examples(CinemaKind::Movies);
+        assert!(lines[0].contains("set -a; . target/up/endpoints.env"));
+        assert_eq!(lines[1], "  curl -s $MOVIES_URL/movies");
+        assert!(lines[2].starts_with("  curl -si -X POST $MOVIES_URL/movies"));
+        assert!(lines[2].ends_with("# 401: no token"));
+        assert!(!lines[2].contains("Authorization"));
+        assert!(lines[3].contains("-H \"Authorization: Bearer $CINEMA_TOKEN\""));
+        assert!(lines[3].ends_with("# 200"));
+        assert_eq!(
+            cinema_examples(CinemaKind::Users),
+            ["  curl -s $USERS_URL/users"]
+        );
+    }
+}
