@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use harness::backing::mongo::Mongo;
 use harness::backing::mysql::{DbParts, MySql};
 use harness::backing::redis::Redis;
-use harness::backing::{docker, images};
+use harness::backing::{docker, images, Server};
 
 /// Builds every image the harness has a recipe for (base, MariaDB, Redis, …) if missing; returns
 /// one line per image.
@@ -78,21 +78,80 @@ impl Database {
     }
 }
 
-/// A Redis server started for `up` or `bench events`.
-pub struct RedisServer {
-    server: Redis,
+/// What xtask needs of a harness server it starts whole (Redis, MongoDB): how to start and stop
+/// it, its URL and the shared [`Server`] facts.
+pub trait HarnessServer: Sized + Send + Sync + 'static {
+    /// Its name in messages, e.g. `Redis`.
+    const DISPLAY: &'static str;
+    /// Provisions one (URL, container or local process, as the harness decides).
+    fn provision() -> impl std::future::Future<Output = anyhow::Result<Self>> + Send;
+    /// Its URL as clients use it.
+    fn url(&self) -> &str;
+    /// Provider, host, port, container.
+    fn server(&self) -> &Server;
+    /// Removes the container or kills the process.
+    fn stop(self) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
 }
 
-impl RedisServer {
-    /// Starts Redis (the harness tries REDIS_URL, a container, a local redis-server, in that
-    /// order).
+impl HarnessServer for Redis {
+    const DISPLAY: &'static str = "Redis";
+    async fn provision() -> anyhow::Result<Self> {
+        Redis::start().await
+    }
+    fn url(&self) -> &str {
+        Redis::url(self)
+    }
+    fn server(&self) -> &Server {
+        Redis::server(self)
+    }
+    async fn stop(self) -> anyhow::Result<()> {
+        Redis::stop(self).await
+    }
+}
+
+impl HarnessServer for Mongo {
+    const DISPLAY: &'static str = "MongoDB";
+    async fn provision() -> anyhow::Result<Self> {
+        Mongo::start().await
+    }
+    fn url(&self) -> &str {
+        Mongo::url(self)
+    }
+    fn server(&self) -> &Server {
+        Mongo::server(self)
+    }
+    async fn stop(self) -> anyhow::Result<()> {
+        Mongo::stop(self).await
+    }
+}
+
+/// A harness server started for `up` or `bench`, with the messages xtask prints about it.
+pub struct UpServer<S: HarnessServer> {
+    server: S,
+}
+
+/// Redis for `up` and `bench events` (`REDIS_URL`, a container, a local redis-server).
+pub type RedisServer = UpServer<Redis>;
+
+/// MongoDB for `up` (`MONGODB_URL`, a container, a local mongod or SecantusDB); its URL is
+/// `mongodb://HOST:PORT/?directConnection=true` unless MONGODB_URL said otherwise.
+pub type MongoServer = UpServer<Mongo>;
+
+impl<S: HarnessServer> UpServer<S> {
+    /// Starts the server, trying the harness's providers in order.
     pub async fn start() -> Result<Self> {
-        let server = Redis::start().await.context("starting Redis")?;
-        eprintln!("redis: using {}", server.server().provider());
+        let server = S::provision()
+            .await
+            .with_context(|| format!("starting {}", S::DISPLAY))?;
+        eprintln!(
+            "{}: using {}",
+            S::DISPLAY.to_lowercase(),
+            server.server().provider()
+        );
         Ok(Self { server })
     }
 
-    /// `redis://HOST:PORT` (with credentials when REDIS_URL carried them).
+    /// The URL clients use (with credentials when the given URL carried them).
     pub fn url(&self) -> &str {
         self.server.url()
     }
@@ -109,37 +168,8 @@ impl RedisServer {
 
     /// Stops the server (removes the container or kills the process).
     pub async fn stop(self) -> Result<String> {
-        stop_server("Redis", self.provider(), self.server.stop()).await
-    }
-}
-
-/// A MongoDB-wire server started for `up`.
-pub struct MongoServer {
-    server: Mongo,
-}
-
-impl MongoServer {
-    /// Starts MongoDB (the harness tries MONGODB_URL, a container, a local mongod or SecantusDB,
-    /// in that order).
-    pub async fn start() -> Result<Self> {
-        let server = Mongo::start().await.context("starting MongoDB")?;
-        eprintln!("mongo: using {}", server.server().provider());
-        Ok(Self { server })
-    }
-
-    /// `mongodb://HOST:PORT/?directConnection=true` (MONGODB_URL as given, with credentials).
-    pub fn url(&self) -> &str {
-        self.server.url()
-    }
-
-    /// How the server was provided, in words.
-    pub fn provider(&self) -> String {
-        self.server.server().provider().to_string()
-    }
-
-    /// Stops the server (removes the container or kills the process).
-    pub async fn stop(self) -> Result<String> {
-        stop_server("MongoDB", self.provider(), self.server.stop()).await
+        let provider = self.provider();
+        stop_server(S::DISPLAY, provider, self.server.stop()).await
     }
 }
 

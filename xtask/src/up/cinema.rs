@@ -14,12 +14,14 @@ use anyhow::{ensure, Context, Result};
 
 use super::endpoints::Endpoint;
 use super::process::{pid_and_log, Child, Service};
+use super::server::ServerComponent;
 use super::{BoxFuture, Component, Stack};
 use crate::backing::MongoServer;
 use crate::cmd::Cmd;
 use crate::paths;
 use crate::runner::Runner;
 use crate::service::{self, CinemaConfig};
+use harness::backing::mongo::Mongo;
 
 /// The database all four services share.
 pub const CINEMA_DATABASE: &str = "cinema";
@@ -42,44 +44,20 @@ pub fn secrets_dir() -> PathBuf {
 
 /// MongoDB from the harness's provisioning (MONGODB_URL, a container, or a local mongod or
 /// SecantusDB); publishes `MONGODB_URL`.
-#[derive(Default)]
-pub struct MongoComponent {
-    server: Option<MongoServer>,
+pub fn mongo_component() -> ServerComponent<Mongo> {
+    ServerComponent::new("mongo", publish_mongo)
 }
 
-impl Component for MongoComponent {
-    fn name(&self) -> &'static str {
-        "mongo"
-    }
-
-    fn start<'a>(
-        &'a mut self,
-        stack: &'a mut Stack,
-        _runner: &'a dyn Runner,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let server = self.server.insert(MongoServer::start().await?);
-            stack.mongo_url = Some(server.url().to_string());
-            stack.publish(
-                [Endpoint::new("MONGODB_URL", server.url())],
-                format!(
-                    "MongoDB ({}): database {CINEMA_DATABASE}",
-                    server.provider()
-                ),
-                [],
-            );
-            Ok(())
-        })
-    }
-
-    fn stop<'a>(&'a mut self, _runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
-        Box::pin(async move {
-            match self.server.take() {
-                Some(server) => server.stop().await.map(Some),
-                None => Ok(None),
-            }
-        })
-    }
+fn publish_mongo(server: &MongoServer, stack: &mut Stack) {
+    stack.mongo_url = Some(server.url().to_string());
+    stack.publish(
+        [Endpoint::new("MONGODB_URL", server.url())],
+        format!(
+            "MongoDB ({}): database {CINEMA_DATABASE}",
+            server.provider()
+        ),
+        [],
+    );
 }
 
 /// A random secret of [`SECRET_BYTES`] printable bytes (6 random bits each, from

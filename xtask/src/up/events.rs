@@ -11,10 +11,12 @@ use anyhow::Result;
 
 use super::endpoints::Endpoint;
 use super::process::{pid_and_log, Child, Service};
-use super::{BoxFuture, Component, Stack};
+use super::server::ServerComponent;
+use super::Stack;
 use crate::backing::RedisServer;
 use crate::runner::Runner;
 use crate::service;
+use harness::backing::redis::Redis;
 
 /// The stream the producer appends to and the consumers read (the seed's documented name).
 pub const STREAM: &str = events::notification::DEFAULT_STREAM;
@@ -30,9 +32,17 @@ const FIRST_EVENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Redis, from the harness's provisioning (REDIS_URL, a container or a local redis-server);
 /// publishes `REDIS_URL` and `REDIS_STREAM`.
-#[derive(Default)]
-pub struct RedisComponent {
-    server: Option<RedisServer>,
+pub fn redis_component() -> ServerComponent<Redis> {
+    ServerComponent::new("redis", publish_redis)
+}
+
+fn publish_redis(server: &RedisServer, stack: &mut Stack) {
+    stack.redis_url = Some(server.url().to_string());
+    stack.publish(
+        redis_endpoints(server.url()),
+        format!("Redis ({}): stream {STREAM}", server.provider()),
+        redis_examples(server.container_id()),
+    );
 }
 
 /// The endpoints Redis publishes.
@@ -55,38 +65,6 @@ pub fn redis_examples(container_id: Option<&str>) -> Vec<String> {
             ]
         }
         None => Vec::new(),
-    }
-}
-
-impl Component for RedisComponent {
-    fn name(&self) -> &'static str {
-        "redis"
-    }
-
-    fn start<'a>(
-        &'a mut self,
-        stack: &'a mut Stack,
-        _runner: &'a dyn Runner,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let server = self.server.insert(RedisServer::start().await?);
-            stack.redis_url = Some(server.url().to_string());
-            stack.publish(
-                redis_endpoints(server.url()),
-                format!("Redis ({}): stream {STREAM}", server.provider()),
-                redis_examples(server.container_id()),
-            );
-            Ok(())
-        })
-    }
-
-    fn stop<'a>(&'a mut self, _runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
-        Box::pin(async move {
-            match self.server.take() {
-                Some(server) => server.stop().await.map(Some),
-                None => Ok(None),
-            }
-        })
     }
 }
 
@@ -271,6 +249,7 @@ mod tests {
     use super::*;
     use crate::runner::recording::{Kind, RecordingRunner};
     use crate::up::process::ProcessComponent;
+    use crate::up::Component as _;
     use std::path::PathBuf;
 
     #[test]

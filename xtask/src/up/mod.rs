@@ -15,6 +15,7 @@ pub mod components;
 pub mod endpoints;
 pub mod events;
 pub mod process;
+pub mod server;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -186,7 +187,7 @@ pub fn components(options: &Options) -> Vec<Box<dyn Component>> {
             Some(50051),
             Some(9091),
         ))),
-        Box::new(events::RedisComponent::default()),
+        Box::new(events::redis_component()),
         Box::new(ProcessComponent::new(events::EventProducer::new(Some(
             8080,
         )))),
@@ -202,7 +203,7 @@ pub fn components(options: &Options) -> Vec<Box<dyn Component>> {
             events::SIMULATOR_EVENTS_PER_SECOND,
         ))),
     ];
-    stack.push(Box::new(cinema::MongoComponent::default()));
+    stack.push(Box::new(cinema::mongo_component()));
     stack.push(Box::new(cinema::CinemaAuth::default()));
     for service in cinema::services() {
         stack.push(Box::new(ProcessComponent::new(service)));
