@@ -1,6 +1,7 @@
 //! Starts the cinema services (movies, showtimes, bookings, users) in-process on a free port
 //! against a MongoDB-wire server the harness provisioned, with short store timeouts so that a
-//! database outage shows quickly, and loads the §3 seed data into a database.
+//! database outage shows quickly, and loads the §3 seed data into a database. The users service
+//! is pointed at the other three ([`point_users_at`]) so its suggestions work.
 
 use std::time::Duration;
 
@@ -46,6 +47,42 @@ pub async fn start_with(service: Service, settings: Settings) -> anyhow::Result<
         addr,
         move |shutdown| app.run_until_stopped(shutdown),
     ))
+}
+
+/// Points `settings` (the users service's) at the other services: `base_url_of(service)` is
+/// the base URL of each of movies, showtimes and bookings, when it runs.
+pub fn point_users_at(settings: &mut Settings, base_url_of: impl Fn(Service) -> Option<String>) {
+    let suggestions = &mut settings.suggestions;
+    for (service, url) in [
+        (Service::Movies, &mut suggestions.movies_url),
+        (Service::Showtimes, &mut suggestions.showtimes_url),
+        (Service::Bookings, &mut suggestions.bookings_url),
+    ] {
+        if let Some(base) = base_url_of(service) {
+            *url = base;
+        }
+    }
+}
+
+/// Starts the four services with `settings_of(service)` each, in [`Service::ALL`] order, the
+/// users service last and pointed at the other three. Does not wait for MongoDB.
+pub async fn start_all(
+    mut settings_of: impl FnMut(Service) -> Settings,
+) -> anyhow::Result<Vec<RunningService>> {
+    let mut running: Vec<RunningService> = Vec::with_capacity(Service::ALL.len());
+    for service in Service::ALL {
+        let mut settings = settings_of(service);
+        if service == Service::Users {
+            point_users_at(&mut settings, |other| {
+                running
+                    .iter()
+                    .find(|started| started.name() == other.name())
+                    .map(RunningService::base_url)
+            });
+        }
+        running.push(start_with(service, settings).await?);
+    }
+    Ok(running)
 }
 
 /// Loads the seed data of contract §3.3 ([`cinema::seed::load`]) into `database` (idempotent),

@@ -36,8 +36,9 @@ use crate::{
     crud::Collection,
     movies::{self, Movie},
     repo::{InMemoryRepo, MongoRepo, Repo},
+    settings::SuggestionSettings,
     showtimes::{self, Showtime},
-    users::{self, User},
+    users::{self, suggestions::upstream::Upstream, User},
     Service, Settings,
 };
 
@@ -91,16 +92,30 @@ pub fn router(service: Service, repos: &Repos, readiness: Readiness, limits: &Li
     router_with_auth(service, repos, readiness, limits, None)
 }
 
-/// `service`'s router over `repos`: its routes, health and metrics, a 404 JSON fallback, the
-/// platform middleware, and the original's URL-format handling (a `.json`-style suffix on the
-/// last path segment is ignored for routing, as chi's `URLFormat` did). With a `verifier`,
-/// every write needs a valid bearer token ([`auth::require_token`]); reads stay open.
+/// [`build_router`] with the default suggestion settings (the Kubernetes service names).
 pub fn router_with_auth(
     service: Service,
     repos: &Repos,
     readiness: Readiness,
     limits: &Limits,
     verifier: Option<Verifier>,
+) -> Router {
+    let upstream = Arc::new(Upstream::new(SuggestionSettings::default()));
+    build_router(service, repos, readiness, limits, verifier, upstream)
+}
+
+/// `service`'s router over `repos`: its routes, health and metrics, a 404 JSON fallback, the
+/// platform middleware, and the original's URL-format handling (a `.json`-style suffix on the
+/// last path segment is ignored for routing, as chi's `URLFormat` did). With a `verifier`,
+/// every write needs a valid bearer token ([`auth::require_token`]); reads stay open. The users
+/// service reaches the other three through `upstream` for its suggestions.
+pub fn build_router(
+    service: Service,
+    repos: &Repos,
+    readiness: Readiness,
+    limits: &Limits,
+    verifier: Option<Verifier>,
+    upstream: Arc<Upstream>,
 ) -> Router {
     let retry_after_secs = limits.retry_after_secs;
     let routes = match service {
@@ -116,10 +131,13 @@ pub fn router_with_auth(
             repo: repos.bookings.clone(),
             retry_after_secs,
         }),
-        Service::Users => users::routes::router(Collection {
-            repo: repos.users.clone(),
-            retry_after_secs,
-        }),
+        Service::Users => users::routes::router(
+            Collection {
+                repo: repos.users.clone(),
+                retry_after_secs,
+            },
+            upstream,
+        ),
     };
     let mut inner = routes
         .merge(crate::health::routes(readiness))
@@ -169,6 +187,7 @@ pub struct App {
     settings: Settings,
     database: Database,
     repos: Repos,
+    upstream: Arc<Upstream>,
     readiness: Readiness,
     indexes_ready: Arc<AtomicBool>,
     listener: TcpListener,
@@ -201,6 +220,7 @@ impl App {
         let client = Client::with_options(options).context("creating the MongoDB client")?;
         let database = client.database(&settings.mongo.database);
         let repos = Repos::mongo(&database, settings.mongo.operation_timeout);
+        let upstream = Arc::new(Upstream::new(settings.suggestions.clone()));
 
         let readiness = Readiness::new();
         let ping_database = database.clone();
@@ -233,6 +253,7 @@ impl App {
             settings,
             database,
             repos,
+            upstream,
             readiness,
             indexes_ready,
             listener,
@@ -257,12 +278,13 @@ impl App {
 
     /// The full router with the platform middleware (for `oneshot` tests).
     pub fn router(&self) -> Router {
-        router_with_auth(
+        build_router(
             self.service,
             &self.repos,
             self.readiness.clone(),
             &self.settings.limits,
             self.settings.auth.verifier(),
+            self.upstream.clone(),
         )
     }
 

@@ -7,6 +7,9 @@
 //!   handlers they share; [`repo`] the storage trait, its MongoDB and in-memory stores.
 //! - [`envelope`] (`{"data": ...}`), [`object_id`] (path ids: 400 malformed, 404 unknown),
 //!   [`timestamp`] (`createdon`), [`health`], [`settings`], [`seed`] (the §3.3 seed data).
+//! - [`users::suggestions`]: `GET /users/{id}/suggestions`, ranked from the other three
+//!   services' lists, fetched over HTTP with a deadline and bounded retries (502/504, never a
+//!   hang).
 //! - [`auth`]: HS256 bearer tokens on every write when a JWT secret is configured, and
 //!   [`auth::issue`] (wrapped by the `cinema-token` binary) to make them.
 
@@ -29,6 +32,6 @@ pub mod showtimes;
 pub mod timestamp;
 pub mod users;
 
-pub use app::{router, router_with_auth, App, Repos};
+pub use app::{build_router, router, router_with_auth, App, Repos};
 pub use service::Service;
 pub use settings::Settings;

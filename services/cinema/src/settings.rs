@@ -14,10 +14,18 @@
 //! | `limits.*` | `MOVIES__LIMITS__BODY_LIMIT_BYTES`, … | see [`Limits`] |
 //! | `auth.jwt_secret` | `MOVIES__AUTH__JWT_SECRET`, else `CINEMA_JWT_SECRET`; secret file `jwt-secret` wins | none: auth off |
 //! | `auth.leeway` | `MOVIES__AUTH__LEEWAY` | 30 s |
+//! | `suggestions.movies_url` | `USERS__SUGGESTIONS__MOVIES_URL`, else `MOVIES_URL` | `http://cinema-movies-svc` |
+//! | `suggestions.showtimes_url` | `USERS__SUGGESTIONS__SHOWTIMES_URL`, else `SHOWTIMES_URL` | `http://cinema-showtimes-svc` |
+//! | `suggestions.bookings_url` | `USERS__SUGGESTIONS__BOOKINGS_URL`, else `BOOKINGS_URL` | `http://cinema-bookings-svc` |
+//! | `suggestions.timeout` | `USERS__SUGGESTIONS__TIMEOUT` | 2 s |
+//! | `suggestions.attempts` | `USERS__SUGGESTIONS__ATTEMPTS` | 3 |
+//! | `suggestions.retry_backoff` | `USERS__SUGGESTIONS__RETRY_BACKOFF` | 100 ms |
 //!
 //! Durations are seconds (`2`, `0.5`) or strings with a unit (`"500ms"`). The URL may carry
 //! credentials, so it is a secret: never logged; so is the JWT secret, which turns on auth for
-//! every write (see [`crate::auth`]) and must be at least 32 bytes long.
+//! every write (see [`crate::auth`]) and must be at least 32 bytes long. The `suggestions.*`
+//! settings are the users service's calls to the other three (see
+//! [`crate::users::suggestions`]); the default URLs are the Kubernetes service names.
 
 use std::{path::Path, time::Duration};
 
@@ -36,6 +44,14 @@ pub const MONGODB_URL: &str = "MONGODB_URL";
 /// The variable every service reads for the JWT secret (below its own
 /// `<SERVICE>__AUTH__JWT_SECRET`).
 pub const CINEMA_JWT_SECRET: &str = "CINEMA_JWT_SECRET";
+
+/// The shared variables naming the other services (what `cargo xtask up` publishes), and the
+/// settings they set below the service's own `<SERVICE>__SUGGESTIONS__…`.
+pub const SERVICE_URLS: &[(&str, &str)] = &[
+    ("MOVIES_URL", "SUGGESTIONS__MOVIES_URL"),
+    ("SHOWTIMES_URL", "SUGGESTIONS__SHOWTIMES_URL"),
+    ("BOOKINGS_URL", "SUGGESTIONS__BOOKINGS_URL"),
+];
 
 /// Secret file names and the settings they set.
 const SECRET_FILES: &[(&str, &str)] = &[
@@ -57,6 +73,44 @@ pub struct Settings {
     pub limits: Limits,
     /// JWT auth on writes (off unless a secret is configured).
     pub auth: AuthSettings,
+    /// Where the users service finds the other three, and how long it waits for them.
+    pub suggestions: SuggestionSettings,
+}
+
+/// The users service's calls to the movies, showtimes and bookings services for
+/// `GET /users/{id}/suggestions`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SuggestionSettings {
+    /// Base URL of the movies service. Default `http://cinema-movies-svc` (its Kubernetes name).
+    pub movies_url: String,
+    /// Base URL of the showtimes service. Default `http://cinema-showtimes-svc`.
+    pub showtimes_url: String,
+    /// Base URL of the bookings service. Default `http://cinema-bookings-svc`.
+    pub bookings_url: String,
+    /// The whole budget of one suggestions request for its calls to the others, retries
+    /// included; past it the answer is 504. Default 2 s.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub timeout: Duration,
+    /// Tries per call (1 = no retry); only refused connections, 5xx and 429 are retried.
+    /// Default 3.
+    pub attempts: u32,
+    /// Pause before the first retry, doubled before each next one. Default 100 ms.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub retry_backoff: Duration,
+}
+
+impl Default for SuggestionSettings {
+    fn default() -> Self {
+        Self {
+            movies_url: "http://cinema-movies-svc".to_owned(),
+            showtimes_url: "http://cinema-showtimes-svc".to_owned(),
+            bookings_url: "http://cinema-bookings-svc".to_owned(),
+            timeout: Duration::from_secs(2),
+            attempts: 3,
+            retry_backoff: Duration::from_millis(100),
+        }
+    }
 }
 
 /// Who may write: see [`crate::auth`].
@@ -116,6 +170,7 @@ impl Default for Settings {
             mongo: MongoSettings::default(),
             limits: Limits::default(),
             auth: AuthSettings::default(),
+            suggestions: SuggestionSettings::default(),
         }
     }
 }
@@ -164,7 +219,10 @@ impl Settings {
             .filter_map(|(name, value)| match name.as_str() {
                 MONGODB_URL => Some((format!("{prefix}__MONGO__URL"), value.clone())),
                 CINEMA_JWT_SECRET => Some((format!("{prefix}__AUTH__JWT_SECRET"), value.clone())),
-                _ => None,
+                _ => SERVICE_URLS
+                    .iter()
+                    .find(|(shared, _)| shared == name)
+                    .map(|(_, key)| (format!("{prefix}__{key}"), value.clone())),
             })
             .collect();
         vars.extend(env);
@@ -190,11 +248,13 @@ impl Settings {
             ),
             ("mongo.connect_timeout", mongo.connect_timeout),
             ("mongo.operation_timeout", mongo.operation_timeout),
+            ("suggestions.timeout", self.suggestions.timeout),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::invalid(key, "must be greater than zero"));
             }
         }
+        self.suggestions.validate()?;
         if let Some(secret) = &self.auth.jwt_secret {
             let len = secret.expose_secret().len();
             if len < crate::auth::MIN_SECRET_BYTES {
@@ -206,6 +266,33 @@ impl Settings {
                     ),
                 ));
             }
+        }
+        Ok(())
+    }
+}
+
+impl SuggestionSettings {
+    /// Checks the URLs are `http://` (the services speak plain HTTP inside the cluster) and at
+    /// least one attempt is made.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (key, url) in [
+            ("suggestions.movies_url", &self.movies_url),
+            ("suggestions.showtimes_url", &self.showtimes_url),
+            ("suggestions.bookings_url", &self.bookings_url),
+        ] {
+            let scheme_ok = url.starts_with("http://");
+            if !scheme_ok || url.parse::<http::Uri>().is_err() {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("must be an http:// URL (got {url:?})"),
+                ));
+            }
+        }
+        if self.attempts == 0 {
+            return Err(ConfigError::invalid(
+                "suggestions.attempts",
+                "must be at least 1",
+            ));
         }
         Ok(())
     }
@@ -284,6 +371,42 @@ mod tests {
         .unwrap();
         let text = format!("{settings:?}");
         assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    #[test]
+    fn the_shared_service_urls_point_the_users_service_at_the_others() {
+        let vars = env(&[
+            ("MOVIES_URL", "http://127.0.0.1:8081"),
+            ("SHOWTIMES_URL", "http://127.0.0.1:8082"),
+            ("BOOKINGS_URL", "http://127.0.0.1:8083"),
+            ("USERS__SUGGESTIONS__BOOKINGS_URL", "http://bookings.local"),
+            ("USERS__SUGGESTIONS__TIMEOUT", "750ms"),
+        ]);
+        let users = Settings::load_with_env(Service::Users, None, None, vars).unwrap();
+        assert_eq!(users.suggestions.movies_url, "http://127.0.0.1:8081");
+        assert_eq!(users.suggestions.showtimes_url, "http://127.0.0.1:8082");
+        assert_eq!(users.suggestions.bookings_url, "http://bookings.local");
+        assert_eq!(users.suggestions.timeout, Duration::from_millis(750));
+        assert_eq!(users.suggestions.attempts, 3);
+        let defaults = Settings::default().suggestions;
+        assert_eq!(defaults.movies_url, "http://cinema-movies-svc");
+    }
+
+    #[test]
+    fn bad_suggestion_settings_are_named() {
+        for (name, value, key) in [
+            (
+                "USERS__SUGGESTIONS__MOVIES_URL",
+                "127.0.0.1:8081",
+                "suggestions.movies_url",
+            ),
+            ("USERS__SUGGESTIONS__ATTEMPTS", "0", "suggestions.attempts"),
+            ("USERS__SUGGESTIONS__TIMEOUT", "0", "suggestions.timeout"),
+        ] {
+            let error = Settings::load_with_env(Service::Users, None, None, env(&[(name, value)]))
+                .unwrap_err();
+            assert_eq!(error.key(), Some(key), "{name}={value}: {error}");
+        }
     }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";

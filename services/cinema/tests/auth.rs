@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::Answer;
+use common::{seeded_repos, Answer};
 use std::time::Duration;
 
 use axum::{
@@ -16,12 +16,10 @@ use axum::{
 };
 use cinema::{
     auth::{self, Claims, Verifier},
-    repo::InMemoryRepo,
-    router_with_auth, seed, Repos, Service,
+    router_with_auth, seed, Service,
 };
 use platform::{health::Readiness, http::Limits};
 use secrecy::SecretString;
-use std::sync::Arc;
 use tower::ServiceExt as _;
 
 const SECRET: &str = "test-secret-0123456789abcdef-0123456789";
@@ -34,15 +32,6 @@ const SERVICES: [Service; 4] = [
 
 fn secret() -> SecretString {
     SecretString::from(SECRET)
-}
-
-fn seeded_repos() -> Repos {
-    Repos {
-        movies: Arc::new(InMemoryRepo::with(seed::movies())),
-        showtimes: Arc::new(InMemoryRepo::with(seed::showtimes())),
-        bookings: Arc::new(InMemoryRepo::with(seed::bookings())),
-        users: Arc::new(InMemoryRepo::with(seed::users())),
-    }
 }
 
 fn app(service: Service, secured: bool) -> Router {

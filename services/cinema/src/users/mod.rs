@@ -1,6 +1,8 @@
-//! The users service: `{"id","name","lastname"}` (plain CRUD; suggestions come later).
+//! The users service: `{"id","name","lastname"}`, and each user's movie suggestions from the
+//! other three services ([`suggestions`]).
 
 pub mod routes;
+pub mod suggestions;
 
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::{Deserialize, Serialize};

@@ -1,9 +1,23 @@
-//! What the cinema test files share: one answer from the router, read whole.
+//! What the cinema test files share: one answer from the router, read whole, and in-memory
+//! stores holding the seed.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
+use cinema::{repo::InMemoryRepo, seed, Repos};
 use serde_json::Value;
+
+/// In-memory stores holding the §3.3 seed.
+pub fn seeded_repos() -> Repos {
+    Repos {
+        movies: Arc::new(InMemoryRepo::with(seed::movies())),
+        showtimes: Arc::new(InMemoryRepo::with(seed::showtimes())),
+        bookings: Arc::new(InMemoryRepo::with(seed::bookings())),
+        users: Arc::new(InMemoryRepo::with(seed::users())),
+    }
+}
 
 /// A response, with its body read as text.
 pub struct Answer {

@@ -8,6 +8,11 @@
 //! Auth: "… with auth on" starts the services with a random JWT secret of the scenario's own;
 //! "I use a valid token" (and the expired, foreign, `alg: none` and no-token variants) sets the
 //! `Authorization` header that the "… to the {word} service at …" request steps send.
+//!
+//! The users service is always started last and pointed at the scenario's movies, showtimes and
+//! bookings services, so its suggestions go through all four ([`suggestions`] has their steps).
+
+pub mod suggestions;
 
 use std::{
     collections::HashMap,
@@ -45,12 +50,21 @@ pub struct CinemaState {
     pub secret: Option<SecretString>,
     /// The bearer token the cinema request steps send (`Authorization: Bearer …`), if any.
     pub token: Option<String>,
+    /// Stand-ins for a service (a listener that never answers), by name; aborted in teardown.
+    pub stand_ins: HashMap<String, tokio::task::JoinHandle<()>>,
+    /// The users service's `suggestions.timeout`, once it runs.
+    pub suggestions_timeout: Option<Duration>,
+    /// How long the last "… to the {word} service at …" request took to answer.
+    pub last_request_took: Option<Duration>,
 }
 
 impl CinemaState {
     /// Drops the scenario's database (the services must be stopped already) and stops a server
     /// of the scenario's own.
     pub async fn teardown(&mut self) {
+        for (_, stand_in) in self.stand_ins.drain() {
+            stand_in.abort();
+        }
         let database = self.database.take();
         if let Some(mongo) = self.own_mongo.take() {
             if let Err(error) = mongo.stop().await {
@@ -124,6 +138,13 @@ async fn start_services_with(
     for name in names {
         let mut settings = harness::launch::cinema::settings_for(&url, &database);
         settings.auth.jwt_secret = secret.clone();
+        if *name == "users" {
+            let others = &world.cinema.services;
+            harness::launch::cinema::point_users_at(&mut settings, |other| {
+                others.get(other.name()).cloned()
+            });
+            world.cinema.suggestions_timeout = Some(settings.suggestions.timeout);
+        }
         let service = harness::launch::cinema::start_with(service_named(name), settings).await?;
         let base = service.base_url();
         world.services.push(service);
@@ -244,7 +265,9 @@ async fn send_to(world: &mut MockVideoWorld, method: String, name: String, path:
     use_service(world, &name);
     let path = substitute(world, &path);
     let header = authorization(world);
+    let started = Instant::now();
     send(world, &method, &path, header.as_deref(), None).await;
+    world.cinema.last_request_took = Some(started.elapsed());
 }
 
 #[when(expr = "I send a {word} request to the {word} service at {string} with body:")]
