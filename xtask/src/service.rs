@@ -131,6 +131,9 @@ pub struct CinemaConfig<'a> {
     pub secrets_dir: &'a Path,
     /// Upsert the seed data before serving (idempotent).
     pub load_seed_data: bool,
+    /// The other services' URLs as `(MOVIES_URL, url)` pairs: what the users service calls for
+    /// its suggestions (empty for the others).
+    pub others: &'a [(String, String)],
 }
 
 /// The command starting one cinema service binary: `--secrets-dir DIR` (JWT auth on), maybe
@@ -143,9 +146,13 @@ pub fn cinema_cmd(binary: &Path, config: &CinemaConfig<'_>) -> Cmd {
         cmd = cmd.arg("--load-seed-data");
     }
     let prefix = config.env_prefix;
-    env_url(cmd, "MONGODB_URL", config.mongo_url)
+    let mut cmd = env_url(cmd, "MONGODB_URL", config.mongo_url)
         .env(format!("{prefix}__PORT"), config.port.to_string())
-        .env(format!("{prefix}__MONGO__DATABASE"), config.database)
+        .env(format!("{prefix}__MONGO__DATABASE"), config.database);
+    for (key, url) in config.others {
+        cmd = cmd.env(key.as_str(), url.as_str());
+    }
+    cmd
 }
 
 /// The command minting a development token for the cinema services' writes with the built
@@ -422,6 +429,7 @@ mod tests {
             database: "cinema",
             secrets_dir: Path::new("/r/target/up/secrets"),
             load_seed_data: true,
+            others: &[],
         };
         let movies = cinema_cmd(Path::new("/t/debug/movies"), &config);
         assert_eq!(
@@ -434,12 +442,23 @@ mod tests {
              MOVIES__MONGO__DATABASE=cinema \
              /t/debug/movies --secrets-dir /r/target/up/secrets --load-seed-data"
         );
+        let others = [
+            (
+                "MOVIES_URL".to_string(),
+                "http://127.0.0.1:8081".to_string(),
+            ),
+            (
+                "BOOKINGS_URL".to_string(),
+                "http://127.0.0.1:8083".to_string(),
+            ),
+        ];
         let users = cinema_cmd(
             Path::new("/t/debug/users"),
             &CinemaConfig {
                 env_prefix: "USERS",
                 port: 8084,
                 load_seed_data: false,
+                others: &others,
                 ..config
             },
         );
@@ -447,9 +466,10 @@ mod tests {
             users.line(),
             "/t/debug/users --secrets-dir /r/target/up/secrets"
         );
-        assert!(users
-            .to_string()
-            .contains("USERS__PORT=8084 USERS__MONGO__DATABASE=cinema"));
+        assert!(users.to_string().contains(
+            "USERS__PORT=8084 USERS__MONGO__DATABASE=cinema \
+             MOVIES_URL=http://127.0.0.1:8081 BOOKINGS_URL=http://127.0.0.1:8083"
+        ));
     }
 
     #[test]
@@ -461,6 +481,7 @@ mod tests {
             database: "cinema",
             secrets_dir: Path::new("/s"),
             load_seed_data: false,
+            others: &[],
         };
         let cmd = cinema_cmd(Path::new("/t/debug/showtimes"), &config);
         assert!(!cmd.to_string().contains("hunter2"));

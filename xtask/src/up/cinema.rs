@@ -23,6 +23,9 @@ use crate::runner::Runner;
 use crate::service::{self, CinemaConfig};
 use harness::backing::mongo::Mongo;
 
+/// A seeded user with suggestions (Cristina Cruz, `cinema::seed::USER_CRISTINA`).
+pub const SEED_USER_CRISTINA: &str = "57a98d98e4b00679b4a830b5";
+
 /// The database all four services share.
 pub const CINEMA_DATABASE: &str = "cinema";
 
@@ -250,8 +253,16 @@ impl Cinema {
         }
     }
 
-    /// The command starting it from `binary` on `port`.
-    pub fn cmd(&self, binary: &Path, port: u16, mongo_url: &str, secrets_dir: &Path) -> Cmd {
+    /// The command starting it from `binary` on `port`; `others` are the URLs of the services
+    /// already up (the users service calls them).
+    pub fn cmd(
+        &self,
+        binary: &Path,
+        port: u16,
+        mongo_url: &str,
+        secrets_dir: &Path,
+        others: &[(String, String)],
+    ) -> Cmd {
         service::cinema_cmd(
             binary,
             &CinemaConfig {
@@ -261,8 +272,31 @@ impl Cinema {
                 database: CINEMA_DATABASE,
                 secrets_dir,
                 load_seed_data: self.load_seed_data,
+                others,
             },
         )
+    }
+
+    /// The other services' published URLs the users service needs (`MOVIES_URL`, …); none for
+    /// the others.
+    fn others(&self, stack: &Stack) -> Vec<(String, String)> {
+        if self.kind != CinemaKind::Users {
+            return Vec::new();
+        }
+        let wanted: Vec<String> = [
+            CinemaKind::Movies,
+            CinemaKind::Showtimes,
+            CinemaKind::Bookings,
+        ]
+        .iter()
+        .map(|kind| kind.url_key())
+        .collect();
+        stack
+            .endpoints
+            .iter()
+            .filter(|endpoint| wanted.contains(&endpoint.key))
+            .map(|endpoint| (endpoint.key.clone(), endpoint.value.clone()))
+            .collect()
     }
 }
 
@@ -300,6 +334,11 @@ pub fn cinema_examples(kind: CinemaKind) -> Vec<String> {
             "{post} -H \"Authorization: Bearer $CINEMA_TOKEN\"   # 200"
         ));
     }
+    if kind == CinemaKind::Users {
+        lines.push(format!(
+            "  curl -s {url}/users/{SEED_USER_CRISTINA}/suggestions   # Cristina's"
+        ));
+    }
     lines
 }
 
@@ -312,9 +351,10 @@ impl Service for Cinema {
         let mongo_url = stack.mongo_url()?.to_string();
         let secrets_dir = stack.cinema_secrets_dir()?.to_path_buf();
         let binary = stack.debug_binary(runner, self.kind.name())?;
+        let others = self.others(stack);
         let (process, url) = child
             .launch_on_port(runner, self.preferred_port, |port| {
-                self.cmd(&binary, port, &mongo_url, &secrets_dir)
+                self.cmd(&binary, port, &mongo_url, &secrets_dir, &others)
             })
             .await?;
         let seeded = if self.load_seed_data {
@@ -440,18 +480,28 @@ mod tests {
     #[test]
     fn four_services_on_one_database_and_only_the_first_loads_the_seed() {
         let secrets = Path::new("/r/target/up/secrets");
+        let mut stack = Stack::new(PathBuf::from("/t"));
         let lines: Vec<String> = services()
             .iter()
             .map(|service| {
                 let binary = PathBuf::from(format!("/t/debug/{}", service.kind.name()));
-                service
+                let port = service.kind.preferred_port();
+                let line = service
                     .cmd(
                         &binary,
-                        service.kind.preferred_port(),
+                        port,
                         "mongodb://m:1",
                         secrets,
+                        &service.others(&stack),
                     )
-                    .to_string()
+                    .to_string();
+                let url = format!("http://127.0.0.1:{port}");
+                stack.publish(
+                    [Endpoint::new(service.kind.url_key(), url)],
+                    String::new(),
+                    [],
+                );
+                line
             })
             .collect();
         assert_eq!(
@@ -464,6 +514,8 @@ mod tests {
                 "MONGODB_URL=mongodb://m:1 BOOKINGS__PORT=8083 BOOKINGS__MONGO__DATABASE=cinema \
                  /t/debug/bookings --secrets-dir /r/target/up/secrets",
                 "MONGODB_URL=mongodb://m:1 USERS__PORT=8084 USERS__MONGO__DATABASE=cinema \
+                 MOVIES_URL=http://127.0.0.1:8081 SHOWTIMES_URL=http://127.0.0.1:8082 \
+                 BOOKINGS_URL=http://127.0.0.1:8083 \
                  /t/debug/users --secrets-dir /r/target/up/secrets",
             ]
         );
@@ -503,7 +555,10 @@ mod tests {
         assert!(lines[3].ends_with("# 200"));
         assert_eq!(
             cinema_examples(CinemaKind::Users),
-            ["  curl -s $USERS_URL/users"]
+            [
+                "  curl -s $USERS_URL/users",
+                "  curl -s $USERS_URL/users/57a98d98e4b00679b4a830b5/suggestions   # Cristina's",
+            ]
         );
     }
 }
