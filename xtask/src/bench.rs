@@ -1,6 +1,7 @@
-//! `cargo xtask bench accountd|activity|events`: how fast a service answers on this machine,
-//! measured by the harness's `bench` binary against a release build of the service on a fresh
-//! MySQL (or, for the events, in-process services on a fresh Redis).
+//! `cargo xtask bench accountd|activity|events|cinema`: how fast a service answers on this
+//! machine, measured by the harness's `bench` binary against a release build of the service on a
+//! fresh MySQL (or, for the events and the cinema, in-process services on a fresh Redis or
+//! MongoDB).
 //!
 //! Both benchmarks follow the same steps ([`bench`]): build the service and `bench` in release,
 //! provision MySQL with a database for the service, start the release service on free ports and
@@ -17,14 +18,21 @@
 //! provisions Redis and runs `bench events`, which starts the producer and the consumers in its
 //! own process, drives `POST /event` with the simulator engine next to the same XADD straight to
 //! Redis, and reports the rate ratio and the end-to-end lag.
+//!
+//! The cinema benchmark works the same way ([`bench_cinema`]): build `bench` in release,
+//! provision MongoDB and run `bench cinema`, which loads the seed data into a fresh database,
+//! starts the four cinema services in its own process and measures `GET /movies/{id}` and
+//! `GET /users/{id}/suggestions` next to the same `find_one` straight to MongoDB.
 
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
+use harness::backing::mongo::Mongo;
 use harness::backing::mysql::DbParts;
+use harness::backing::redis::Redis;
 
-use crate::backing::{Database, RedisServer};
+use crate::backing::{Database, HarnessServer, UpServer};
 use crate::cmd::Cmd;
 use crate::paths;
 use crate::runner::{Runner, Spawned};
@@ -70,7 +78,18 @@ pub struct EventsOptions {
     pub consumers: u32,
 }
 
-/// The release build of `bench` (the events services run inside it).
+/// Load shape for the cinema benchmark.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CinemaOptions {
+    /// Concurrent workers per target.
+    pub concurrency: usize,
+    /// Measured seconds per target.
+    pub duration: u64,
+    /// Warm-up seconds per target.
+    pub warmup: u64,
+}
+
+/// The release build of `bench` (the events and cinema services run inside it).
 pub fn events_build() -> Cmd {
     Cmd::cargo(["build", "--release", "-p", "harness", "--bin", "bench"]).dir(paths::repo_root())
 }
@@ -89,6 +108,18 @@ pub fn events_bench_cmd(bench: &Path, options: &EventsOptions, redis_url: &str) 
             options.warmup,
         ))
         .env_secret("BENCH_REDIS_URL", redis_url)
+}
+
+/// The `bench cinema` command line against the MongoDB at `mongodb_url` (passed secretly).
+pub fn cinema_bench_cmd(bench: &Path, options: &CinemaOptions, mongodb_url: &str) -> Cmd {
+    Cmd::new(bench.display().to_string())
+        .arg("cinema")
+        .args(load_args(
+            options.concurrency,
+            options.duration,
+            options.warmup,
+        ))
+        .env_secret("BENCH_MONGODB_URL", mongodb_url)
 }
 
 /// The service a benchmark started, as `bench` needs to know it.
@@ -287,12 +318,34 @@ pub async fn bench_activity(runner: &dyn Runner, options: &ActivityOptions) -> R
 
 /// `cargo xtask bench events`: build `bench`, provision Redis, run `bench events`, clean up.
 pub async fn bench_events(runner: &dyn Runner, options: &EventsOptions) -> Result<()> {
+    let bench_cmd = |target_dir: &Path, url: &str| {
+        events_bench_cmd(&paths::binary(target_dir, "release", "bench"), options, url)
+    };
+    bench_in_process::<Redis>(runner, "redis", bench_cmd).await
+}
+
+/// `cargo xtask bench cinema`: build `bench`, provision MongoDB, run `bench cinema`, clean up.
+pub async fn bench_cinema(runner: &dyn Runner, options: &CinemaOptions) -> Result<()> {
+    let bench_cmd = |target_dir: &Path, url: &str| {
+        cinema_bench_cmd(&paths::binary(target_dir, "release", "bench"), options, url)
+    };
+    bench_in_process::<Mongo>(runner, "mongodb", bench_cmd).await
+}
+
+/// A benchmark whose services run inside `bench`: build `bench` in release, provision the
+/// server (step `server_step`), run `bench_cmd(target_dir, url)`, stop the server, print the
+/// summary.
+async fn bench_in_process<S: HarnessServer>(
+    runner: &dyn Runner,
+    server_step: &str,
+    bench_cmd: impl Fn(&Path, &str) -> Cmd,
+) -> Result<()> {
     let mut summary = Summary::default();
-    let mut redis: Option<RedisServer> = None;
-    let outcome = run_events(runner, options, &mut summary, &mut redis).await;
+    let mut server: Option<UpServer<S>> = None;
+    let outcome = run_in_process(runner, server_step, &bench_cmd, &mut summary, &mut server).await;
     let started = Instant::now();
-    let cleaned = match redis {
-        Some(redis) => redis.stop().await.unwrap_or_else(|e| format!("{e:#}")),
+    let cleaned = match server {
+        Some(server) => server.stop().await.unwrap_or_else(|e| format!("{e:#}")),
         None => String::new(),
     };
     summary.push("clean up", Status::Ok, started.elapsed(), cleaned);
@@ -300,25 +353,25 @@ pub async fn bench_events(runner: &dyn Runner, options: &EventsOptions) -> Resul
     outcome
 }
 
-async fn run_events(
+async fn run_in_process<S: HarnessServer>(
     runner: &dyn Runner,
-    options: &EventsOptions,
+    server_step: &str,
+    bench_cmd: &dyn Fn(&Path, &str) -> Cmd,
     summary: &mut Summary,
-    redis: &mut Option<RedisServer>,
+    server: &mut Option<UpServer<S>>,
 ) -> Result<()> {
     timed(summary, "build (release)", async {
         runner.run(&events_build())
     })
     .await?;
     let target_dir = paths::cargo_target_dir(runner)?;
-    let url = timed(summary, "redis", async {
-        let started = redis.insert(RedisServer::start().await?);
+    let url = timed(summary, server_step, async {
+        let started = server.insert(UpServer::<S>::start().await?);
         Ok(started.url().to_string())
     })
     .await?;
     timed(summary, "load", async {
-        let binary = paths::binary(&target_dir, "release", "bench");
-        runner.run_visible(&events_bench_cmd(&binary, options, &url))
+        runner.run_visible(&bench_cmd(&target_dir, &url))
     })
     .await
 }
@@ -461,6 +514,27 @@ mod tests {
             "/t/release/bench events --consumers 2 --concurrency 32 --duration 10 --warmup 2"
         );
         assert_eq!(cmd.env[0].key, "BENCH_REDIS_URL");
+        assert!(!cmd.to_string().contains("pw@"));
+    }
+
+    #[test]
+    fn cinema_runs_bench_cinema_with_the_load_shape_and_the_mongodb_url_secretly() {
+        let options = CinemaOptions {
+            concurrency: 32,
+            duration: 10,
+            warmup: 2,
+        };
+        let cmd = cinema_bench_cmd(
+            Path::new("/t/release/bench"),
+            &options,
+            "mongodb://root:pw@127.0.0.1:27017/?directConnection=true",
+        );
+        assert_eq!(
+            cmd.line(),
+            "/t/release/bench cinema --concurrency 32 --duration 10 --warmup 2"
+        );
+        assert_eq!(cmd.env.len(), 1);
+        assert_eq!(cmd.env[0].key, "BENCH_MONGODB_URL");
         assert!(!cmd.to_string().contains("pw@"));
     }
 

@@ -26,7 +26,8 @@ Examples:
                                      MongoDB and the cinema services on 127.0.0.1 until Ctrl-C
   cargo xtask bench accountd -c 64   HTTP vs raw MySQL throughput
   cargo xtask bench activity         gRPC CreateEvent rate and ListEvents streaming
-  cargo xtask bench events           POST /event vs raw XADD, end-to-end lag"
+  cargo xtask bench events           POST /event vs raw XADD, end-to-end lag
+  cargo xtask bench cinema           GET /movies/{id}, suggestions vs raw find_one"
 )]
 pub struct Cli {
     /// Stream every command's output instead of showing a spinner on a terminal.
@@ -227,6 +228,29 @@ Examples:
   cargo xtask bench events --consumers 4"
     )]
     Events(BenchEventsArgs),
+
+    /// The cinema services: GET /movies/{id} and GET /users/{id}/suggestions vs the same
+    /// find_one straight to MongoDB.
+    #[command(
+        long_about = "Build the harness `bench` binary in release, start MongoDB (MONGODB_URL, a \
+container or a local mongod / SecantusDB), then run `bench cinema`, which loads the seed data into \
+a fresh database, starts the movies, showtimes, bookings and users services inside its own \
+process, waits until each answers /healthy, and measures, one after the other at a fixed \
+concurrency for a fixed time after a warm-up:
+  (a) GET /movies/{id} of the seeded movie Zootopia through the movies service;
+  (b) GET /users/{id}/suggestions of the seeded user Cristina through the users service, which \
+calls the other three over HTTP;
+  (c) the same find_one({\"_id\": ObjectId(..)}) on `movies` sent straight to MongoDB by the same \
+tool.
+Prints requests, req/s, p50, p99 and errors per target and the GET /movies/{id} / find_one rate \
+ratio; anything but a 2xx counts as an error. Drops the database, stops the services, removes the \
+container.
+
+Examples:
+  cargo xtask bench cinema
+  cargo xtask bench cinema --concurrency 64 --duration 30 --warmup 5"
+    )]
+    Cinema(BenchCinemaArgs),
 }
 
 /// The load shape every `bench` target takes: closed-loop concurrency, measured time, warm-up.
@@ -319,6 +343,24 @@ impl BenchEventsArgs {
             duration: self.load.duration,
             warmup: self.load.warmup,
             consumers: self.consumers,
+        }
+    }
+}
+
+/// `bench cinema` options.
+#[derive(Debug, Args)]
+pub struct BenchCinemaArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+impl BenchCinemaArgs {
+    /// As bench options.
+    pub fn options(&self) -> crate::bench::CinemaOptions {
+        crate::bench::CinemaOptions {
+            concurrency: self.load.concurrency as usize,
+            duration: self.load.duration,
+            warmup: self.load.warmup,
         }
     }
 }
@@ -490,6 +532,44 @@ mod tests {
         );
         assert!(parse(&["bench", "events", "--consumers", "0"]).is_err());
         assert!(parse(&["bench", "events", "-c", "0"]).is_err());
+    }
+
+    #[test]
+    fn bench_cinema_has_defaults_and_takes_the_load_flags() {
+        let cli = parse(&["bench", "cinema"]).unwrap();
+        let Command::Bench(BenchTarget::Cinema(args)) = cli.command else {
+            panic!("expected bench cinema")
+        };
+        assert_eq!(
+            args.options(),
+            crate::bench::CinemaOptions {
+                concurrency: 32,
+                duration: 10,
+                warmup: 2
+            }
+        );
+        let cli = parse(&["bench", "cinema", "-c", "64", "-d", "30", "-w", "5"]).unwrap();
+        let Command::Bench(BenchTarget::Cinema(args)) = cli.command else {
+            panic!("expected bench cinema")
+        };
+        assert_eq!(
+            args.options(),
+            crate::bench::CinemaOptions {
+                concurrency: 64,
+                duration: 30,
+                warmup: 5
+            }
+        );
+        assert!(parse(&["bench", "cinema", "-c", "0"]).is_err());
+        assert!(parse(&["bench", "cinema", "--consumers", "2"]).is_err());
+        let help = Cli::command()
+            .find_subcommand_mut("bench")
+            .unwrap()
+            .find_subcommand_mut("cinema")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("cargo xtask bench cinema --concurrency 64"));
     }
 
     #[test]

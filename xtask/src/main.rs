@@ -52,6 +52,9 @@ async fn main() -> ExitCode {
         Command::Bench(BenchTarget::Events(args)) => {
             bench::bench_events(&runner, &args.options()).await
         }
+        Command::Bench(BenchTarget::Cinema(args)) => {
+            bench::bench_cinema(&runner, &args.options()).await
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

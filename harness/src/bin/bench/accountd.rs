@@ -90,22 +90,7 @@ async fn bench_http(args: &AccountdArgs, spec: LoadSpec) -> Result<LoadReport> {
         bail!("GET {url} answered {} before the run", probe.status());
     }
     eprintln!("bench: HTTP GET {url} …");
-    let report = load::run(spec, move || {
-        let client = client.clone();
-        let url = url.clone();
-        async move {
-            let response = client.get(&url).send().await?;
-            let status = response.status();
-            // Read the body: a real client would.
-            response.bytes().await?;
-            if !status.is_success() {
-                bail!("HTTP {status}");
-            }
-            Ok(())
-        }
-    })
-    .await?;
-    Ok(report)
+    crate::load_get(client, url, spec).await
 }
 
 /// The point select in a closed loop over a pool with one connection per worker.

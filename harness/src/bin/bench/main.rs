@@ -1,6 +1,7 @@
 //! `bench`: load against one of our services, through `harness::load`, printed as tables.
 //! Normally run by `cargo xtask bench <service>`, which builds it in release, provisions MySQL and
-//! starts the release service first.
+//! starts the release service first (or, for the events and the cinema, provisions Redis or
+//! MongoDB and lets `bench` start the services in-process).
 //!
 //! - `bench accountd`: accountd's `GET /users/{id}` next to the same point select straight to
 //!   MySQL, with the HTTP/MySQL rate ratio ([`accountd`]).
@@ -9,6 +10,9 @@
 //! - `bench events`: accepted events/s through the event producer (in-process, with in-process
 //!   consumers) next to the same XADD straight to Redis, their ratio, and the end-to-end lag from
 //!   accept to processed ([`events`]).
+//! - `bench cinema`: the movies service's `GET /movies/{id}` and the users service's
+//!   `GET /users/{id}/suggestions` (the four cinema services in-process, on the seed data) next
+//!   to the same `find_one` straight to MongoDB, with the HTTP/`find_one` rate ratio ([`cinema`]).
 //!
 //! ```text
 //! BENCH_MYSQL_URL=mysql://test:test@127.0.0.1:13306/bench \
@@ -16,11 +20,14 @@
 //! BENCH_MYSQL_URL=mysql://test:test@127.0.0.1:13306/activity \
 //!   target/release/bench activity --addr 127.0.0.1:50051 --server-pid 1234 --stream-events 100000
 //! BENCH_REDIS_URL=redis://127.0.0.1:6379 target/release/bench events -c 32 -d 10
+//! BENCH_MONGODB_URL='mongodb://127.0.0.1:27017/?directConnection=true' \
+//!   target/release/bench cinema -c 32 -d 10
 //! ```
 
 mod accountd;
 mod activity;
 mod bulk_insert;
+mod cinema;
 mod events;
 mod memory;
 mod table;
@@ -50,6 +57,9 @@ enum Mode {
     /// event pipeline: POST /event through the producer vs XADD straight to Redis, and the
     /// end-to-end lag from accept to processed.
     Events(events::EventsArgs),
+    /// cinema services: GET /movies/{id} and GET /users/{id}/suggestions vs the same find_one
+    /// straight to MongoDB.
+    Cinema(cinema::CinemaArgs),
 }
 
 /// The closed-loop load shape shared by the modes.
@@ -99,12 +109,33 @@ fn load_row(target: &str, report: &LoadReport) -> Vec<String> {
     ]
 }
 
+/// `GET url` in a closed loop over `client`; the body is read whole (a real client would), and
+/// anything but a 2xx is an error.
+async fn load_get(client: reqwest::Client, url: String, spec: LoadSpec) -> Result<LoadReport> {
+    let report = harness::load::run(spec, move || {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let response = client.get(&url).send().await?;
+            let status = response.status();
+            response.bytes().await?;
+            if !status.is_success() {
+                anyhow::bail!("HTTP {status}");
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    Ok(report)
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().mode {
         Mode::Accountd(args) => accountd::run(&args).await,
         Mode::Activity(args) => activity::run(&args).await,
         Mode::Events(args) => events::run(&args).await,
+        Mode::Cinema(args) => cinema::run(&args).await,
     }
 }
 
