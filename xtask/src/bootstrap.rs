@@ -296,6 +296,7 @@ pub async fn bootstrap(runner: &dyn Runner, dry_run: bool) -> Result<()> {
             println!("  warning: {warning}");
         }
         println!("  then build every harness image if missing (harness::backing::images::RECIPES)");
+        println!("  then register qemu-arm with binfmt_misc if missing (armv7 containers)");
         return Ok(());
     }
     let mut done = execute(&plan, runner)?;
@@ -304,6 +305,14 @@ pub async fn bootstrap(runner: &dyn Runner, dry_run: bool) -> Result<()> {
             .await
             .context("building the container images")?,
     );
+    // armv7 images run here through qemu; without it only `images --arch armv7` suffers.
+    match crate::tools::cross::ensure_binfmt(runner) {
+        Ok(true) => done.push("registered qemu-arm with binfmt_misc (armv7 containers)".into()),
+        Ok(false) => {}
+        Err(error) => {
+            eprintln!("bootstrap: warning: armv7 containers will not run here: {error:#}")
+        }
+    }
     if plan.actions.is_empty() {
         eprintln!("bootstrap: nothing to install; the Docker engine is running");
     }

@@ -35,6 +35,12 @@ pub enum StepName {
     /// The robustness Gherkin suites: faults injected into Redis and the event services
     /// (`cargo test -p harness --test robustness`).
     Robustness,
+    /// Lint the GitHub Actions workflows with actionlint.
+    Workflows,
+    /// Lint, render and validate every Helm chart for dev and prod (`deploy --dry-run`'s checks).
+    Charts,
+    /// Build the static amd64 image of every deployable and smoke-test each.
+    Images,
     /// Remove containers left behind by dead test processes.
     Sweep,
 }
@@ -50,6 +56,9 @@ impl StepName {
             StepName::Harness => "harness",
             StepName::Functional => "functional",
             StepName::Robustness => "robustness",
+            StepName::Workflows => "workflows",
+            StepName::Charts => "charts",
+            StepName::Images => "images",
             StepName::Sweep => "sweep",
         }
     }
@@ -64,6 +73,32 @@ pub enum StepAction {
     Bootstrap,
     /// `harness::backing::docker::sweep_stale()`, in-process.
     SweepStale,
+    /// A delivery check, in-process.
+    Delivery(Delivery),
+}
+
+/// The delivery checks `ci` runs in-process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// [`crate::tools::actionlint::lint_workflows`].
+    Workflows,
+    /// [`crate::deploy::validate_all`].
+    Charts,
+    /// [`crate::images::ci_amd64`].
+    Images,
+}
+
+impl Delivery {
+    /// What it runs, for `--dry-run`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Delivery::Workflows => "actionlint on .github/workflows (in-process)",
+            Delivery::Charts => {
+                "helm lint --strict + helm template + k8s-openapi, dev and prod (in-process)"
+            }
+            Delivery::Images => "cargo xtask images --arch amd64 (in-process)",
+        }
+    }
 }
 
 /// One step of the pipeline.
@@ -101,6 +136,11 @@ pub fn steps() -> Vec<Step> {
             ]),
         ),
         step(
+            StepName::Workflows,
+            StepAction::Delivery(Delivery::Workflows),
+        ),
+        step(StepName::Charts, StepAction::Delivery(Delivery::Charts)),
+        step(
             StepName::Test,
             cargo(&["test", "--workspace", "--exclude", "harness"]),
         ),
@@ -118,6 +158,8 @@ pub fn steps() -> Vec<Step> {
                 "backing_redis",
                 "--test",
                 "backing_mongo",
+                "--test",
+                "dashboards",
             ]),
         ),
         step(
@@ -128,6 +170,7 @@ pub fn steps() -> Vec<Step> {
             StepName::Robustness,
             cargo(&["test", "-p", "harness", "--test", "robustness"]),
         ),
+        step(StepName::Images, StepAction::Delivery(Delivery::Images)),
         Step {
             name: StepName::Sweep,
             action: StepAction::SweepStale,
@@ -142,6 +185,8 @@ pub trait InProcess {
     async fn bootstrap(&self, runner: &dyn Runner) -> Result<()>;
     /// Sweeps stale containers; returns a note such as "removed 2".
     async fn sweep_stale(&self) -> Result<String>;
+    /// Runs a delivery check; returns a note for the summary.
+    async fn delivery(&self, runner: &dyn Runner, check: Delivery) -> Result<String>;
 }
 
 /// The real in-process actions.
@@ -155,6 +200,30 @@ impl InProcess for Harness {
     async fn sweep_stale(&self) -> Result<String> {
         crate::backing::sweep_stale().await
     }
+
+    async fn delivery(&self, runner: &dyn Runner, check: Delivery) -> Result<String> {
+        match check {
+            Delivery::Workflows => {
+                crate::tools::actionlint::lint_workflows(runner)?;
+                Ok("actionlint: no findings".into())
+            }
+            Delivery::Charts => {
+                let reports = crate::deploy::validate_all(runner)?;
+                let notes: Vec<String> = reports
+                    .iter()
+                    .map(|report| {
+                        format!(
+                            "{}: {} manifests valid",
+                            report.env.name(),
+                            report.manifests
+                        )
+                    })
+                    .collect();
+                Ok(notes.join("; "))
+            }
+            Delivery::Images => crate::images::ci_amd64(runner).await,
+        }
+    }
 }
 
 /// How to run the pipeline.
@@ -162,8 +231,23 @@ impl InProcess for Harness {
 pub struct Options {
     /// Steps not to run.
     pub skip: BTreeSet<StepName>,
+    /// When not empty, the only steps to run (besides the clean-up steps marked `always`).
+    pub only: BTreeSet<StepName>,
     /// Stop after the first failure (steps marked `always` still run).
     pub fail_fast: bool,
+}
+
+impl Options {
+    /// Why `step` is not run at all, if it is not (`--skip`, or not named by `--only`).
+    pub fn left_out(&self, step: &Step) -> Option<&'static str> {
+        if self.skip.contains(&step.name) {
+            Some("--skip")
+        } else if !self.only.is_empty() && !self.only.contains(&step.name) && !step.always {
+            Some("not in --only")
+        } else {
+            None
+        }
+    }
 }
 
 /// Runs `steps` and returns what happened to each.
@@ -178,8 +262,8 @@ pub async fn run_steps(
     let total = steps.len();
     for (index, step) in steps.iter().enumerate() {
         let name = step.name.as_str();
-        if options.skip.contains(&step.name) {
-            summary.push(name, Status::Skipped, Default::default(), "--skip");
+        if let Some(reason) = options.left_out(step) {
+            summary.push(name, Status::Skipped, Default::default(), reason);
             continue;
         }
         if failed && options.fail_fast && !step.always {
@@ -192,6 +276,7 @@ pub async fn run_steps(
             StepAction::Command(cmd) => runner.run(cmd).map(|()| String::new()),
             StepAction::Bootstrap => in_process.bootstrap(runner).await.map(|()| String::new()),
             StepAction::SweepStale => in_process.sweep_stale().await,
+            StepAction::Delivery(check) => in_process.delivery(runner, *check).await,
         };
         let took = started.elapsed();
         match outcome {
@@ -216,8 +301,9 @@ pub async fn ci(runner: &dyn Runner, options: &Options, dry_run: bool) -> Result
                 StepAction::Command(cmd) => cmd.line(),
                 StepAction::Bootstrap => "cargo xtask bootstrap (in-process)".into(),
                 StepAction::SweepStale => "harness::backing::docker::sweep_stale()".into(),
+                StepAction::Delivery(check) => check.describe().into(),
             };
-            let skipped = if options.skip.contains(&step.name) {
+            let skipped = if options.left_out(step).is_some() {
                 "  (skipped)"
             } else {
                 ""
@@ -249,6 +335,29 @@ mod tests {
     use std::sync::Mutex;
 
     #[test]
+    fn only_runs_the_named_steps_and_the_clean_up() {
+        let options = Options {
+            only: [StepName::Fmt, StepName::Clippy].into_iter().collect(),
+            ..Options::default()
+        };
+        let run: Vec<&str> = steps()
+            .iter()
+            .filter(|step| options.left_out(step).is_none())
+            .map(|step| step.name.as_str())
+            .collect();
+        assert_eq!(run, ["fmt", "clippy", "sweep"]);
+        let skip_wins = Options {
+            skip: [StepName::Fmt].into_iter().collect(),
+            ..options
+        };
+        assert_eq!(
+            skip_wins.left_out(&steps()[1]),
+            Some("--skip"),
+            "fmt is step 2"
+        );
+    }
+
+    #[test]
     fn ci_runs_exactly_these_commands_in_order() {
         let lines: Vec<(String, String)> = steps()
             .iter()
@@ -257,6 +366,7 @@ mod tests {
                     StepAction::Command(cmd) => cmd.line(),
                     StepAction::Bootstrap => "<bootstrap>".into(),
                     StepAction::SweepStale => "<sweep_stale>".into(),
+                    StepAction::Delivery(check) => format!("<{check:?}>"),
                 };
                 (step.name.as_str().to_string(), what)
             })
@@ -268,14 +378,17 @@ mod tests {
                 "clippy",
                 "cargo clippy --workspace --all-targets -- -D warnings",
             ),
+            ("workflows", "<Workflows>"),
+            ("charts", "<Charts>"),
             ("test", "cargo test --workspace --exclude harness"),
             (
                 "harness",
                 "cargo test -p harness --lib --bins --test backing_mysql --test backing_redis \
-                 --test backing_mongo",
+                 --test backing_mongo --test dashboards",
             ),
             ("functional", "cargo test -p harness --test functional"),
             ("robustness", "cargo test -p harness --test robustness"),
+            ("images", "<Images>"),
             ("sweep", "<sweep_stale>"),
         ];
         let expected: Vec<(String, String)> = expected
@@ -313,6 +426,14 @@ mod tests {
             self.calls.lock().unwrap().push("sweep");
             Ok("removed 0".into())
         }
+        async fn delivery(&self, _runner: &dyn Runner, check: Delivery) -> Result<String> {
+            self.calls.lock().unwrap().push(match check {
+                Delivery::Workflows => "workflows",
+                Delivery::Charts => "charts",
+                Delivery::Images => "images",
+            });
+            Ok(String::new())
+        }
     }
 
     fn statuses(summary: &Summary) -> Vec<(String, Status)> {
@@ -330,7 +451,10 @@ mod tests {
         let summary = run_steps(&steps(), &Options::default(), &runner, &harness).await;
         assert!(summary.success());
         assert_eq!(runner.lines(Kind::Run).len(), 6);
-        assert_eq!(*harness.calls.lock().unwrap(), ["bootstrap", "sweep"]);
+        assert_eq!(
+            *harness.calls.lock().unwrap(),
+            ["bootstrap", "workflows", "charts", "images", "sweep"]
+        );
         assert_eq!(summary.rows.last().unwrap().note, "removed 0");
     }
 
@@ -350,10 +474,13 @@ mod tests {
                 ("bootstrap".into(), Status::Failed),
                 ("fmt".into(), Status::Ok),
                 ("clippy".into(), Status::Failed),
+                ("workflows".into(), Status::Ok),
+                ("charts".into(), Status::Ok),
                 ("test".into(), Status::Ok),
                 ("harness".into(), Status::Ok),
                 ("functional".into(), Status::Ok),
                 ("robustness".into(), Status::Ok),
+                ("images".into(), Status::Ok),
                 ("sweep".into(), Status::Ok),
             ]
         );
@@ -375,10 +502,13 @@ mod tests {
                 ("bootstrap".into(), Status::Ok),
                 ("fmt".into(), Status::Failed),
                 ("clippy".into(), Status::Skipped),
+                ("workflows".into(), Status::Skipped),
+                ("charts".into(), Status::Skipped),
                 ("test".into(), Status::Skipped),
                 ("harness".into(), Status::Skipped),
                 ("functional".into(), Status::Skipped),
                 ("robustness".into(), Status::Skipped),
+                ("images".into(), Status::Skipped),
                 ("sweep".into(), Status::Ok),
             ]
         );
@@ -395,7 +525,10 @@ mod tests {
         };
         let summary = run_steps(&steps(), &options, &runner, &harness).await;
         assert!(summary.success());
-        assert_eq!(*harness.calls.lock().unwrap(), ["sweep"]);
+        assert_eq!(
+            *harness.calls.lock().unwrap(),
+            ["workflows", "charts", "images", "sweep"]
+        );
         assert!(!runner
             .lines(Kind::Run)
             .contains(&"cargo test -p harness --test functional".to_string()));

@@ -47,11 +47,14 @@ pub enum Command {
         long_about = "Install and start what the tests need, idempotently: on Debian as \
 root, `apt-get install` docker.io, debootstrap and cgroupfs-mount when missing (one apt-get update, \
 only if something is missing), start dockerd in the background (log in target/xtask/dockerd.log) \
-when `docker info` fails, then build the debootstrap base image and the MariaDB image unless \
-present. Elsewhere it says what to install. Running it again does nothing.
+when `docker info` fails, then build the debootstrap base image and the MariaDB, Redis and \
+MongoDB-wire images unless present, and register qemu-arm with binfmt_misc (armv7 images run \
+through it). With --registry it also starts a local image registry on 127.0.0.1:5000. Elsewhere \
+it says what to install. Running it again does nothing.
 
 Examples:
   sudo cargo xtask bootstrap
+  sudo cargo xtask bootstrap --registry   also a registry on 127.0.0.1:5000 for push tests
   cargo xtask bootstrap --dry-run    show what it would do on this machine"
     )]
     Bootstrap(BootstrapArgs),
@@ -67,13 +70,15 @@ Example:
     )]
     Doctor,
 
-    /// Run the whole pipeline: bootstrap, fmt, clippy, tests, Gherkin suites, sweep.
+    /// Run the whole pipeline: bootstrap, lints, chart checks, tests, Gherkin suites, images.
     #[command(
         long_about = "Run the pipeline in order: bootstrap → cargo fmt --check → \
-cargo clippy -D warnings → cargo test (unit + integration) → harness tests → functional Gherkin \
+cargo clippy -D warnings → actionlint on the GitHub workflows → every Helm chart linted, rendered \
+and validated for dev and prod → cargo test (unit + integration) → harness tests (with the \
+dashboards' metrics checked against the services' real /metrics) → functional Gherkin \
 suites (`cargo test -p harness --test functional`) → robustness Gherkin suites (faults: Redis \
-restarted or down, consumers killed; `cargo test -p harness --test robustness`) → sweep stale \
-containers, then print a summary table (step, status, seconds). A failed step does not stop the \
+restarted or down, consumers killed; `cargo test -p harness --test robustness`) → the amd64 \
+image of every deployable built and smoke-tested → sweep stale containers, then print a summary table (step, status, seconds). A failed step does not stop the \
 later ones unless --fail-fast; the sweep always runs. Exits non-zero if any step failed. \
 CARGO_TARGET_DIR and the rest of the environment are passed through unchanged.
 
@@ -82,6 +87,7 @@ Examples:
   cargo xtask ci --fail-fast
   cargo xtask ci --skip bootstrap --skip functional
   cargo xtask ci --skip robustness   everything but the fault-injection suites
+  cargo xtask ci --only fmt,clippy   just the lints (a pipeline stage)
   cargo xtask ci --dry-run           list the steps and their commands"
     )]
     Ci(CiArgs),
@@ -126,6 +132,30 @@ Then, in another terminal:
     /// Benchmark a service against its backing store.
     #[command(subcommand)]
     Bench(BenchTarget),
+
+    /// Build static x86_64 and armv7 images of every deployable and smoke-test each.
+    #[command(long_about = crate::images::LONG_ABOUT)]
+    Images(crate::images::ImagesArgs),
+
+    /// Tag the images and the commit with the release version.
+    #[command(long_about = crate::release::tag::LONG_ABOUT)]
+    Tag(crate::release::tag::TagArgs),
+
+    /// Push the images (one multi-arch manifest each) and the packaged charts.
+    #[command(long_about = crate::release::push::LONG_ABOUT)]
+    Push(crate::release::push::PushArgs),
+
+    /// Validate the Helm charts and install or upgrade the release.
+    #[command(long_about = crate::deploy::DEPLOY_LONG_ABOUT)]
+    Deploy(crate::deploy::DeployArgs),
+
+    /// Roll the release back to an earlier revision.
+    #[command(long_about = crate::deploy::ROLLBACK_LONG_ABOUT)]
+    Rollback(crate::deploy::RollbackArgs),
+
+    /// Show the release, its revisions and its pods.
+    #[command(long_about = crate::deploy::STATUS_LONG_ABOUT)]
+    Status(crate::deploy::StatusArgs),
 }
 
 /// `bootstrap` options.
@@ -134,6 +164,11 @@ pub struct BootstrapArgs {
     /// Print what would be done on this machine and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Also start a local image registry (Debian's docker-registry) on 127.0.0.1:5000, for
+    /// `cargo xtask push --registry 127.0.0.1:5000`.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub registry: bool,
 }
 
 /// `ci` options.
@@ -146,6 +181,11 @@ pub struct CiArgs {
     /// Do not run this step (repeatable).
     #[arg(long, value_enum, value_name = "STEP")]
     pub skip: Vec<StepName>,
+
+    /// Run only these steps, comma-separated or repeated (the container sweep still runs);
+    /// how the Jenkins and GitHub stages run one part of the pipeline each.
+    #[arg(long, value_enum, value_name = "STEP", value_delimiter = ',')]
+    pub only: Vec<StepName>,
 
     /// List the steps and their commands, run nothing.
     #[arg(long)]
@@ -584,8 +624,12 @@ mod tests {
         assert_eq!(options.exit_after, Some(Duration::from_secs(5)));
         assert!(matches!(
             parse(&["bootstrap", "--dry-run"]).unwrap().command,
-            Command::Bootstrap(BootstrapArgs { dry_run: true })
+            Command::Bootstrap(BootstrapArgs {
+                dry_run: true,
+                registry: false
+            })
         ));
+        assert!(parse(&["bootstrap", "--registry", "--dry-run"]).is_err());
         assert!(matches!(
             parse(&["doctor"]).unwrap().command,
             Command::Doctor

@@ -1,4 +1,5 @@
-//! `cargo xtask`: the project's tasks in Rust (bootstrap, doctor, ci, up, bench).
+//! `cargo xtask`: the project's tasks in Rust (bootstrap, doctor, ci, up, bench, and delivery:
+//! images, tag, push, deploy, rollback, status).
 //!
 //! Run `cargo xtask --help` for the stages and examples. Every external command goes through the
 //! [`runner::Runner`] seam, which echoes it before running it and lets unit tests assert the exact
@@ -10,13 +11,19 @@ mod bootstrap;
 mod ci;
 mod cli;
 mod cmd;
+mod deploy;
+mod deployables;
 mod doctor;
+mod images;
 mod paths;
 mod progress;
+mod release;
 mod runner;
 mod service;
 mod summary;
+mod tools;
 mod up;
+mod version;
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -33,16 +40,31 @@ async fn main() -> ExitCode {
         verbose: cli.verbose,
     };
     let outcome = match &cli.command {
-        Command::Bootstrap(args) => bootstrap::bootstrap(&runner, args.dry_run).await,
+        Command::Bootstrap(args) => {
+            let done = bootstrap::bootstrap(&runner, args.dry_run).await;
+            match (done, args.registry) {
+                (Ok(()), true) => tools::registry::ensure_local_registry(&runner).map(|url| {
+                    eprintln!("bootstrap: image registry at {url}");
+                }),
+                (done, _) => done,
+            }
+        }
         Command::Doctor => doctor::doctor(&runner),
         Command::Ci(args) => {
             let options = ci::Options {
                 skip: args.skip.iter().copied().collect::<BTreeSet<_>>(),
+                only: args.only.iter().copied().collect::<BTreeSet<_>>(),
                 fail_fast: args.fail_fast,
             };
             ci::ci(&runner, &options, args.dry_run).await
         }
         Command::Up(args) => up::up(&runner, &args.options()).await,
+        Command::Images(args) => images::run(&runner, args).await,
+        Command::Tag(args) => release::tag::run(&runner, args).await,
+        Command::Push(args) => release::push::run(&runner, args).await,
+        Command::Deploy(args) => deploy::deploy(&runner, args).await,
+        Command::Rollback(args) => deploy::rollback(&runner, args).await,
+        Command::Status(args) => deploy::status(&runner, args).await,
         Command::Bench(BenchTarget::Accountd(args)) => {
             bench::bench_accountd(&runner, &args.options()).await
         }

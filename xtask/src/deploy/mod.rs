@@ -1,0 +1,524 @@
+//! `cargo xtask deploy`, `rollback`, `status`: the Helm release `mockvideo` from the charts in
+//! `helm/` (a chart per deployable, the library chart `common`, the umbrella `mockvideo`).
+//!
+//! deploy: `helm dependency update` (file:// dependencies only, offline), `helm lint --strict`,
+//! `helm template`, every rendered manifest parsed into its k8s-openapi type ([`validate`]: an
+//! unknown kind or field fails with its path), then `helm upgrade --install --atomic --wait`.
+//! `--dry-run` stops after the validation. [`validate_all`] is the same validation for both
+//! environments, for `cargo xtask ci`.
+
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+
+use crate::cmd::Cmd;
+use crate::deployables::DEPLOYABLES;
+use crate::runner::Runner;
+use crate::tools::helm::{ensure_helm, helm_cmd};
+use crate::version::Version;
+
+/// The release name.
+pub const RELEASE: &str = "mockvideo";
+/// The umbrella chart (a directory under `helm/`).
+pub const UMBRELLA: &str = "mockvideo";
+/// The library chart the service charts include.
+pub const LIBRARY: &str = "common";
+
+/// A target environment: its values file is `helm/mockvideo/values-<env>.yaml`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Env {
+    /// A dev cluster: local images, in-cluster MySQL/Redis/MongoDB.
+    Dev,
+    /// Production: docker.io/mockvideo images, external stores, replicas, HPA, Ingress.
+    Prod,
+}
+
+impl Env {
+    /// Both, in order.
+    pub const ALL: [Env; 2] = [Env::Dev, Env::Prod];
+
+    /// `dev` or `prod`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Env::Dev => "dev",
+            Env::Prod => "prod",
+        }
+    }
+}
+
+/// The long help of `cargo xtask deploy` (the `Deploy` variant in `cli.rs` needs
+/// `#[command(long_about = crate::deploy::DEPLOY_LONG_ABOUT)]`: its doc comment resets it).
+pub const DEPLOY_LONG_ABOUT: &str =
+    "Validate the Helm charts and install or upgrade the release `mockvideo`.
+
+Steps: helm (from the tools cache, installed on first use) builds the charts' file://
+dependencies, `helm lint --strict` lints the umbrella chart and its subcharts with the
+environment's values, `helm template` renders them, and every manifest is parsed into its
+Kubernetes API type (k8s-openapi, v1.30): an unknown kind or a misspelt field fails, naming the
+template and the field's path. Then `helm upgrade --install --atomic --wait` (rolled back by helm
+if it does not become ready). The image tag is the version (0.1.0-<commit>).
+
+Examples:
+  cargo xtask deploy --env dev --dry-run      validate only; no cluster needed
+  cargo xtask deploy --env dev --kube-context kind-dev
+  cargo xtask deploy --env prod --namespace mockvideo";
+
+/// The long help of `cargo xtask rollback` (the `Rollback` variant in `cli.rs` needs
+/// `#[command(long_about = crate::deploy::ROLLBACK_LONG_ABOUT)]`: its doc comment resets it).
+pub const ROLLBACK_LONG_ABOUT: &str =
+    "Roll the release `mockvideo` back with `helm rollback --wait`.
+
+Without --revision helm goes back to the previous revision. `cargo xtask status` lists them.
+
+Examples:
+  cargo xtask rollback
+  cargo xtask rollback --revision 3 --kube-context kind-dev";
+
+/// The long help of `cargo xtask status` (the `Status` variant in `cli.rs` needs
+/// `#[command(long_about = crate::deploy::STATUS_LONG_ABOUT)]`: its doc comment resets it).
+pub const STATUS_LONG_ABOUT: &str =
+    "Show the release `mockvideo`: `helm status` (with its resources) and the last revisions
+from `helm history`.
+
+Examples:
+  cargo xtask status
+  cargo xtask status --kube-context kind-dev --namespace mockvideo";
+
+/// `deploy` options.
+#[derive(Debug, Args)]
+#[command(long_about = DEPLOY_LONG_ABOUT)]
+pub struct DeployArgs {
+    /// Which values file: helm/mockvideo/values-<env>.yaml.
+    #[arg(long, value_enum, default_value = "dev")]
+    pub env: Env,
+    /// The kubeconfig context (default: the current one).
+    #[arg(long, value_name = "CONTEXT")]
+    pub kube_context: Option<String>,
+    /// The namespace (created if missing).
+    #[arg(long, default_value = "mockvideo")]
+    pub namespace: String,
+    /// The image tag (default: the version, 0.1.0-<short commit>).
+    #[arg(long, value_name = "TAG")]
+    pub image_tag: Option<String>,
+    /// Stop after linting and validating; talk to no cluster.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long helm waits for the release to become ready.
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
+    /// The charts' directory (default: helm/ in the repository).
+    #[arg(long, value_name = "DIR")]
+    pub charts: Option<PathBuf>,
+}
+
+/// `rollback` options.
+#[derive(Debug, Args)]
+#[command(long_about = ROLLBACK_LONG_ABOUT)]
+pub struct RollbackArgs {
+    /// The revision to return to (default: the previous one).
+    #[arg(long, value_name = "N")]
+    pub revision: Option<u32>,
+    /// The kubeconfig context (default: the current one).
+    #[arg(long, value_name = "CONTEXT")]
+    pub kube_context: Option<String>,
+    /// The namespace.
+    #[arg(long, default_value = "mockvideo")]
+    pub namespace: String,
+}
+
+/// `status` options.
+#[derive(Debug, Args)]
+#[command(long_about = STATUS_LONG_ABOUT)]
+pub struct StatusArgs {
+    /// The kubeconfig context (default: the current one).
+    #[arg(long, value_name = "CONTEXT")]
+    pub kube_context: Option<String>,
+    /// The namespace.
+    #[arg(long, default_value = "mockvideo")]
+    pub namespace: String,
+}
+
+/// The charts' directory, `helm/` at the repository root.
+pub fn charts_dir() -> PathBuf {
+    crate::paths::repo_root().join("helm")
+}
+
+/// Every chart directory name, in build order: the library, a chart per deployable, the
+/// umbrella.
+pub fn chart_names() -> Vec<&'static str> {
+    std::iter::once(LIBRARY)
+        .chain(DEPLOYABLES.iter().map(|deployable| deployable.name))
+        .chain(std::iter::once(UMBRELLA))
+        .collect()
+}
+
+/// The values file of `env`.
+pub fn values_file(charts: &Path, env: Env) -> PathBuf {
+    charts
+        .join(UMBRELLA)
+        .join(format!("values-{}.yaml", env.name()))
+}
+
+/// `helm dependency update --skip-refresh` for every chart with dependencies (the service
+/// charts, then the umbrella): copies the file:// charts into `charts/`, no network.
+pub fn dependency_cmds(helm: &Path, charts: &Path) -> Vec<Cmd> {
+    chart_names()
+        .into_iter()
+        .filter(|name| *name != LIBRARY)
+        .map(|name| {
+            helm_cmd(helm)
+                .args(["dependency", "update", "--skip-refresh"])
+                .arg(charts.join(name).display().to_string())
+        })
+        .collect()
+}
+
+/// The `--values`/`--set` arguments of `env` with `image_tag`.
+fn values_args(charts: &Path, env: Env, image_tag: &str) -> Vec<String> {
+    vec![
+        "--values".to_string(),
+        values_file(charts, env).display().to_string(),
+        "--set".to_string(),
+        format!("global.imageTag={image_tag}"),
+    ]
+}
+
+/// `helm lint --strict --with-subcharts` of the umbrella chart with `env`'s values.
+pub fn lint_cmd(helm: &Path, charts: &Path, env: Env, image_tag: &str) -> Cmd {
+    helm_cmd(helm)
+        .args(["lint", "--strict", "--with-subcharts"])
+        .arg(charts.join(UMBRELLA).display().to_string())
+        .args(values_args(charts, env, image_tag))
+}
+
+/// `helm template` of the umbrella chart with `env`'s values.
+pub fn template_cmd(helm: &Path, charts: &Path, env: Env, image_tag: &str, namespace: &str) -> Cmd {
+    helm_cmd(helm)
+        .args(["template", RELEASE])
+        .arg(charts.join(UMBRELLA).display().to_string())
+        .args(["--namespace", namespace])
+        .args(values_args(charts, env, image_tag))
+}
+
+fn with_context(cmd: Cmd, kube_context: Option<&str>) -> Cmd {
+    match kube_context {
+        Some(context) => cmd.args(["--kube-context", context]),
+        None => cmd,
+    }
+}
+
+/// `helm upgrade --install --atomic --wait` of the umbrella chart.
+pub fn upgrade_cmd(helm: &Path, charts: &Path, args: &DeployArgs, image_tag: &str) -> Cmd {
+    let cmd = helm_cmd(helm)
+        .args(["upgrade", "--install", RELEASE])
+        .arg(charts.join(UMBRELLA).display().to_string())
+        .args(["--namespace", &args.namespace, "--create-namespace"])
+        .args(["--atomic", "--wait", "--timeout", &args.timeout])
+        .args(values_args(charts, args.env, image_tag));
+    with_context(cmd, args.kube_context.as_deref())
+}
+
+/// What validating one environment found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvReport {
+    /// The environment.
+    pub env: Env,
+    /// How many manifests were rendered and parsed.
+    pub manifests: usize,
+    /// Per kind, e.g. `ConfigMap 12, Deployment 9, …`.
+    pub kinds: String,
+}
+
+/// Lints, renders and validates the charts for `env` with an installed `helm` (dependencies
+/// already built). Errors list every problem, one per line.
+pub fn validate_env(
+    runner: &dyn Runner,
+    helm: &Path,
+    charts: &Path,
+    env: Env,
+    image_tag: &str,
+    namespace: &str,
+) -> Result<EnvReport> {
+    runner
+        .run(&lint_cmd(helm, charts, env, image_tag))
+        .with_context(|| format!("helm lint of the {} values failed (see above)", env.name()))?;
+    let rendered = runner
+        .read(&template_cmd(helm, charts, env, image_tag, namespace))
+        .with_context(|| format!("helm template with the {} values failed", env.name()))?;
+    let manifests = validate::validate_rendered(&rendered).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!(
+            "{} rendered manifest(s) of the {} values do not match the Kubernetes API:\n  {}\n\
+             Fix the templates under {} (the path is the field's place in the manifest).",
+            problems.len(),
+            env.name(),
+            lines.join("\n  "),
+            charts.display()
+        )
+    })?;
+    let report = EnvReport {
+        env,
+        manifests: manifests.len(),
+        kinds: validate::count_kinds(&manifests),
+    };
+    eprintln!(
+        "deploy: {}: {} manifests valid ({})",
+        env.name(),
+        report.manifests,
+        report.kinds
+    );
+    Ok(report)
+}
+
+/// Installs helm if needed and builds the charts' dependencies; returns helm.
+fn prepare(runner: &dyn Runner, charts: &Path) -> Result<PathBuf> {
+    let helm = ensure_helm(runner)?;
+    for cmd in dependency_cmds(&helm, charts) {
+        runner.run(&cmd).context(
+            "building the charts' file:// dependencies failed; is every chart under helm/ valid?",
+        )?;
+    }
+    Ok(helm)
+}
+
+/// For `cargo xtask ci`: lints and validates every chart for dev and prod; returns one report
+/// per environment (the lead's summary row can show `report.manifests` and `report.kinds`).
+pub fn validate_all(runner: &dyn Runner) -> Result<Vec<EnvReport>> {
+    let charts = charts_dir();
+    let helm = prepare(runner, &charts)?;
+    let tag = Version::detect(runner)?.tag();
+    Env::ALL
+        .iter()
+        .map(|env| validate_env(runner, &helm, &charts, *env, &tag, "mockvideo"))
+        .collect()
+}
+
+/// Validates the charts and installs or upgrades the release.
+pub async fn deploy(runner: &dyn Runner, args: &DeployArgs) -> Result<()> {
+    let started = Instant::now();
+    let charts = args.charts.clone().unwrap_or_else(charts_dir);
+    let helm = prepare(runner, &charts)?;
+    let tag = match &args.image_tag {
+        Some(tag) => tag.clone(),
+        None => Version::detect(runner)?.tag(),
+    };
+    let report = validate_env(runner, &helm, &charts, args.env, &tag, &args.namespace)?;
+    if args.dry_run {
+        eprintln!(
+            "deploy: dry run: {} charts linted, {} manifests validated for {} (image tag {tag}) \
+             in {:.1} s; nothing installed",
+            chart_names().len(),
+            report.manifests,
+            args.env.name(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+    runner
+        .run(&upgrade_cmd(&helm, &charts, args, &tag))
+        .context(
+            "helm upgrade failed and --atomic rolled it back; `cargo xtask status` shows the \
+             release, kubectl describe the pods that did not become ready",
+        )?;
+    eprintln!(
+        "deploy: release {RELEASE} ({}, image tag {tag}) deployed in {:.1} s",
+        args.env.name(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `helm rollback` of the release.
+pub fn rollback_cmd(helm: &Path, args: &RollbackArgs) -> Cmd {
+    let mut cmd = helm_cmd(helm).args(["rollback", RELEASE]);
+    if let Some(revision) = args.revision {
+        cmd = cmd.arg(revision.to_string());
+    }
+    let cmd = cmd.args(["--namespace", &args.namespace, "--wait"]);
+    with_context(cmd, args.kube_context.as_deref())
+}
+
+/// Rolls the release back.
+pub async fn rollback(runner: &dyn Runner, args: &RollbackArgs) -> Result<()> {
+    if args.revision == Some(0) {
+        bail!("revisions start at 1; `cargo xtask status` lists them");
+    }
+    let helm = ensure_helm(runner)?;
+    runner
+        .run(&rollback_cmd(&helm, args))
+        .context("helm rollback failed; `cargo xtask status` lists the revisions")
+}
+
+/// `helm status` and `helm history` of the release.
+pub fn status_cmds(helm: &Path, args: &StatusArgs) -> Vec<Cmd> {
+    [
+        helm_cmd(helm).args(["status", RELEASE, "--show-resources"]),
+        helm_cmd(helm).args(["history", RELEASE, "--max", "10"]),
+    ]
+    .into_iter()
+    .map(|cmd| {
+        with_context(
+            cmd.args(["--namespace", &args.namespace]),
+            args.kube_context.as_deref(),
+        )
+    })
+    .collect()
+}
+
+/// Shows the release.
+pub async fn status(runner: &dyn Runner, args: &StatusArgs) -> Result<()> {
+    let helm = ensure_helm(runner)?;
+    for cmd in status_cmds(&helm, args) {
+        runner.run_visible(&cmd).context(
+            "helm could not show the release; is it installed (`cargo xtask deploy`) and the \
+             kube context right?",
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::runner::recording::{Kind, RecordingRunner};
+
+    fn deploy_args(dry_run: bool) -> DeployArgs {
+        DeployArgs {
+            env: Env::Prod,
+            kube_context: Some("kind-dev".to_string()),
+            namespace: "mv".to_string(),
+            image_tag: None,
+            dry_run,
+            timeout: "5m".to_string(),
+            charts: None,
+        }
+    }
+
+    #[test]
+    fn command_lines() {
+        let helm = Path::new("/t/helm");
+        let charts = Path::new("/r/helm");
+        assert_eq!(
+            lint_cmd(helm, charts, Env::Dev, "0.1.0-abc").line(),
+            "/t/helm lint --strict --with-subcharts /r/helm/mockvideo \
+             --values /r/helm/mockvideo/values-dev.yaml --set global.imageTag=0.1.0-abc"
+        );
+        assert_eq!(
+            template_cmd(helm, charts, Env::Prod, "t", "mv").line(),
+            "/t/helm template mockvideo /r/helm/mockvideo --namespace mv \
+             --values /r/helm/mockvideo/values-prod.yaml --set global.imageTag=t"
+        );
+        assert_eq!(
+            upgrade_cmd(helm, charts, &deploy_args(false), "t").line(),
+            "/t/helm upgrade --install mockvideo /r/helm/mockvideo --namespace mv \
+             --create-namespace --atomic --wait --timeout 5m \
+             --values /r/helm/mockvideo/values-prod.yaml --set global.imageTag=t \
+             --kube-context kind-dev"
+        );
+        let deps: Vec<String> = dependency_cmds(helm, charts)
+            .iter()
+            .map(Cmd::line)
+            .collect();
+        assert_eq!(deps.len(), DEPLOYABLES.len() + 1);
+        assert_eq!(
+            deps[0],
+            "/t/helm dependency update --skip-refresh /r/helm/accountd"
+        );
+        assert!(deps[DEPLOYABLES.len()].ends_with("/r/helm/mockvideo"));
+    }
+
+    #[test]
+    fn rollback_and_status_lines() {
+        let helm = Path::new("/t/helm");
+        let args = RollbackArgs {
+            revision: Some(3),
+            kube_context: None,
+            namespace: "mv".to_string(),
+        };
+        assert_eq!(
+            rollback_cmd(helm, &args).line(),
+            "/t/helm rollback mockvideo 3 --namespace mv --wait"
+        );
+        let status = StatusArgs {
+            kube_context: Some("c".to_string()),
+            namespace: "mv".to_string(),
+        };
+        let lines: Vec<String> = status_cmds(helm, &status).iter().map(Cmd::line).collect();
+        assert_eq!(
+            lines,
+            [
+                "/t/helm status mockvideo --show-resources --namespace mv --kube-context c",
+                "/t/helm history mockvideo --max 10 --namespace mv --kube-context c",
+            ]
+        );
+    }
+
+    #[test]
+    fn validation_reports_the_misspelt_field_from_helm_template() {
+        let helm = Path::new("/t/helm");
+        let charts = Path::new("/r/helm");
+        let rendered = "---\n# Source: mockvideo/charts/accountd/templates/service.yaml\n\
+                        apiVersion: v1\nkind: Service\nmetadata:\n  name: accountd\n\
+                        spec:\n  ports:\n    - name: http\n      port: 5000\n      targetPort: http\n      protocoll: TCP\n";
+        let runner = RecordingRunner::new().read_answer(
+            &template_cmd(helm, charts, Env::Dev, "t", "mv").line(),
+            rendered,
+        );
+        let error = validate_env(&runner, helm, charts, Env::Dev, "t", "mv")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(
+                "mockvideo/charts/accountd/templates/service.yaml: spec.ports[0].protocoll: \
+                 unknown field"
+            ),
+            "{error}"
+        );
+        assert_eq!(runner.lines(Kind::Run).len(), 1, "lint ran first");
+        let fixed = rendered.replace("protocoll", "protocol");
+        let runner = RecordingRunner::new().read_answer(
+            &template_cmd(helm, charts, Env::Dev, "t", "mv").line(),
+            &fixed,
+        );
+        let report = validate_env(&runner, helm, charts, Env::Dev, "t", "mv").unwrap();
+        assert_eq!((report.manifests, report.kinds.as_str()), (1, "Service 1"));
+    }
+
+    #[test]
+    fn every_deployable_has_a_chart_with_its_health_paths() {
+        for deployable in DEPLOYABLES {
+            let values = charts_dir().join(deployable.name).join("values.yaml");
+            let text = std::fs::read_to_string(&values).unwrap();
+            if let crate::deployables::Health::Http { path, .. } = deployable.health {
+                assert!(
+                    text.contains(&format!("path: {path}")),
+                    "{}",
+                    values.display()
+                );
+            }
+            for (name, port) in deployable.ports {
+                assert!(
+                    text.contains(&format!("- name: {name}\n    port: {port}")),
+                    "{}: port {name} {port}",
+                    values.display()
+                );
+            }
+            let schema = |name: &str| {
+                std::fs::read_to_string(charts_dir().join(name).join("values.schema.json")).unwrap()
+            };
+            assert_eq!(
+                schema(deployable.name),
+                schema(DEPLOYABLES[0].name),
+                "the service charts share one values schema"
+            );
+            let umbrella =
+                std::fs::read_to_string(charts_dir().join(UMBRELLA).join("Chart.yaml")).unwrap();
+            assert!(umbrella.contains(&format!("file://../{}", deployable.name)));
+        }
+    }
+}
