@@ -19,7 +19,8 @@ Jenkins and GitHub Actions. Every external command is echoed (`$ ...`) before it
 Examples:
   cargo xtask doctor                 what is installed, what is missing, what to do
   sudo cargo xtask bootstrap         install and start the Docker engine, build the images
-  cargo xtask ci                     fmt, clippy, all tests, Gherkin suites, summary table
+  cargo xtask ci                     fmt, clippy, actionlint, charts, all tests, Gherkin
+                                     suites, amd64 images, summary table
   cargo xtask ci --skip functional --skip robustness
                                      the same without the Gherkin suites
   cargo xtask up                     MySQL, accountd, activity, Redis, the event pipeline,
@@ -27,7 +28,13 @@ Examples:
   cargo xtask bench accountd -c 64   HTTP vs raw MySQL throughput
   cargo xtask bench activity         gRPC CreateEvent rate and ListEvents streaming
   cargo xtask bench events           POST /event vs raw XADD, end-to-end lag
-  cargo xtask bench cinema           GET /movies/{id}, suggestions vs raw find_one"
+  cargo xtask bench cinema           GET /movies/{id}, suggestions vs raw find_one
+  cargo xtask images --arch all      static amd64 + armv7 images, each smoke-tested
+  cargo xtask tag --dry-run          the release version and what tagging would run
+  cargo xtask push --registry 127.0.0.1:5000
+                                     images (multi-arch) and charts to a registry
+  cargo xtask deploy --env dev --dry-run
+                                     lint, render and validate every chart"
 )]
 pub struct Cli {
     /// Stream every command's output instead of showing a spinner on a terminal.
