@@ -163,6 +163,27 @@ Then, in another terminal:
     /// Show the release, its revisions and its pods.
     #[command(long_about = crate::deploy::STATUS_LONG_ABOUT)]
     Status(crate::deploy::StatusArgs),
+
+    /// Start, stop or show a throwaway local Kubernetes cluster (or use your own context).
+    #[command(
+        long_about = "A throwaway Kubernetes 1.20 cluster on this machine, everything on \
+127.0.0.1: `up` builds kube-apiserver, kube-controller-manager, kube-scheduler and the kubelet \
+once from Debian's kubernetes source package with Debian's Go (cached in \
+/var/cache/mockvideo/tools/kubernetes-1.20.2, about 6 min cold), builds the pause image, writes \
+credentials and a kubeconfig under target/cluster/, starts etcd, the control plane and a \
+kubelet that runs pods on the local Docker engine, and waits until the node is Ready (about \
+17 s). With --kube-context (or MOCKVIDEO_KUBE_CONTEXT) it uses your own cluster instead. `down` \
+stops every process `up` started, removes the pods' containers and restores the kernel \
+settings the kubelet changed.
+
+Examples:
+  cargo xtask cluster up
+  export KUBECONFIG=$PWD/target/cluster/kubeconfig
+  cargo xtask cluster status
+  cargo xtask cluster down
+  cargo xtask cluster up --kube-context kind-dev   use a cluster you already have"
+    )]
+    Cluster(crate::cluster::ClusterArgs),
 }
 
 /// `bootstrap` options.

@@ -10,6 +10,7 @@ mod bench;
 mod bootstrap;
 mod ci;
 mod cli;
+mod cluster;
 mod cmd;
 mod deploy;
 mod deployables;
@@ -65,6 +66,7 @@ async fn main() -> ExitCode {
         Command::Deploy(args) => deploy::deploy(&runner, args).await,
         Command::Rollback(args) => deploy::rollback(&runner, args).await,
         Command::Status(args) => deploy::status(&runner, args).await,
+        Command::Cluster(args) => cluster::run(&runner, args).await,
         Command::Bench(BenchTarget::Accountd(args)) => {
             bench::bench_accountd(&runner, &args.options()).await
         }
