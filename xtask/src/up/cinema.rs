@@ -23,8 +23,8 @@ use crate::runner::Runner;
 use crate::service::{self, CinemaConfig};
 use harness::backing::mongo::Mongo;
 
-/// A seeded user with suggestions (Cristina Cruz, `cinema::seed::USER_CRISTINA`).
-pub const SEED_USER_CRISTINA: &str = "57a98d98e4b00679b4a830b5";
+/// A seeded user with suggestions (Cristina Cruz).
+pub const SEED_USER_CRISTINA: &str = cinema::seed::USER_CRISTINA;
 
 /// The database all four services share.
 pub const CINEMA_DATABASE: &str = "cinema";
@@ -181,46 +181,21 @@ impl Component for CinemaAuth {
     }
 }
 
-/// Which cinema service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CinemaKind {
-    Movies,
-    Showtimes,
-    Bookings,
-    Users,
+/// Which cinema service: the crate's own [`cinema::Service`] (name, environment prefix, all
+/// four in start order: movies first, it loads the seed data), named apart from the
+/// [`super::process::Service`] trait.
+pub use cinema::Service as CinemaKind;
+
+/// What `up` adds to a cinema service: where it listens and what it publishes.
+pub trait UpCinema {
+    /// The port it prefers: 8081 … 8084.
+    fn preferred_port(self) -> u16;
+    /// The endpoint it publishes: `MOVIES_URL`, …
+    fn url_key(self) -> String;
 }
 
-impl CinemaKind {
-    /// All four, in start order (movies first: it loads the seed data).
-    pub const ALL: [CinemaKind; 4] = [
-        CinemaKind::Movies,
-        CinemaKind::Showtimes,
-        CinemaKind::Bookings,
-        CinemaKind::Users,
-    ];
-
-    /// The binary name, also its collection and route: `movies`, …
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Movies => "movies",
-            Self::Showtimes => "showtimes",
-            Self::Bookings => "bookings",
-            Self::Users => "users",
-        }
-    }
-
-    /// The environment prefix of its settings: `MOVIES`, …
-    pub fn env_prefix(self) -> &'static str {
-        match self {
-            Self::Movies => "MOVIES",
-            Self::Showtimes => "SHOWTIMES",
-            Self::Bookings => "BOOKINGS",
-            Self::Users => "USERS",
-        }
-    }
-
-    /// The port it prefers: 8081 … 8084.
-    pub fn preferred_port(self) -> u16 {
+impl UpCinema for CinemaKind {
+    fn preferred_port(self) -> u16 {
         match self {
             Self::Movies => 8081,
             Self::Showtimes => 8082,
@@ -229,8 +204,7 @@ impl CinemaKind {
         }
     }
 
-    /// The endpoint it publishes: `MOVIES_URL`, …
-    pub fn url_key(self) -> String {
+    fn url_key(self) -> String {
         format!("{}_URL", self.env_prefix())
     }
 }
