@@ -30,6 +30,10 @@ pub struct Deployable {
     /// Readiness, where it differs from liveness: `(port, path)`; answers 200 only with its
     /// database reachable.
     pub readiness: Option<(u16, &'static str)>,
+    /// The settings prefix of a deployable that exits at start-up without MySQL (it connects and
+    /// migrates before it binds): `ACCOUNTD`, `ACTIVITY`; its database is
+    /// `<PREFIX>__DB__{HOST,PORT,NAME,USER,PASSWORD}`. `None` for the others.
+    pub mysql_env_prefix: Option<&'static str>,
 }
 
 const fn http(
@@ -45,6 +49,7 @@ const fn http(
         ports: &[],
         health: Health::Http { port, path: live },
         readiness: Some((port, ready)),
+        mysql_env_prefix: None,
     }
 }
 
@@ -52,10 +57,12 @@ const fn http(
 pub const DEPLOYABLES: &[Deployable] = &[
     Deployable {
         ports: &[("http", 5000)],
+        mysql_env_prefix: Some("ACCOUNTD"),
         ..http("accountd", "accountd", 5000, "/livez", "/readyz")
     },
     Deployable {
         ports: &[("grpc", 50051), ("admin", 9091)],
+        mysql_env_prefix: Some("ACTIVITY"),
         ..http("activity-server", "activity", 9091, "/livez", "/readyz")
     },
     Deployable {
@@ -72,6 +79,7 @@ pub const DEPLOYABLES: &[Deployable] = &[
         ports: &[],
         health: Health::Version,
         readiness: None,
+        mysql_env_prefix: None,
     },
     Deployable {
         ports: &[("http", 8080)],

@@ -344,17 +344,6 @@ pub fn docker_build_cmd(docker: &str, arch: Arch, tags: &[String], context: &Pat
     cmd.arg(context.display().to_string())
 }
 
-/// The environment prefix of a deployable that exits at start-up without MySQL (it connects
-/// and migrates before it binds): `accountd` → `ACCOUNTD`, `activity-server` → `ACTIVITY`. Its
-/// smoke test runs next to a MariaDB container (`<PREFIX>__DB__{HOST,PORT,NAME,USER,PASSWORD}`).
-pub fn mysql_env_prefix(deployable: &Deployable) -> Option<&'static str> {
-    match deployable.name {
-        "accountd" => Some("ACCOUNTD"),
-        "activity-server" => Some("ACTIVITY"),
-        _ => None,
-    }
-}
-
 /// The `-e` arguments pointing a deployable with `prefix` at the MariaDB test image's database,
 /// reached on 127.0.0.1 inside the shared network namespace.
 pub fn mysql_env_args(prefix: &str) -> Vec<String> {
@@ -392,7 +381,7 @@ pub fn smoke_run_cmd(
         "--platform",
         arch.platform(),
     ]);
-    match (network, mysql_env_prefix(deployable)) {
+    match (network, deployable.mysql_env_prefix) {
         (Some(network), Some(prefix)) => {
             cmd = cmd
                 .arg(format!("--network=container:{network}"))
@@ -601,7 +590,7 @@ fn build_image(
 
 /// Starts `image` (labelled, a unique name), waits up to [`Arch::smoke_timeout`] for its
 /// liveness check, and removes the container whatever happened. Returns what answered.
-/// Deployables that need MySQL to start ([`mysql_env_prefix`]) get a MariaDB container
+/// Deployables that need MySQL to start ([`Deployable::mysql_env_prefix`]) get a MariaDB container
 /// next to them (the harness's `local/mockvideo-mariadb` image, built if missing).
 pub async fn smoke(
     runner: &dyn Runner,
@@ -617,7 +606,7 @@ pub async fn smoke(
         std::process::id()
     );
     let database = format!("{container}-db");
-    let with_database = mysql_env_prefix(deployable).is_some();
+    let with_database = deployable.mysql_env_prefix.is_some();
     let outcome = async {
         let network = if with_database {
             start_database(runner, docker, deployable, &database).await?;
@@ -856,8 +845,8 @@ mod tests {
     #[test]
     fn a_deployable_needing_mysql_shares_the_databases_namespace_and_port() {
         let accountd = deployables::find("accountd").unwrap();
-        assert_eq!(mysql_env_prefix(accountd), Some("ACCOUNTD"));
-        assert_eq!(mysql_env_prefix(deployables::find("users").unwrap()), None);
+        assert_eq!(accountd.mysql_env_prefix, Some("ACCOUNTD"));
+        assert_eq!(deployables::find("users").unwrap().mysql_env_prefix, None);
         let cmd = smoke_run_cmd("docker", "c", "img", Arch::Armv7, accountd, Some("c-db"));
         assert_eq!(
             cmd.line(),
