@@ -1,4 +1,5 @@
 {{- define "common.deployment" -}}
+{{- $global := .Values.global | default dict -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -8,6 +9,12 @@ metadata:
 spec:
   {{- if not .Values.autoscaling.enabled }}
   replicas: {{ .Values.replicaCount }}
+  {{- end }}
+  {{- if $global.hostNetwork }}
+  # Pods on the node's network hold their ports on the node: the old pod must be gone before
+  # the new one binds.
+  strategy:
+    type: Recreate
   {{- end }}
   selector:
     matchLabels:
@@ -26,6 +33,12 @@ spec:
         {{- end }}
     spec:
       automountServiceAccountToken: false
+      # No docker-link variables: a Service named event-producer would set EVENT_PRODUCER_PORT
+      # (tcp://…) in every pod of the namespace, which the services read as settings.
+      enableServiceLinks: false
+      {{- if $global.hostNetwork }}
+      hostNetwork: true
+      {{- end }}
       securityContext:
         runAsNonRoot: true
         runAsUser: {{ .Values.securityContext.runAsUser }}
@@ -38,7 +51,7 @@ spec:
       containers:
         - name: {{ .Chart.Name }}
           image: {{ include "common.image" . | quote }}
-          imagePullPolicy: {{ .Values.image.pullPolicy }}
+          imagePullPolicy: {{ $global.imagePullPolicy | default .Values.image.pullPolicy }}
           {{- with .Values.args }}
           args:
             {{- toYaml . | nindent 12 }}
@@ -66,11 +79,11 @@ spec:
           {{- end }}
           {{- with .Values.probes.liveness }}
           livenessProbe:
-            {{- include "common.probe" . | nindent 12 }}
+            {{- include "common.probe" (dict "probe" . "host" $global.probeHost) | nindent 12 }}
           {{- end }}
           {{- with .Values.probes.readiness }}
           readinessProbe:
-            {{- include "common.probe" . | nindent 12 }}
+            {{- include "common.probe" (dict "probe" . "host" $global.probeHost) | nindent 12 }}
           {{- end }}
           resources:
             {{- toYaml .Values.resources | nindent 12 }}

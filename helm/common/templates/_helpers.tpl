@@ -44,11 +44,15 @@ images::image_ref).
 {{- .Values.existingSecret | default (printf "%s-secrets" (include "common.fullname" .)) -}}
 {{- end -}}
 
+{{/* An HTTP probe: `probe` (path, port, timings) and `host` (global.probeHost; empty: the pod IP). */}}
 {{- define "common.probe" -}}
 httpGet:
-  path: {{ .path }}
-  port: {{ .port }}
-periodSeconds: {{ .periodSeconds | default 10 }}
-timeoutSeconds: {{ .timeoutSeconds | default 2 }}
-failureThreshold: {{ .failureThreshold | default 3 }}
+  {{- with .host }}
+  host: {{ . | quote }}
+  {{- end }}
+  path: {{ .probe.path }}
+  port: {{ .probe.port }}
+periodSeconds: {{ .probe.periodSeconds | default 10 }}
+timeoutSeconds: {{ .probe.timeoutSeconds | default 2 }}
+failureThreshold: {{ .probe.failureThreshold | default 3 }}
 {{- end -}}

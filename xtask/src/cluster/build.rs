@@ -160,12 +160,14 @@ pub fn mirror_from(deb822: &str, classic: &str) -> String {
 }
 
 /// Bumped whenever the recipe (patches, flags) changes, so cached binaries are rebuilt.
-pub const RECIPE_REVISION: u32 = 2;
+pub const RECIPE_REVISION: u32 = 3;
 
 /// The `sed` edits of the tree: the two constants (sandbox and Guaranteed-pod OOM score) this VM
-/// refuses, and the kubelet's refusal of a loopback `--node-ip` (the node must advertise
-/// 127.0.0.1 so hostNetwork pods and probes stay on loopback).
-pub fn source_patches() -> [(&'static str, &'static str); 3] {
+/// refuses; the Burstable floor, which is `1000 + guaranteedOOMScoreAdj` (1002 once the constant
+/// is 2, which Docker refuses: every pod with a memory request failed to start) and becomes 3;
+/// and the kubelet's refusal of a loopback `--node-ip` (the node must advertise 127.0.0.1 so
+/// hostNetwork pods and probes stay on loopback).
+pub fn source_patches() -> [(&'static str, &'static str); 4] {
     [
         (
             r"s/if nodeIP.IsLoopback() {/if false \&\& nodeIP.IsLoopback() {/",
@@ -177,6 +179,10 @@ pub fn source_patches() -> [(&'static str, &'static str); 3] {
         ),
         (
             "s/guaranteedOOMScoreAdj int = -997/guaranteedOOMScoreAdj int = 2/",
+            "pkg/kubelet/qos/policy.go",
+        ),
+        (
+            "s/(1000 + guaranteedOOMScoreAdj)/3/g",
             "pkg/kubelet/qos/policy.go",
         ),
     ]
@@ -556,5 +562,7 @@ mod tests {
         assert!(patches[0].0.contains("IsLoopback"));
         assert!(patches[1].0.contains("-998"));
         assert!(patches[2].0.contains("-997"));
+        assert!(patches[3].0.contains("1000 + guaranteedOOMScoreAdj"));
+        assert_eq!(patches[3].1, patches[2].1);
     }
 }

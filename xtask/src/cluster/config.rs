@@ -89,6 +89,12 @@ impl Dirs {
         self.root.join("run")
     }
 
+    /// The in-cluster stores' data (`deploy --env local` mounts it as hostPath): removed by
+    /// `down`, like the cluster it belonged to.
+    pub fn data(&self) -> PathBuf {
+        self.root.join("data")
+    }
+
     /// Process logs (kept by `down`).
     pub fn logs(&self) -> PathBuf {
         self.root.join("logs")

@@ -542,9 +542,10 @@ pub fn down(runner: &dyn Runner, dirs: &Dirs) -> Result<Cleaned> {
             show_sysctls(&state::read_sysctls(&state::KUBELET_SYSCTLS))
         );
     }
-    let run = dirs.run();
-    if run.exists() {
-        std::fs::remove_dir_all(&run).with_context(|| format!("removing {}", run.display()))?;
+    for dir in [dirs.run(), dirs.data()] {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        }
     }
     if state.is_some() {
         std::fs::remove_file(dirs.state())

@@ -7,10 +7,12 @@
 //! `--dry-run` stops after the validation. [`validate_all`] is the same validation for both
 //! environments, for `cargo xtask ci`.
 
+pub mod local;
 pub mod validate;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
@@ -35,17 +37,21 @@ pub enum Env {
     Dev,
     /// Production: docker.io/mockvideo images, external stores, replicas, HPA, Ingress.
     Prod,
+    /// The cluster of `cargo xtask cluster up`: hostNetwork pods on 127.0.0.1 ports, images
+    /// straight from the engine, stores' data under target/cluster/data.
+    Local,
 }
 
 impl Env {
-    /// Both, in order.
-    pub const ALL: [Env; 2] = [Env::Dev, Env::Prod];
+    /// Every environment, in order.
+    pub const ALL: [Env; 3] = [Env::Dev, Env::Prod, Env::Local];
 
-    /// `dev` or `prod`.
+    /// `dev`, `prod` or `local`.
     pub fn name(self) -> &'static str {
         match self {
             Env::Dev => "dev",
             Env::Prod => "prod",
+            Env::Local => "local",
         }
     }
 }
@@ -62,7 +68,18 @@ Kubernetes API type (k8s-openapi, v1.30): an unknown kind or a misspelt field fa
 template and the field's path. Then `helm upgrade --install --atomic --wait` (rolled back by helm
 if it does not become ready). The image tag is the version (0.1.0-<commit>).
 
+--env local targets the cluster of `cargo xtask cluster up` (its kubeconfig under
+target/cluster/ unless --kube-context is given): every pod on the node's network with a fixed
+127.0.0.1 port (listed in helm/mockvideo/values-local.yaml), the service images of this commit
+taken from the Docker engine (built first when missing, never pulled), MariaDB, Redis and the
+MongoDB-wire server in the cluster with their data in target/cluster/data. An upgrade to another
+tag is `--image-tag`; `cargo xtask rollback` goes back.
+
+Without --kube-context, deploy, rollback and status use the local cluster when it is up, else
+helm's current context.
+
 Examples:
+  cargo xtask cluster up && cargo xtask deploy --env local
   cargo xtask deploy --env dev --dry-run      validate only; no cluster needed
   cargo xtask deploy --env dev --kube-context kind-dev
   cargo xtask deploy --env prod --namespace mockvideo";
@@ -187,6 +204,13 @@ fn values_args(charts: &Path, env: Env, image_tag: &str) -> Vec<String> {
     ]
 }
 
+/// `--set` for each of `sets`.
+fn set_args(sets: &[String]) -> Vec<String> {
+    sets.iter()
+        .flat_map(|set| ["--set".to_string(), set.clone()])
+        .collect()
+}
+
 /// `helm lint --strict --with-subcharts` of the umbrella chart with `env`'s values.
 pub fn lint_cmd(helm: &Path, charts: &Path, env: Env, image_tag: &str) -> Cmd {
     helm_cmd(helm)
@@ -204,22 +228,64 @@ pub fn template_cmd(helm: &Path, charts: &Path, env: Env, image_tag: &str, names
         .args(values_args(charts, env, image_tag))
 }
 
-fn with_context(cmd: Cmd, kube_context: Option<&str>) -> Cmd {
-    match kube_context {
-        Some(context) => cmd.args(["--kube-context", context]),
-        None => cmd,
+/// Which cluster helm talks to: `--kube-context` when given, else the local cluster's
+/// kubeconfig when it is up, else helm's current context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A context of the user's kubeconfig.
+    Context(String),
+    /// The kubeconfig of `cargo xtask cluster up`.
+    Kubeconfig(PathBuf),
+    /// Whatever helm's current context is.
+    Current,
+}
+
+impl Target {
+    /// The target for a command given `kube_context`.
+    pub fn pick(kube_context: Option<&str>) -> Self {
+        match (kube_context, local::local_kubeconfig()) {
+            (Some(context), _) => Target::Context(context.to_string()),
+            (None, Some(kubeconfig)) => Target::Kubeconfig(kubeconfig),
+            (None, None) => Target::Current,
+        }
+    }
+
+    /// `cmd` aimed at the target.
+    pub fn apply(&self, cmd: Cmd) -> Cmd {
+        match self {
+            Target::Context(context) => cmd.args(["--kube-context", context]),
+            Target::Kubeconfig(path) => cmd.args(["--kubeconfig", &path.display().to_string()]),
+            Target::Current => cmd,
+        }
+    }
+
+    /// For messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Context(context) => format!("kube context {context}"),
+            Target::Kubeconfig(path) => format!("the local cluster ({})", path.display()),
+            Target::Current => "helm's current kube context".to_string(),
+        }
     }
 }
 
-/// `helm upgrade --install --atomic --wait` of the umbrella chart.
-pub fn upgrade_cmd(helm: &Path, charts: &Path, args: &DeployArgs, image_tag: &str) -> Cmd {
+/// `helm upgrade --install --atomic --wait` of the umbrella chart, with `extra` `--set` pairs.
+pub fn upgrade_cmd(
+    helm: &Path,
+    charts: &Path,
+    args: &DeployArgs,
+    image_tag: &str,
+    extra: &[String],
+    target: &Target,
+) -> Cmd {
     let cmd = helm_cmd(helm)
         .args(["upgrade", "--install", RELEASE])
         .arg(charts.join(UMBRELLA).display().to_string())
         .args(["--namespace", &args.namespace, "--create-namespace"])
         .args(["--atomic", "--wait", "--timeout", &args.timeout])
-        .args(values_args(charts, args.env, image_tag));
-    with_context(cmd, args.kube_context.as_deref())
+        .args(values_args(charts, args.env, image_tag))
+        .args(set_args(extra));
+    target.apply(cmd)
 }
 
 /// What validating one environment found.
@@ -307,6 +373,7 @@ pub async fn deploy(runner: &dyn Runner, args: &DeployArgs) -> Result<()> {
         None => Version::detect(runner)?.tag(),
     };
     let report = validate_env(runner, &helm, &charts, args.env, &tag, &args.namespace)?;
+    let target = Target::pick(args.kube_context.as_deref());
     if args.dry_run {
         eprintln!(
             "deploy: dry run: {} charts linted, {} manifests validated for {} (image tag {tag}) \
@@ -318,12 +385,36 @@ pub async fn deploy(runner: &dyn Runner, args: &DeployArgs) -> Result<()> {
         );
         return Ok(());
     }
-    runner
-        .run(&upgrade_cmd(&helm, &charts, args, &tag))
-        .context(
-            "helm upgrade failed and --atomic rolled it back; `cargo xtask status` shows the \
-             release, kubectl describe the pods that did not become ready",
-        )?;
+    let extra = match args.env {
+        Env::Local => {
+            if target == Target::Current {
+                bail!(
+                    "--env local needs the local cluster (`cargo xtask cluster up`) or \
+                     --kube-context; no target/cluster/kubeconfig of a running cluster found"
+                );
+            }
+            local::prepare(runner, &tag, args.image_tag.is_some()).await?
+        }
+        Env::Dev | Env::Prod => Vec::new(),
+    };
+    eprintln!(
+        "deploy: helm upgrade --install {RELEASE} on {} (waits up to {} for every pod to be ready)",
+        target.describe(),
+        args.timeout
+    );
+    let watcher = watch::Watcher::start(
+        crate::cluster::kubectl(runner)?,
+        &target,
+        &args.namespace,
+        Duration::from_secs(3600),
+    );
+    let upgraded = runner.run(&upgrade_cmd(&helm, &charts, args, &tag, &extra, &target));
+    watcher.stop();
+    upgraded.context(
+        "helm upgrade failed and --atomic rolled it back; the `deploy: … waiting for` lines \
+             above name the pods that were not ready and why; `cargo xtask status` shows the \
+             release",
+    )?;
     eprintln!(
         "deploy: release {RELEASE} ({}, image tag {tag}) deployed in {:.1} s",
         args.env.name(),
@@ -333,13 +424,12 @@ pub async fn deploy(runner: &dyn Runner, args: &DeployArgs) -> Result<()> {
 }
 
 /// `helm rollback` of the release.
-pub fn rollback_cmd(helm: &Path, args: &RollbackArgs) -> Cmd {
+pub fn rollback_cmd(helm: &Path, args: &RollbackArgs, target: &Target) -> Cmd {
     let mut cmd = helm_cmd(helm).args(["rollback", RELEASE]);
     if let Some(revision) = args.revision {
         cmd = cmd.arg(revision.to_string());
     }
-    let cmd = cmd.args(["--namespace", &args.namespace, "--wait"]);
-    with_context(cmd, args.kube_context.as_deref())
+    target.apply(cmd.args(["--namespace", &args.namespace, "--wait"]))
 }
 
 /// Rolls the release back.
@@ -349,30 +439,29 @@ pub async fn rollback(runner: &dyn Runner, args: &RollbackArgs) -> Result<()> {
     }
     let helm = ensure_helm(runner)?;
     runner
-        .run(&rollback_cmd(&helm, args))
+        .run(&rollback_cmd(
+            &helm,
+            args,
+            &Target::pick(args.kube_context.as_deref()),
+        ))
         .context("helm rollback failed; `cargo xtask status` lists the revisions")
 }
 
 /// `helm status` and `helm history` of the release.
-pub fn status_cmds(helm: &Path, args: &StatusArgs) -> Vec<Cmd> {
+pub fn status_cmds(helm: &Path, args: &StatusArgs, target: &Target) -> Vec<Cmd> {
     [
         helm_cmd(helm).args(["status", RELEASE, "--show-resources"]),
         helm_cmd(helm).args(["history", RELEASE, "--max", "10"]),
     ]
     .into_iter()
-    .map(|cmd| {
-        with_context(
-            cmd.args(["--namespace", &args.namespace]),
-            args.kube_context.as_deref(),
-        )
-    })
+    .map(|cmd| target.apply(cmd.args(["--namespace", &args.namespace])))
     .collect()
 }
 
 /// Shows the release.
 pub async fn status(runner: &dyn Runner, args: &StatusArgs) -> Result<()> {
     let helm = ensure_helm(runner)?;
-    for cmd in status_cmds(&helm, args) {
+    for cmd in status_cmds(&helm, args, &Target::pick(args.kube_context.as_deref())) {
         runner.run_visible(&cmd).context(
             "helm could not show the release; is it installed (`cargo xtask deploy`) and the \
              kube context right?",
@@ -414,11 +503,25 @@ mod tests {
              --values /r/helm/mockvideo/values-prod.yaml --set global.imageTag=t"
         );
         assert_eq!(
-            upgrade_cmd(helm, charts, &deploy_args(false), "t").line(),
+            upgrade_cmd(
+                helm,
+                charts,
+                &deploy_args(false),
+                "t",
+                &["backing.hostPath=/d".to_string()],
+                &Target::Context("kind-dev".to_string())
+            )
+            .line(),
             "/t/helm upgrade --install mockvideo /r/helm/mockvideo --namespace mv \
              --create-namespace --atomic --wait --timeout 5m \
              --values /r/helm/mockvideo/values-prod.yaml --set global.imageTag=t \
-             --kube-context kind-dev"
+             --set backing.hostPath=/d --kube-context kind-dev"
+        );
+        assert_eq!(
+            Target::Kubeconfig(PathBuf::from("/r/target/cluster/kubeconfig"))
+                .apply(Cmd::new("helm"))
+                .line(),
+            "helm --kubeconfig /r/target/cluster/kubeconfig"
         );
         let deps: Vec<String> = dependency_cmds(helm, charts)
             .iter()
@@ -441,14 +544,17 @@ mod tests {
             namespace: "mv".to_string(),
         };
         assert_eq!(
-            rollback_cmd(helm, &args).line(),
+            rollback_cmd(helm, &args, &Target::Current).line(),
             "/t/helm rollback mockvideo 3 --namespace mv --wait"
         );
         let status = StatusArgs {
             kube_context: Some("c".to_string()),
             namespace: "mv".to_string(),
         };
-        let lines: Vec<String> = status_cmds(helm, &status).iter().map(Cmd::line).collect();
+        let lines: Vec<String> = status_cmds(helm, &status, &Target::Context("c".to_string()))
+            .iter()
+            .map(Cmd::line)
+            .collect();
         assert_eq!(
             lines,
             [
