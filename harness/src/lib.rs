@@ -5,6 +5,7 @@
 //! link-time registration, which only sees code linked into the runner itself.
 
 pub mod backing;
+pub mod cluster;
 pub mod fault;
 pub mod launch;
 pub mod load;

@@ -41,6 +41,9 @@ pub enum StepName {
     Charts,
     /// Build the static amd64 image of every deployable and smoke-test each.
     Images,
+    /// The local Kubernetes cluster: up, deploy --env local, the smoke features, one chaos
+    /// scenario, down.
+    Cluster,
     /// Remove containers left behind by dead test processes.
     Sweep,
 }
@@ -59,6 +62,7 @@ impl StepName {
             StepName::Workflows => "workflows",
             StepName::Charts => "charts",
             StepName::Images => "images",
+            StepName::Cluster => "cluster",
             StepName::Sweep => "sweep",
         }
     }
@@ -86,6 +90,8 @@ pub enum Delivery {
     Charts,
     /// [`crate::images::ci_amd64`].
     Images,
+    /// [`crate::cluster::suite::ci_round`].
+    Cluster,
 }
 
 impl Delivery {
@@ -97,6 +103,10 @@ impl Delivery {
                 "helm lint --strict + helm template + k8s-openapi, dev and prod (in-process)"
             }
             Delivery::Images => "cargo xtask images --arch amd64 (in-process)",
+            Delivery::Cluster => {
+                "cargo xtask cluster up, deploy --env local, smoke, chaos --target cluster \
+                 (one scenario), cluster down (in-process)"
+            }
         }
     }
 }
@@ -171,6 +181,7 @@ pub fn steps() -> Vec<Step> {
             cargo(&["test", "-p", "harness", "--test", "robustness"]),
         ),
         step(StepName::Images, StepAction::Delivery(Delivery::Images)),
+        step(StepName::Cluster, StepAction::Delivery(Delivery::Cluster)),
         Step {
             name: StepName::Sweep,
             action: StepAction::SweepStale,
@@ -222,6 +233,7 @@ impl InProcess for Harness {
                 Ok(notes.join("; "))
             }
             Delivery::Images => crate::images::ci_amd64(runner).await,
+            Delivery::Cluster => crate::cluster::suite::ci_round(runner).await,
         }
     }
 }
@@ -389,6 +401,7 @@ mod tests {
             ("functional", "cargo test -p harness --test functional"),
             ("robustness", "cargo test -p harness --test robustness"),
             ("images", "<Images>"),
+            ("cluster", "<Cluster>"),
             ("sweep", "<sweep_stale>"),
         ];
         let expected: Vec<(String, String)> = expected
@@ -431,6 +444,7 @@ mod tests {
                 Delivery::Workflows => "workflows",
                 Delivery::Charts => "charts",
                 Delivery::Images => "images",
+                Delivery::Cluster => "cluster",
             });
             Ok(String::new())
         }
@@ -453,7 +467,14 @@ mod tests {
         assert_eq!(runner.lines(Kind::Run).len(), 6);
         assert_eq!(
             *harness.calls.lock().unwrap(),
-            ["bootstrap", "workflows", "charts", "images", "sweep"]
+            [
+                "bootstrap",
+                "workflows",
+                "charts",
+                "images",
+                "cluster",
+                "sweep"
+            ]
         );
         assert_eq!(summary.rows.last().unwrap().note, "removed 0");
     }
@@ -481,6 +502,7 @@ mod tests {
                 ("functional".into(), Status::Ok),
                 ("robustness".into(), Status::Ok),
                 ("images".into(), Status::Ok),
+                ("cluster".into(), Status::Ok),
                 ("sweep".into(), Status::Ok),
             ]
         );
@@ -509,6 +531,7 @@ mod tests {
                 ("functional".into(), Status::Skipped),
                 ("robustness".into(), Status::Skipped),
                 ("images".into(), Status::Skipped),
+                ("cluster".into(), Status::Skipped),
                 ("sweep".into(), Status::Ok),
             ]
         );
@@ -527,7 +550,7 @@ mod tests {
         assert!(summary.success());
         assert_eq!(
             *harness.calls.lock().unwrap(),
-            ["workflows", "charts", "images", "sweep"]
+            ["workflows", "charts", "images", "cluster", "sweep"]
         );
         assert!(!runner
             .lines(Kind::Run)

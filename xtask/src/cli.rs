@@ -184,6 +184,14 @@ Examples:
   cargo xtask cluster up --kube-context kind-dev   use a cluster you already have"
     )]
     Cluster(crate::cluster::ClusterArgs),
+
+    /// Run the @cluster smoke features against the deployed release.
+    #[command(long_about = crate::cluster::suite::SMOKE_LONG_ABOUT)]
+    Smoke(crate::cluster::suite::SmokeArgs),
+
+    /// Inject faults (pods deleted, containers killed, scaled to 0) and check nothing is lost.
+    #[command(long_about = crate::cluster::suite::CHAOS_LONG_ABOUT)]
+    Chaos(crate::cluster::suite::ChaosArgs),
 }
 
 /// `bootstrap` options.

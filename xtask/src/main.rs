@@ -67,6 +67,8 @@ async fn main() -> ExitCode {
         Command::Rollback(args) => deploy::rollback(&runner, args).await,
         Command::Status(args) => deploy::status(&runner, args).await,
         Command::Cluster(args) => cluster::run(&runner, args).await,
+        Command::Smoke(args) => cluster::suite::smoke(&runner, args).await,
+        Command::Chaos(args) => cluster::suite::chaos(&runner, args).await,
         Command::Bench(BenchTarget::Accountd(args)) => {
             bench::bench_accountd(&runner, &args.options()).await
         }

@@ -37,7 +37,7 @@ use super::{
     world::MockVideoWorld,
 };
 
-/// The seed's consumer group name.
+/// The seed's consumer group name (a deployed pipeline names its own).
 const GROUP: &str = "demo_consumer_group";
 /// Longest a functional check waits for the consumers to catch up.
 const SETTLE_LIMIT: Duration = Duration::from_secs(30);
@@ -76,6 +76,24 @@ pub struct EventsState {
     kills: u32,
     /// Simulator runs so far (each describes its events with a prefix of its own).
     flows: u32,
+    /// A pipeline deployed elsewhere (the cluster features) that the scenario only posts to and
+    /// observes: nothing of it is started, broken or deleted by these steps.
+    deployed: Option<DeployedPipeline>,
+    /// Prepended to every description the scenario posts, so that on a shared stream its own
+    /// events are told apart from everybody else's (empty on a stream of the scenario's own).
+    label: String,
+}
+
+/// A deployed event pipeline: where its Redis answers and which consumer group processes the
+/// stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployedPipeline {
+    /// `redis://HOST:PORT` of its Redis.
+    pub redis_url: String,
+    /// Its stream key.
+    pub stream: String,
+    /// Its consumer group.
+    pub group: String,
 }
 
 impl fmt::Debug for EventsState {
@@ -102,7 +120,22 @@ impl EventsState {
     }
 
     fn url(&self) -> String {
-        self.redis().url().to_owned()
+        match &self.deployed {
+            Some(deployed) => deployed.redis_url.clone(),
+            None => self.redis().url().to_owned(),
+        }
+    }
+
+    /// The consumer group whose processing the steps check.
+    fn group(&self) -> &str {
+        self.deployed
+            .as_ref()
+            .map_or(GROUP, |deployed| deployed.group.as_str())
+    }
+
+    /// `description` as the scenario posts it: behind its label.
+    fn labelled(&self, description: &str) -> String {
+        format!("{}{description}", self.label)
     }
 
     /// Stops the producer, consumers and processes, then removes the scenario's keys (shared
@@ -123,6 +156,10 @@ impl EventsState {
             if let Err(error) = process.stop(failed).await {
                 eprintln!("[harness] stopping {name} failed: {error:#}");
             }
+        }
+        // A deployed pipeline's stream and records are not the scenario's to delete.
+        if self.deployed.take().is_some() {
+            return;
         }
         let Some(redis) = self.redis.take() else {
             return;
@@ -205,13 +242,17 @@ async fn notifications(world: &MockVideoWorld) -> Vec<(String, Value)> {
 }
 
 /// The consumer group's state: pending entries and whether it has read up to the stream's end.
-async fn group_state(conn: &mut MultiplexedConnection, stream: &str) -> Option<(usize, bool)> {
+async fn group_state(
+    conn: &mut MultiplexedConnection,
+    stream: &str,
+    group_name: &str,
+) -> Option<(usize, bool)> {
     let stream_info: StreamInfoStreamReply = conn.xinfo_stream(stream).await.ok()?;
     let groups: StreamInfoGroupsReply = conn.xinfo_groups(stream).await.ok()?;
     let group = groups
         .groups
         .into_iter()
-        .find(|group| group.name == GROUP)?;
+        .find(|group| group.name == group_name)?;
     Some((
         group.pending,
         group.last_delivered_id == stream_info.last_generated_id,
@@ -225,7 +266,7 @@ async fn wait_until_settled(world: &MockVideoWorld) {
     let deadline = Instant::now() + SETTLE_LIMIT;
     let mut last = None;
     while Instant::now() < deadline {
-        last = group_state(&mut conn, &world.events.stream).await;
+        last = group_state(&mut conn, &world.events.stream, world.events.group()).await;
         if last == Some((0, true)) {
             return;
         }
@@ -239,7 +280,7 @@ async fn wait_until_settled(world: &MockVideoWorld) {
 /// The processed record of the scenario's stream.
 async fn processed(world: &MockVideoWorld) -> Vec<events::consumer::record::ProcessedRecord> {
     let mut conn = conn(world).await;
-    read_processed(&mut conn, &world.events.stream, GROUP)
+    read_processed(&mut conn, &world.events.stream, world.events.group())
         .await
         .unwrap_or_else(|error| panic!("reading the processed record: {error}"))
 }
@@ -366,6 +407,21 @@ fn consumer_process_spec(redis_url: &str, stream: &str, name: &str) -> ProcessSp
     .env("RUST_LOG", "info")
 }
 
+/// Points the events steps at a deployed pipeline: its stream and group on its Redis, the
+/// producer at `producer_url` (the HTTP steps' target). Every description the scenario posts
+/// starts with `label`, and only those are counted.
+pub fn use_deployed(
+    world: &mut MockVideoWorld,
+    pipeline: DeployedPipeline,
+    producer_url: String,
+    label: String,
+) {
+    world.events.stream = pipeline.stream.clone();
+    world.events.deployed = Some(pipeline);
+    world.events.label = label;
+    world.base_url = Some(producer_url);
+}
+
 #[given("a fresh stream on the suite's Redis")]
 async fn fresh_stream(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     use_shared_redis(world).await
@@ -436,6 +492,8 @@ async fn consumer_processes(
 
 /// POSTs `{"description": description}` and records whether it was accepted.
 async fn post_event(world: &mut MockVideoWorld, description: &str) {
+    let description = world.events.labelled(description);
+    let description = description.as_str();
     let body = serde_json::to_vec(&serde_json::json!({ "description": description }))
         .expect("serialising an event message");
     send(world, "POST", "/event", None, Some(body)).await;
@@ -672,6 +730,7 @@ async fn stream_absent(world: &mut MockVideoWorld) {
 
 #[then(expr = "the event {string} is processed exactly once")]
 async fn processed_once(world: &mut MockVideoWorld, description: String) {
+    let description = world.events.labelled(&description);
     wait_until_settled(world).await;
     let records = processed(world).await;
     let matching = records
@@ -862,7 +921,7 @@ async fn producer_restarted(world: &mut MockVideoWorld) -> anyhow::Result<()> {
 }
 
 /// Polls `/readyz` until it answers `want` (bounded); returns how long that took.
-async fn wait_for_readiness(world: &mut MockVideoWorld, want: u16) -> Duration {
+pub async fn wait_for_readiness(world: &mut MockVideoWorld, want: u16) -> Duration {
     let started = Instant::now();
     let mut last = 0;
     while started.elapsed() < RECOVERY_LIMIT {
@@ -956,7 +1015,7 @@ async fn refused_while_down(world: &mut MockVideoWorld, count: usize) {
 
 /// Runs the simulator against the producer: `count` events described `<prefix>-<seq>` at
 /// `concurrency` (as fast as it allows), recording the accepted descriptions.
-fn simulator_settings(
+pub fn simulator_settings(
     world: &MockVideoWorld,
     count: u64,
     prefix: &str,
@@ -973,7 +1032,7 @@ fn simulator_settings(
 }
 
 /// Records a simulator report's accepted descriptions and prints its summary.
-fn record_report(world: &mut MockVideoWorld, prefix: &str, report: &events::simulator::Report) {
+pub fn record_report(world: &mut MockVideoWorld, prefix: &str, report: &events::simulator::Report) {
     println!("[events] simulator ({prefix}): {}", report.summary());
     world.events.refused += report.failed;
     world.events.accepted.extend(
@@ -987,7 +1046,9 @@ fn record_report(world: &mut MockVideoWorld, prefix: &str, report: &events::simu
 #[when(expr = "{int} events flow through the producer")]
 async fn events_flow(world: &mut MockVideoWorld, count: u64) -> anyhow::Result<()> {
     world.events.flows += 1;
-    let prefix = format!("flow{}", world.events.flows);
+    let prefix = world
+        .events
+        .labelled(&format!("flow{}", world.events.flows));
     let settings = simulator_settings(world, count, &prefix);
     let report = events::simulator::run(&settings, std::future::pending()).await?;
     record_report(world, &prefix, &report);
@@ -1008,7 +1069,7 @@ async fn flow_with_kills(
     count: u64,
     victim: String,
 ) -> anyhow::Result<()> {
-    let prefix = "killed".to_owned();
+    let prefix = world.events.labelled("killed");
     let settings = simulator_settings(world, count, &prefix);
     let simulator =
         tokio::spawn(
@@ -1021,7 +1082,10 @@ async fn flow_with_kills(
     while kills < MAX_KILLS && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(random_between(100, 800))).await;
         // Keep killing while events still arrive or wait to be processed.
-        let backlog = !matches!(group_state(&mut conn, &stream).await, Some((0, true)));
+        let backlog = !matches!(
+            group_state(&mut conn, &stream, GROUP).await,
+            Some((0, true))
+        );
         if simulator.is_finished() && !backlog {
             break;
         }
@@ -1043,7 +1107,7 @@ async fn flow_with_kills(
 
 #[when(expr = "{int} events flow through the producer while Redis is restarted")]
 async fn flow_with_redis_restart(world: &mut MockVideoWorld, count: u64) -> anyhow::Result<()> {
-    let prefix = "restart".to_owned();
+    let prefix = world.events.labelled("restart");
     let mut settings = simulator_settings(world, count, &prefix);
     // A steady rate, so that the restart lands in the middle of the flow.
     settings.events_per_second = 1000.0;
@@ -1104,7 +1168,7 @@ fn count(accepted: &BTreeSet<String>, descriptions: &[String]) -> Counts {
 
 #[then("every accepted event is processed exactly once")]
 async fn exactly_once(world: &mut MockVideoWorld) {
-    let key = processed_key(&world.events.stream, GROUP);
+    let key = processed_key(&world.events.stream, world.events.group());
     let mut conn = conn(world).await;
     let started = Instant::now();
     let accepted = world.events.accepted.clone();
@@ -1113,10 +1177,12 @@ async fn exactly_once(world: &mut MockVideoWorld) {
         let len: usize = conn.llen(&key).await.unwrap_or(0);
         let timed_out = started.elapsed() >= DRAIN_LIMIT;
         if len >= accepted.len() || timed_out {
+            // Only the scenario's own events: others may share the stream.
             let descriptions: Vec<String> = processed(world)
                 .await
                 .into_iter()
                 .map(|record| record.description)
+                .filter(|description| description.starts_with(&world.events.label))
                 .collect();
             let counts = count(&accepted, &descriptions);
             if counts.lost == 0 || timed_out {

@@ -5,6 +5,7 @@
 pub mod accountd;
 pub mod activity;
 pub mod cinema;
+pub mod cluster;
 pub mod events;
 pub mod http;
 pub mod world;

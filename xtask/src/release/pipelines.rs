@@ -156,6 +156,11 @@ mod tests {
             "lint",
             "test",
             "features",
+            "cluster up",
+            "deploy local",
+            "smoke",
+            "chaos",
+            "cluster down",
             "images",
             "tag",
             "push",
@@ -175,12 +180,12 @@ mod tests {
 
     #[test]
     fn a_stage_naming_a_missing_subcommand_fails() {
-        let jenkinsfile = "pipeline {\n  stages {\n    stage('smoke') {\n      steps { sh 'cargo xtask smoke' }\n    }\n  }\n}\n";
+        let jenkinsfile = "pipeline {\n  stages {\n    stage('soak') {\n      steps { sh 'cargo xtask soak' }\n    }\n  }\n}\n";
         let invocations = jenkins_invocations(jenkinsfile).unwrap();
-        assert_eq!(invocations[0].args, ["smoke"]);
+        assert_eq!(invocations[0].args, ["soak"]);
         let err = check(&invocations).unwrap_err().to_string();
         assert!(
-            err.contains("stage `smoke`") && err.contains("smoke"),
+            err.contains("stage `soak`") && err.contains("soak"),
             "{err}"
         );
     }

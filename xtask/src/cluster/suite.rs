@@ -1,0 +1,284 @@
+//! `cargo xtask smoke` and `cargo xtask chaos`: the cluster Gherkin suite
+//! (`harness/tests/cluster.rs`, features under `features/cluster`) against the deployed
+//! release, and the docker-driver robustness suite beside it; plus [`ci_round`], the cluster
+//! step of `cargo xtask ci` (up → deploy --env local → smoke → one chaos scenario → down).
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+
+use crate::cmd::Cmd;
+use crate::deploy::{DeployArgs, Env, Target};
+use crate::paths;
+use crate::runner::Runner;
+
+/// The tag expression of the smoke features.
+pub const SMOKE_TAGS: &str = "@cluster and not @chaos";
+/// The tag expression of the chaos features.
+pub const CHAOS_TAGS: &str = "@cluster and @chaos";
+/// The chaos scenario `cargo xtask ci` runs (a cucumber `--name` regex).
+pub const CI_CHAOS_SCENARIO: &str = "the consumer pod deleted mid-flow";
+
+/// The long help of `cargo xtask smoke`.
+pub const SMOKE_LONG_ABOUT: &str =
+    "Run the smoke features (features/cluster/smoke, tagged @cluster) against the deployed
+release: every service's black-box contract through its pod's 127.0.0.1 port, found from the
+Deployments' pod templates (hostNetwork, the `local` values). Each scenario creates and removes
+its own data.
+
+Needs a deployed release: `cargo xtask cluster up && cargo xtask deploy --env local`.
+Without --kube-context the local cluster's kubeconfig (target/cluster/kubeconfig) is used.
+JUnit: target/cucumber/cluster.xml.
+
+Examples:
+  cargo xtask smoke
+  cargo xtask smoke --name accountd       only the scenarios whose name matches";
+
+/// The long help of `cargo xtask chaos`.
+pub const CHAOS_LONG_ABOUT: &str =
+    "Inject faults and check that nothing accepted is lost or processed twice.
+
+--target cluster runs features/cluster/chaos (tagged @chaos) against the deployed release
+with a kube-rs driver: the event-consumer pod deleted mid-stream, its containers SIGKILLed,
+the Redis pod deleted mid-stream, the event-producer scaled to 0 and back. Every scenario checks
+the processed record in Redis against what the producer accepted (0 lost, 0 twice) and prints
+the recovery times it measured.
+--target docker runs the robustness features (features/robustness) with the docker and
+process driver: Redis stopped, paused and restarted in its container, consumers SIGKILLed.
+
+Examples:
+  cargo xtask cluster up && cargo xtask deploy --env local && cargo xtask chaos --target cluster
+  cargo xtask chaos --target cluster --name 'Redis pod'
+  cargo xtask chaos --target docker";
+
+/// Where the chaos runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ChaosTarget {
+    /// The deployed release, through the Kubernetes API (kube-rs).
+    Cluster,
+    /// Containers and processes on this machine, through the Docker engine.
+    Docker,
+}
+
+/// Which release the suite talks to.
+#[derive(Clone, Debug, Args)]
+pub struct ReleaseArgs {
+    /// The kubeconfig context (default: the local cluster when it is up, else the current one).
+    #[arg(long, value_name = "CONTEXT")]
+    pub kube_context: Option<String>,
+    /// The release's namespace.
+    #[arg(long, default_value = "mockvideo")]
+    pub namespace: String,
+    /// Only the scenarios whose name matches this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub name: Option<String>,
+}
+
+/// `smoke` options.
+#[derive(Clone, Debug, Args)]
+#[command(long_about = SMOKE_LONG_ABOUT)]
+pub struct SmokeArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+}
+
+/// `chaos` options.
+#[derive(Clone, Debug, Args)]
+#[command(long_about = CHAOS_LONG_ABOUT)]
+pub struct ChaosArgs {
+    /// Where to inject the faults.
+    #[arg(long, value_enum)]
+    pub target: ChaosTarget,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+}
+
+/// `cargo test -p harness --test cluster -- --tags <tags> [--name <regex>]`, aimed at `target`.
+pub fn cluster_suite_cmd(tags: &str, release: &ReleaseArgs, target: &Target) -> Cmd {
+    let cmd = Cmd::cargo([
+        "test", "-p", "harness", "--test", "cluster", "--", "--tags", tags,
+    ])
+    .dir(paths::repo_root())
+    .env("MOCKVIDEO_NAMESPACE", release.namespace.clone());
+    let cmd = match &release.name {
+        Some(name) => cmd.args(["--name", name]),
+        None => cmd,
+    };
+    match target {
+        Target::Context(context) => cmd.env("MOCKVIDEO_KUBE_CONTEXT", context.clone()),
+        Target::Kubeconfig(path) => cmd.env("MOCKVIDEO_KUBECONFIG", path.display().to_string()),
+        Target::Current => cmd,
+    }
+}
+
+/// `cargo test -p harness --test robustness [-- --name <regex>]`.
+pub fn docker_suite_cmd(release: &ReleaseArgs) -> Cmd {
+    let cmd = Cmd::cargo(["test", "-p", "harness", "--test", "robustness"]).dir(paths::repo_root());
+    match &release.name {
+        Some(name) => cmd.args(["--", "--name", name]),
+        None => cmd,
+    }
+}
+
+/// Runs the smoke features.
+pub async fn smoke(runner: &dyn Runner, args: &SmokeArgs) -> Result<()> {
+    let target = Target::pick(args.release.kube_context.as_deref());
+    eprintln!("smoke: the @cluster features against {}", target.describe());
+    runner
+        .run(&cluster_suite_cmd(SMOKE_TAGS, &args.release, &target))
+        .context(
+            "smoke features failed (scenario output above; JUnit in target/cucumber/cluster.xml). \
+             Is the release deployed? `cargo xtask status` shows it",
+        )
+}
+
+/// Runs the chaos features.
+pub async fn chaos(runner: &dyn Runner, args: &ChaosArgs) -> Result<()> {
+    let (cmd, place) = match args.target {
+        ChaosTarget::Cluster => {
+            let target = Target::pick(args.release.kube_context.as_deref());
+            let place = target.describe();
+            (cluster_suite_cmd(CHAOS_TAGS, &args.release, &target), place)
+        }
+        ChaosTarget::Docker => (
+            docker_suite_cmd(&args.release),
+            "containers on this machine".to_string(),
+        ),
+    };
+    eprintln!("chaos: faults injected into {place}; recovery times are printed per scenario");
+    runner
+        .run(&cmd)
+        .context("a chaos scenario failed (its invariant and measurements are printed above)")
+}
+
+/// The cluster step of `cargo xtask ci`: the local cluster up (unless already up), the release
+/// deployed with the `local` values, the smoke features, one chaos scenario, and the cluster
+/// down again if this step started it (whatever happened). Returns the timings as a note.
+pub async fn ci_round(runner: &dyn Runner) -> Result<String> {
+    let dirs = crate::deploy::local::cluster_dirs();
+    let was_up = dirs.state().is_file();
+    let mut timings = Vec::new();
+    let outcome = round(runner, &mut timings).await;
+    if !was_up {
+        let started = Instant::now();
+        match crate::cluster::down(runner, &dirs) {
+            Ok(_) => timings.push(format!("down {:.0} s", started.elapsed().as_secs_f64())),
+            Err(error) => eprintln!("ci: cluster down failed: {error:#}"),
+        }
+    }
+    outcome.map(|()| timings.join(", "))
+}
+
+async fn round(runner: &dyn Runner, timings: &mut Vec<String>) -> Result<()> {
+    let mut timed = |what: &str, started: Instant| {
+        timings.push(format!("{what} {:.0} s", started.elapsed().as_secs_f64()));
+    };
+    let started = Instant::now();
+    crate::cluster::up_local(runner).await?;
+    timed("up", started);
+    let started = Instant::now();
+    crate::deploy::deploy(runner, &local_deploy()).await?;
+    timed("deploy", started);
+    let release = ReleaseArgs {
+        kube_context: None,
+        namespace: "mockvideo".to_string(),
+        name: None,
+    };
+    let started = Instant::now();
+    smoke(
+        runner,
+        &SmokeArgs {
+            release: release.clone(),
+        },
+    )
+    .await?;
+    timed("smoke", started);
+    let started = Instant::now();
+    chaos(
+        runner,
+        &ChaosArgs {
+            target: ChaosTarget::Cluster,
+            release: ReleaseArgs {
+                name: Some(CI_CHAOS_SCENARIO.to_string()),
+                ..release
+            },
+        },
+    )
+    .await?;
+    timed("chaos", started);
+    Ok(())
+}
+
+/// `deploy --env local` with the defaults.
+fn local_deploy() -> DeployArgs {
+    DeployArgs {
+        env: Env::Local,
+        kube_context: None,
+        namespace: "mockvideo".to_string(),
+        image_tag: None,
+        dry_run: false,
+        timeout: "5m".to_string(),
+        charts: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn release(name: Option<&str>) -> ReleaseArgs {
+        ReleaseArgs {
+            kube_context: None,
+            namespace: "mv".to_string(),
+            name: name.map(String::from),
+        }
+    }
+
+    fn env(cmd: &Cmd) -> Vec<(&str, &str)> {
+        cmd.env
+            .iter()
+            .map(|var| (var.key.as_str(), var.value.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn the_cluster_suite_is_filtered_by_tags_and_aimed_by_env() {
+        let cmd = cluster_suite_cmd(
+            SMOKE_TAGS,
+            &release(Some("accountd")),
+            &Target::Kubeconfig(PathBuf::from("/r/target/cluster/kubeconfig")),
+        );
+        assert_eq!(
+            cmd.line(),
+            "cargo test -p harness --test cluster -- --tags '@cluster and not @chaos' --name accountd"
+        );
+        assert_eq!(
+            env(&cmd),
+            [
+                ("MOCKVIDEO_NAMESPACE", "mv"),
+                ("MOCKVIDEO_KUBECONFIG", "/r/target/cluster/kubeconfig")
+            ]
+        );
+        let cmd = cluster_suite_cmd(CHAOS_TAGS, &release(None), &Target::Context("kind".into()));
+        assert!(
+            cmd.line().ends_with("--tags '@cluster and @chaos'"),
+            "{}",
+            cmd.line()
+        );
+        assert_eq!(env(&cmd)[1], ("MOCKVIDEO_KUBE_CONTEXT", "kind"));
+    }
+
+    #[test]
+    fn the_docker_target_is_the_robustness_suite() {
+        assert_eq!(
+            docker_suite_cmd(&release(None)).line(),
+            "cargo test -p harness --test robustness"
+        );
+        assert_eq!(
+            docker_suite_cmd(&release(Some("Redis"))).line(),
+            "cargo test -p harness --test robustness -- --name Redis"
+        );
+    }
+}
