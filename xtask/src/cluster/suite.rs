@@ -70,7 +70,7 @@ pub struct ReleaseArgs {
     /// The release's namespace.
     #[arg(long, default_value = "mockvideo")]
     pub namespace: String,
-    /// Only the scenarios whose name matches this regex.
+    /// Only the scenarios of the cluster suite (smoke and chaos) whose name matches this regex.
     #[arg(long, value_name = "REGEX")]
     pub name: Option<String>,
 }
@@ -94,16 +94,15 @@ pub struct ChaosArgs {
     pub release: ReleaseArgs,
 }
 
-/// `cargo test -p harness --test cluster -- --tags <tags> [--name <regex>]`, aimed at `target`.
+/// `cargo test -p harness --test cluster -- --tags <tags>`, or `--name <regex>` instead of the
+/// tags when a name is given (cucumber takes one filter or the other), aimed at `target`.
 pub fn cluster_suite_cmd(tags: &str, release: &ReleaseArgs, target: &Target) -> Cmd {
-    let cmd = Cmd::cargo([
-        "test", "-p", "harness", "--test", "cluster", "--", "--tags", tags,
-    ])
-    .dir(paths::repo_root())
-    .env("MOCKVIDEO_NAMESPACE", release.namespace.clone());
+    let cmd = Cmd::cargo(["test", "-p", "harness", "--test", "cluster", "--"])
+        .dir(paths::repo_root())
+        .env("MOCKVIDEO_NAMESPACE", release.namespace.clone());
     let cmd = match &release.name {
         Some(name) => cmd.args(["--name", name]),
-        None => cmd,
+        None => cmd.args(["--tags", tags]),
     };
     match target {
         Target::Context(context) => cmd.env("MOCKVIDEO_KUBE_CONTEXT", context.clone()),
@@ -167,7 +166,10 @@ pub async fn ci_round(runner: &dyn Runner) -> Result<String> {
             Err(error) => eprintln!("ci: cluster down failed: {error:#}"),
         }
     }
-    outcome.map(|()| timings.join(", "))
+    let note = timings.join(", ");
+    outcome
+        .map(|()| note.clone())
+        .with_context(|| format!("the cluster round stopped ({note})"))
 }
 
 async fn round(runner: &dyn Runner, timings: &mut Vec<String>) -> Result<()> {
@@ -252,7 +254,7 @@ mod tests {
         );
         assert_eq!(
             cmd.line(),
-            "cargo test -p harness --test cluster -- --tags '@cluster and not @chaos' --name accountd"
+            "cargo test -p harness --test cluster -- --name accountd"
         );
         assert_eq!(
             env(&cmd),
