@@ -438,13 +438,23 @@ pub async fn rollback(runner: &dyn Runner, args: &RollbackArgs) -> Result<()> {
         bail!("revisions start at 1; `cargo xtask status` lists them");
     }
     let helm = ensure_helm(runner)?;
-    runner
-        .run(&rollback_cmd(
-            &helm,
-            args,
-            &Target::pick(args.kube_context.as_deref()),
-        ))
-        .context("helm rollback failed; `cargo xtask status` lists the revisions")
+    let started = Instant::now();
+    let target = Target::pick(args.kube_context.as_deref());
+    let watcher = watch::Watcher::start(
+        crate::cluster::kubectl(runner)?,
+        &target,
+        &args.namespace,
+        Duration::from_secs(3600),
+    );
+    let rolled_back = runner.run(&rollback_cmd(&helm, args, &target));
+    watcher.stop();
+    rolled_back.context("helm rollback failed; `cargo xtask status` lists the revisions")?;
+    eprintln!(
+        "rollback: release {RELEASE} on {} rolled back in {:.1} s",
+        target.describe(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// `helm status` and `helm history` of the release.
