@@ -438,6 +438,33 @@ async fn flow_during(
     flow_during_fault(world, count, &workload, kind).await
 }
 
+#[when(expr = "the {word} pod is deleted")]
+async fn pod_deleted(world: &mut MockVideoWorld, workload: String) -> anyhow::Result<()> {
+    let driver = driver().await?;
+    let fault = driver.delete_pods(&workload).await?;
+    println!("[cluster] {}", fault.description());
+    let recovery = driver.wait_ready(&fault).await?;
+    record(world, recovery);
+    Ok(())
+}
+
+/// For a workload that was not faulted itself but depends on one that was: how long after the
+/// step it answers ready again, recorded like a recovery.
+#[then(expr = "the {word} service is Ready again within {int} seconds")]
+async fn service_ready_within(
+    world: &mut MockVideoWorld,
+    name: String,
+    bound: u64,
+) -> anyhow::Result<()> {
+    let recovery = driver()
+        .await?
+        .with_limit(Duration::from_secs(bound))
+        .wait_ready_now(&name)
+        .await?;
+    record(world, recovery);
+    Ok(())
+}
+
 #[when(expr = "the {word} deployment is scaled to 0 and back")]
 async fn scaled_to_zero_and_back(world: &mut MockVideoWorld, name: String) -> anyhow::Result<()> {
     let (gone, recovery) = driver().await?.scale_to_zero_and_back(&name).await?;

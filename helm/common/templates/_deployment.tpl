@@ -72,10 +72,16 @@ spec:
           envFrom:
             - configMapRef:
                 name: {{ include "common.fullname" . }}-settings
-          {{- if .Values.secretsDir.path }}
+          {{- if or .Values.secretsDir.path $global.bindAddress }}
           env:
+            {{- if .Values.secretsDir.path }}
             - name: {{ .Values.secretsDir.env }}
               value: {{ .Values.secretsDir.path | quote }}
+            {{- end }}
+            {{- with $global.bindAddress }}
+            - name: MOCKVIDEO_BIND_ADDRESS
+              value: {{ . | quote }}
+            {{- end }}
           {{- end }}
           {{- with .Values.probes.liveness }}
           livenessProbe:

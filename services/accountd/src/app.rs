@@ -81,7 +81,8 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Connects to MySQL, applies the migrations (when `db.migrate`), binds `0.0.0.0:port`.
+    /// Connects to MySQL, applies the migrations (when `db.migrate`), binds `port` (on
+    /// `MOCKVIDEO_BIND_ADDRESS`, default 0.0.0.0).
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
         settings.validate().context("invalid settings")?;
         platform::serve::prepare(&settings.log_level);
@@ -111,7 +112,7 @@ impl App {
         })
     }
 
-    /// The bound address (`0.0.0.0:<port>`).
+    /// The bound address (`<bind address>:<port>`).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }

@@ -59,8 +59,8 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Connects to MySQL, applies the migrations (when `db.migrate`), binds `0.0.0.0:port`
-    /// and `0.0.0.0:admin_port`.
+    /// Connects to MySQL, applies the migrations (when `db.migrate`), binds `port` (on
+    /// `MOCKVIDEO_BIND_ADDRESS`, default 0.0.0.0) and `admin_port`.
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
         settings.validate().context("invalid settings")?;
         let pool = platform::mysql::connect(&settings.db).await?;
@@ -98,12 +98,12 @@ impl App {
         })
     }
 
-    /// The bound gRPC address (`0.0.0.0:<port>`).
+    /// The bound gRPC address (`<bind address>:<port>`).
     pub fn grpc_addr(&self) -> SocketAddr {
         self.grpc_addr
     }
 
-    /// The bound admin HTTP address (`0.0.0.0:<admin_port>`).
+    /// The bound admin HTTP address (`<bind address>:<admin_port>`).
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
     }

@@ -205,7 +205,7 @@ impl std::fmt::Debug for App {
 
 impl App {
     /// Validates the settings, prepares the MongoDB client (without waiting for the server)
-    /// and binds `0.0.0.0:port`.
+    /// and binds `port` (on `MOCKVIDEO_BIND_ADDRESS`, default 0.0.0.0).
     pub async fn build(service: Service, settings: Settings) -> anyhow::Result<App> {
         settings.validate().context("invalid settings")?;
         platform::serve::prepare(&settings.log_level);
@@ -261,7 +261,7 @@ impl App {
         })
     }
 
-    /// The bound address (`0.0.0.0:<port>`).
+    /// The bound address (`<bind address>:<port>`).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }

@@ -5,12 +5,13 @@
 //! [`ServeOptions::drain_deadline`] whatever is still running is dropped.
 //!
 //! Also what every service does around that: [`prepare`] (log level and metrics recorder),
-//! [`bind`] (a port on all interfaces) and [`AdminServer`] (`/metrics`, `/livez`, `/readyz` on
-//! a port of their own, for services whose main port is not HTTP).
+//! [`bind`] (a port on all interfaces, or on the address [`BIND_ADDRESS_ENV`] names) and
+//! [`AdminServer`] (`/metrics`, `/livez`, `/readyz` on a port of their own, for services whose
+//! main port is not HTTP).
 
 use std::{
     future::{Future, IntoFuture},
-    net::SocketAddr,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
     time::Duration,
 };
 
@@ -48,12 +49,29 @@ pub fn prepare(log_level: &str) {
     crate::metrics::install();
 }
 
-/// Binds `0.0.0.0:port` (0 picks a free port); `what` names the port in errors ("HTTP",
-/// "admin", …). Returns the listener and its address.
+/// The variable naming the address every service listens on, default `0.0.0.0`. `127.0.0.1`
+/// keeps a pod on the node's network (the chart's `global.bindAddress`, set by the `local`
+/// values) off the machine's other interfaces.
+pub const BIND_ADDRESS_ENV: &str = "MOCKVIDEO_BIND_ADDRESS";
+
+/// The listening address from the value of [`BIND_ADDRESS_ENV`] (unset or empty: `0.0.0.0`).
+pub fn bind_address(value: Option<&str>) -> anyhow::Result<IpAddr> {
+    match value.map(str::trim).filter(|value| !value.is_empty()) {
+        None => Ok(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        Some(value) => value.parse().with_context(|| {
+            format!("{BIND_ADDRESS_ENV}={value:?} is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)")
+        }),
+    }
+}
+
+/// Binds `<address>:port`, the address from [`BIND_ADDRESS_ENV`] (default `0.0.0.0`; port 0
+/// picks a free one); `what` names the port in errors ("HTTP", "admin", …). Returns the
+/// listener and its address.
 pub async fn bind(port: u16, what: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(("0.0.0.0", port))
+    let ip = bind_address(std::env::var(BIND_ADDRESS_ENV).ok().as_deref())?;
+    let listener = TcpListener::bind((ip, port))
         .await
-        .with_context(|| format!("binding the {what} port 0.0.0.0:{port}"))?;
+        .with_context(|| format!("binding the {what} port {ip}:{port}"))?;
     let addr = listener
         .local_addr()
         .with_context(|| format!("reading the {what} address"))?;
@@ -159,6 +177,19 @@ mod tests {
         let mut response = String::new();
         stream.read_to_string(&mut response).await.unwrap();
         response
+    }
+
+    #[test]
+    fn the_bind_address_defaults_to_every_interface_and_refuses_garbage() {
+        assert_eq!(bind_address(None).unwrap().to_string(), "0.0.0.0");
+        assert_eq!(bind_address(Some(" ")).unwrap().to_string(), "0.0.0.0");
+        assert_eq!(
+            bind_address(Some("127.0.0.1")).unwrap().to_string(),
+            "127.0.0.1"
+        );
+        assert_eq!(bind_address(Some("::1")).unwrap().to_string(), "::1");
+        let error = bind_address(Some("localhost")).unwrap_err().to_string();
+        assert!(error.contains("MOCKVIDEO_BIND_ADDRESS"), "{error}");
     }
 
     #[tokio::test]

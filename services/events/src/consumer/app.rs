@@ -31,7 +31,8 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Validates the settings and binds `0.0.0.0:admin_port`; does not need Redis yet.
+    /// Validates the settings and binds `admin_port` (on `MOCKVIDEO_BIND_ADDRESS`, default
+    /// 0.0.0.0); does not need Redis yet.
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
         settings.validate().context("invalid settings")?;
         platform::serve::prepare(&settings.log_level);
@@ -52,7 +53,7 @@ impl App {
         })
     }
 
-    /// The bound admin address (`0.0.0.0:<admin_port>`).
+    /// The bound admin address (`<bind address>:<admin_port>`).
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
     }

@@ -44,7 +44,8 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Validates the settings and binds `0.0.0.0:port`; does not wait for Redis.
+    /// Validates the settings and binds `port` (on `MOCKVIDEO_BIND_ADDRESS`, default 0.0.0.0); does
+    /// not wait for Redis.
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
         settings.validate().context("invalid settings")?;
         platform::serve::prepare(&settings.log_level);
@@ -63,7 +64,7 @@ impl App {
         })
     }
 
-    /// The bound address (`0.0.0.0:<port>`).
+    /// The bound address (`<bind address>:<port>`).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
