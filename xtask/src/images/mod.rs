@@ -8,6 +8,9 @@
 //! the legacy builder cannot build `FROM scratch` for another platform), and [`smoke`]: the
 //! engine starts the image (armv7 through qemu binfmt), its liveness endpoint must answer 200
 //! through a `127.0.0.1` port mapping (or `--version` exit 0), and the container is removed.
+//! [`checkout`] makes sure the binaries are this checkout's when clones share a target dir.
+
+pub mod checkout;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -466,10 +469,12 @@ pub async fn build_and_smoke(
             arch.rust_target()
         );
         let started = Instant::now();
+        checkout::prepare(runner, &target_dir, arch)?;
         let all: Vec<&Deployable> = DEPLOYABLES.iter().collect();
         runner
             .run(&cargo_build_cmd(arch, &all))
             .with_context(|| format!("building the {} binaries", arch.name()))?;
+        checkout::record(&target_dir, arch)?;
         report.cargo.push((arch, started.elapsed()));
         let bin_dir = target_dir.join(arch.rust_target()).join("release");
         for deployable in selected {
