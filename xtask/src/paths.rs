@@ -40,11 +40,14 @@ pub fn cargo_target_dir(runner: &dyn Runner) -> Result<PathBuf> {
     target_dir_from_metadata(&json)
 }
 
+/// `cargo metadata` JSON, parsed (every reader of it starts here).
+pub fn parse_metadata(json: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(json).context("parsing the output of `cargo metadata`")
+}
+
 /// Extracts `target_directory` from `cargo metadata` JSON.
 pub fn target_dir_from_metadata(json: &str) -> Result<PathBuf> {
-    let value: serde_json::Value =
-        serde_json::from_str(json).context("parsing the output of `cargo metadata`")?;
-    value
+    parse_metadata(json)?
         .get("target_directory")
         .and_then(serde_json::Value::as_str)
         .map(PathBuf::from)

@@ -66,7 +66,7 @@ async fn channel(world: &MockVideoWorld) -> Channel {
         .unwrap_or_else(|error| panic!("connecting to {url}: {error}"))
 }
 
-async fn client(world: &MockVideoWorld) -> ActivityEventsClient<Channel> {
+pub(super) async fn client(world: &MockVideoWorld) -> ActivityEventsClient<Channel> {
     ActivityEventsClient::new(channel(world).await)
 }
 
@@ -104,7 +104,7 @@ async fn restart(world: &mut MockVideoWorld) -> anyhow::Result<()> {
 }
 
 /// An event as the original client sends it: `send` now, `receive` left to the server.
-fn event(id: i32, deployment_id: i32, message: &str) -> EventRequest {
+pub(super) fn event(id: i32, deployment_id: i32, message: &str) -> EventRequest {
     EventRequest {
         id,
         message: message.to_owned(),
@@ -116,7 +116,7 @@ fn event(id: i32, deployment_id: i32, message: &str) -> EventRequest {
     }
 }
 
-async fn create(world: &mut MockVideoWorld, request: EventRequest) {
+pub(super) async fn create(world: &mut MockVideoWorld, request: EventRequest) {
     world.activity.last_request = Some(request.clone());
     let outcome = client(world)
         .await

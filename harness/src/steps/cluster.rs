@@ -9,14 +9,9 @@
 //! description prefix for events), so scenarios never collide with each other, with earlier
 //! runs or with the simulator pod's events.
 
-use std::{
-    collections::HashMap,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{collections::HashMap, time::Duration};
 
-use activity::proto::{
-    activity_events_client::ActivityEventsClient, Deployment, EventRequest, Timestamp,
-};
+use ::activity::proto::Deployment;
 use anyhow::Context as _;
 use cucumber::{given, then, when};
 use futures::{StreamExt as _, TryStreamExt as _};
@@ -24,6 +19,7 @@ use harness::cluster::{chaos::Fault, ChaosDriver, Cluster, Recovery};
 use tokio::sync::OnceCell;
 
 use super::{
+    activity as activity_steps,
     events::{self, DeployedPipeline},
     http::pointer,
     world::MockVideoWorld,
@@ -248,57 +244,18 @@ fn json_text_reads(world: &mut MockVideoWorld, path: String, expected: String) {
 // ---------------------------------------------------------------------------------------------
 // activity-server over gRPC, with ids of the scenario's own (the database outlives scenarios)
 
-fn now_ns() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX)
-}
-
 /// A random positive `i32` well above the ids the functional features use.
 fn fresh_id() -> i32 {
     let random = (uuid::Uuid::new_v4().as_u128() % 1_000_000_000) as i32;
     1_000_000 + random
 }
 
-async fn activity_client(
-    world: &MockVideoWorld,
-) -> ActivityEventsClient<tonic::transport::Channel> {
-    let url = world
-        .activity
-        .grpc_url
-        .clone()
-        .expect("no activity-server: add \"Given the activity-server service on the cluster\"");
-    let channel = tonic::transport::Channel::from_shared(url.clone())
-        .expect("a valid gRPC URL")
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .connect()
-        .await
-        .unwrap_or_else(|error| panic!("connecting to {url}: {error}"));
-    ActivityEventsClient::new(channel)
-}
-
 #[when(expr = "I create a fresh event for a fresh deployment with message {string}")]
 async fn create_fresh_event(world: &mut MockVideoWorld, message: String) {
     let (id, deployment_id) = (fresh_id(), fresh_id());
     world.cluster.activity_event = Some((id, deployment_id));
-    let request = EventRequest {
-        id,
-        message: fill_in(world, &message),
-        timestamp: Some(Timestamp {
-            send: now_ns(),
-            receive: 0,
-        }),
-        deployment_id,
-    };
-    world.activity.last_request = Some(request.clone());
-    let outcome = activity_client(world)
-        .await
-        .create_event(request)
-        .await
-        .map(tonic::Response::into_inner);
-    world.activity.last_call = Some(outcome);
+    let message = fill_in(world, &message);
+    activity_steps::create(world, activity_steps::event(id, deployment_id, &message)).await;
 }
 
 fn fresh_event(world: &MockVideoWorld) -> (i32, i32) {
@@ -324,7 +281,7 @@ fn fresh_event_accepted(world: &mut MockVideoWorld) {
 #[when("I list the events of the fresh deployment")]
 async fn list_fresh_deployment(world: &mut MockVideoWorld) {
     let (_, deployment) = fresh_event(world);
-    let mut client = activity_client(world).await;
+    let mut client = activity_steps::client(world).await;
     // Bounded: a deployment of the scenario's own holds one event.
     let outcome = match client.list_events(Deployment { id: deployment }).await {
         Ok(response) => response.into_inner().take(1000).try_collect().await,

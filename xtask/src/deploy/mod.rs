@@ -259,6 +259,15 @@ impl Target {
         }
     }
 
+    /// The same target as kubectl flags (kubectl spells the context flag `--context`).
+    pub fn kubectl_args(&self) -> Vec<String> {
+        match self {
+            Target::Context(context) => vec![format!("--context={context}")],
+            Target::Kubeconfig(path) => vec![format!("--kubeconfig={}", path.display())],
+            Target::Current => Vec::new(),
+        }
+    }
+
     /// For messages.
     pub fn describe(&self) -> String {
         match self {

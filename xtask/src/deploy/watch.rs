@@ -26,11 +26,7 @@ impl Watcher {
     pub fn start(kubectl: PathBuf, target: &Target, namespace: &str, limit: Duration) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        let mut args = match target {
-            Target::Context(context) => vec![format!("--context={context}")],
-            Target::Kubeconfig(path) => vec![format!("--kubeconfig={}", path.display())],
-            Target::Current => Vec::new(),
-        };
+        let mut args = target.kubectl_args();
         args.extend(["get", "pods", "--no-headers", "-n", namespace].map(String::from));
         let handle = std::thread::spawn(move || {
             let started = Instant::now();

@@ -30,8 +30,7 @@ pub fn marker(target_dir: &Path, arch: Arch) -> PathBuf {
 
 /// The names of the workspace's packages, from `cargo metadata --no-deps`.
 pub fn workspace_packages(metadata_json: &str) -> Result<Vec<String>> {
-    let value: serde_json::Value =
-        serde_json::from_str(metadata_json).context("parsing the output of `cargo metadata`")?;
+    let value = paths::parse_metadata(metadata_json)?;
     let packages = value
         .get("packages")
         .and_then(serde_json::Value::as_array)

@@ -78,9 +78,7 @@ pub fn default_registry(runner: &dyn Runner) -> Result<String> {
 
 /// Extracts `metadata.mockvideo.registry` from `cargo metadata` JSON.
 pub fn registry_from_metadata(json: &str) -> Result<String> {
-    let value: serde_json::Value =
-        serde_json::from_str(json).context("parsing the output of `cargo metadata`")?;
-    value
+    paths::parse_metadata(json)?
         .pointer("/metadata/mockvideo/registry")
         .and_then(serde_json::Value::as_str)
         .map(String::from)
