@@ -4,7 +4,8 @@
 //! (`tests/functional.rs`) rather than into this library: cucumber collects steps through
 //! link-time registration, which only sees code linked into the runner itself.
 
-pub mod backing;
+/// MySQL, Redis and MongoDB provisioning: the `backing` crate, shared with `cargo xtask`.
+pub use ::backing;
 pub mod cluster;
 pub mod fault;
 pub mod launch;

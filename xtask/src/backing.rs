@@ -4,10 +4,10 @@
 //! Kept in one small module so the rest of xtask does not depend on the harness's exact shapes.
 
 use anyhow::{Context, Result};
-use harness::backing::mongo::Mongo;
-use harness::backing::mysql::{DbParts, MySql};
-use harness::backing::redis::Redis;
-use harness::backing::{docker, images, Server};
+use backing::mongo::Mongo;
+use backing::mysql::{DbParts, MySql};
+use backing::redis::Redis;
+use backing::{docker, images, Server};
 
 /// Builds every image the harness has a recipe for (base, MariaDB, Redis, …) if missing; returns
 /// one line per image.

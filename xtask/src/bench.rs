@@ -28,9 +28,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
-use harness::backing::mongo::Mongo;
-use harness::backing::mysql::DbParts;
-use harness::backing::redis::Redis;
+use backing::mongo::Mongo;
+use backing::mysql::DbParts;
+use backing::redis::Redis;
 
 use crate::backing::{Database, HarnessServer, UpServer};
 use crate::cmd::Cmd;

@@ -3,7 +3,7 @@
 //! The work is split in three so the decisions can be unit-tested without touching the machine:
 //! [`HostFacts::detect`] looks at the machine, [`plan`] turns the facts into a list of
 //! [`Action`]s (pure), and [`execute`] runs them through a [`Runner`]. The images are built last,
-//! in-process, by the harness (`harness::backing::images`).
+//! in-process, by the harness (`backing::images`).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -295,7 +295,7 @@ pub async fn bootstrap(runner: &dyn Runner, dry_run: bool) -> Result<()> {
         for warning in &plan.warnings {
             println!("  warning: {warning}");
         }
-        println!("  then build every harness image if missing (harness::backing::images::RECIPES)");
+        println!("  then build every harness image if missing (backing::images::RECIPES)");
         println!("  then register qemu-arm with binfmt_misc if missing (armv7 containers)");
         return Ok(());
     }

@@ -75,7 +75,7 @@ pub enum StepAction {
     Command(Cmd),
     /// `bootstrap`, in-process.
     Bootstrap,
-    /// `harness::backing::docker::sweep_stale()`, in-process.
+    /// `backing::docker::sweep_stale()`, in-process.
     SweepStale,
     /// A delivery check, in-process.
     Delivery(Delivery),
@@ -312,7 +312,7 @@ pub async fn ci(runner: &dyn Runner, options: &Options, dry_run: bool) -> Result
             let what = match &step.action {
                 StepAction::Command(cmd) => cmd.line(),
                 StepAction::Bootstrap => "cargo xtask bootstrap (in-process)".into(),
-                StepAction::SweepStale => "harness::backing::docker::sweep_stale()".into(),
+                StepAction::SweepStale => "backing::docker::sweep_stale()".into(),
                 StepAction::Delivery(check) => check.describe().into(),
             };
             let skipped = if options.left_out(step).is_some() {

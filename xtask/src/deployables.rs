@@ -113,6 +113,58 @@ pub fn find(name: &str) -> anyhow::Result<&'static Deployable> {
         })
 }
 
+/// The cinema services, in start order (movies first: it loads the seed data). The same names
+/// and prefixes as the `cinema` crate's `Service`, as data so that xtask builds without the
+/// services (a test holds the two together).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CinemaService {
+    /// `movies`.
+    Movies,
+    /// `showtimes`.
+    Showtimes,
+    /// `bookings`.
+    Bookings,
+    /// `users`.
+    Users,
+}
+
+impl CinemaService {
+    /// All four, in start order.
+    pub const ALL: [CinemaService; 4] = [
+        CinemaService::Movies,
+        CinemaService::Showtimes,
+        CinemaService::Bookings,
+        CinemaService::Users,
+    ];
+
+    /// The binary, collection and metrics name: `movies`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Movies => "movies",
+            Self::Showtimes => "showtimes",
+            Self::Bookings => "bookings",
+            Self::Users => "users",
+        }
+    }
+
+    /// The environment prefix: `MOVIES__PORT` sets `port` of the movies service.
+    pub fn env_prefix(self) -> &'static str {
+        match self {
+            Self::Movies => "MOVIES",
+            Self::Showtimes => "SHOWTIMES",
+            Self::Bookings => "BOOKINGS",
+            Self::Users => "USERS",
+        }
+    }
+}
+
+/// The Redis stream the event deployables use by default (`events::notification::DEFAULT_STREAM`).
+pub const EVENT_STREAM: &str = "NotificationStream";
+
+/// A user of the cinema seed data who has suggestions: Cristina Cruz
+/// (`cinema::seed::USER_CRISTINA`).
+pub const CINEMA_SEED_USER: &str = "57a98d98e4b00679b4a830b5";
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -140,5 +192,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_service_data_matches_the_services() {
+        for (ours, theirs) in CinemaService::ALL.iter().zip(cinema::Service::ALL) {
+            assert_eq!(ours.name(), theirs.name());
+            assert_eq!(ours.env_prefix(), theirs.env_prefix());
+        }
+        assert_eq!(CinemaService::ALL.len(), cinema::Service::ALL.len());
+        assert_eq!(EVENT_STREAM, events::notification::DEFAULT_STREAM);
+        assert_eq!(CINEMA_SEED_USER, cinema::seed::USER_CRISTINA);
     }
 }

@@ -7,7 +7,7 @@ use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use harness::backing::mysql::DbParts;
+use backing::mysql::DbParts;
 
 use crate::cmd::Cmd;
 use crate::runner::{Runner, Spawned};

@@ -9,7 +9,7 @@ use crate::backing::mysql::DbParts;
 pub fn settings_for(db: &DbParts) -> accountd::Settings {
     accountd::Settings {
         port: 0,
-        db: db.db_settings(),
+        db: super::db_settings(db),
         ..accountd::Settings::default()
     }
 }

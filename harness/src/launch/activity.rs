@@ -10,7 +10,7 @@ pub fn settings_for(db: &DbParts) -> activity::Settings {
     activity::Settings {
         port: 0,
         admin_port: 0,
-        db: db.db_settings(),
+        db: super::db_settings(db),
         ..activity::Settings::default()
     }
 }

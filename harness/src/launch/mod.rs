@@ -10,6 +10,20 @@ use std::{future::Future, net::SocketAddr};
 
 use tokio::{sync::oneshot, task::JoinHandle};
 
+use crate::backing::mysql::DbParts;
+
+/// The services' MySQL settings for the test database `parts`, migrations on.
+pub fn db_settings(parts: &DbParts) -> platform::mysql::DbSettings {
+    platform::mysql::DbSettings {
+        host: parts.host.clone(),
+        port: parts.port,
+        name: parts.name.clone(),
+        user: parts.user.clone(),
+        password: secrecy::SecretString::from(parts.password.clone()),
+        migrate: true,
+    }
+}
+
 /// A service running in this process on a loopback port, until stopped or dropped.
 #[derive(Debug)]
 pub struct RunningService {

@@ -25,7 +25,7 @@ use crate::runner::Runner;
 use crate::summary::Table;
 use crate::tools::cross;
 use crate::version::Version;
-use harness::backing::images::{ensure_image, MARIADB, MARIADB_CREDENTIALS};
+use backing::images::{ensure_image, MARIADB, MARIADB_CREDENTIALS};
 
 /// A target architecture of the images.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

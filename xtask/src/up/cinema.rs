@@ -21,10 +21,10 @@ use crate::cmd::Cmd;
 use crate::paths;
 use crate::runner::Runner;
 use crate::service::{self, CinemaConfig};
-use harness::backing::mongo::Mongo;
+use backing::mongo::Mongo;
 
 /// A seeded user with suggestions (Cristina Cruz).
-pub const SEED_USER_CRISTINA: &str = cinema::seed::USER_CRISTINA;
+pub const SEED_USER_CRISTINA: &str = crate::deployables::CINEMA_SEED_USER;
 
 /// The database all four services share.
 pub const CINEMA_DATABASE: &str = "cinema";
@@ -181,10 +181,9 @@ impl Component for CinemaAuth {
     }
 }
 
-/// Which cinema service: the crate's own [`cinema::Service`] (name, environment prefix, all
-/// four in start order: movies first, it loads the seed data), named apart from the
-/// [`super::process::Service`] trait.
-pub use cinema::Service as CinemaKind;
+/// Which cinema service (name, environment prefix, all four in start order: movies first, it
+/// loads the seed data), named apart from the [`super::process::Service`] trait.
+pub use crate::deployables::CinemaService as CinemaKind;
 
 /// What `up` adds to a cinema service: where it listens and what it publishes.
 pub trait UpCinema {

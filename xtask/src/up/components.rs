@@ -260,7 +260,7 @@ mod tests {
         for prefix in [ACCOUNTD_DATABASE, ACTIVITY_DATABASE] {
             stack.databases.push((
                 prefix.to_string(),
-                harness::backing::mysql::DbParts {
+                backing::mysql::DbParts {
                     host: "127.0.0.1".into(),
                     port: 3306,
                     name: format!("{prefix}_1"),

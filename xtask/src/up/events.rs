@@ -16,10 +16,10 @@ use super::Stack;
 use crate::backing::RedisServer;
 use crate::runner::Runner;
 use crate::service;
-use harness::backing::redis::Redis;
+use backing::redis::Redis;
 
 /// The stream the producer appends to and the consumers read (the seed's documented name).
-pub const STREAM: &str = events::notification::DEFAULT_STREAM;
+pub const STREAM: &str = crate::deployables::EVENT_STREAM;
 
 /// The consumer group both consumers join (the seed's name).
 pub const CONSUMER_GROUP: &str = "demo_consumer_group";

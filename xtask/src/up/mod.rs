@@ -23,7 +23,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use harness::backing::mysql::DbParts;
+use backing::mysql::DbParts;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::bootstrap::engine_probe;

@@ -36,7 +36,7 @@ impl TestDb {
             admin_port: 0,
             ..Settings::default()
         };
-        settings.db = self.parts.db_settings();
+        settings.db = harness::launch::db_settings(&self.parts);
         settings
     }
 

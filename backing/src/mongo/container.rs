@@ -7,7 +7,7 @@
 //! the official driver's `ping` succeeds.
 
 use super::{ready::Ping, Provisioned, DEFAULT_IMAGE};
-use crate::backing::{
+use crate::{
     docker::ContainerImage,
     fixed_port::{self, FixedPortContainer},
     images,

@@ -1,11 +1,11 @@
 //! Waiting until a MongoDB-wire server answers a real `ping` command sent by the official
-//! driver, through the shared [`crate::backing::ready`] loop.
+//! driver, through the shared [`crate::ready`] loop.
 
 use std::time::Duration;
 
 use mongodb::{bson::doc, options::ClientOptions, Client};
 
-use crate::backing::ready::Probe;
+use crate::ready::Probe;
 
 /// A MongoDB-wire server is ready once `ping` answers `ok: 1`.
 pub(super) struct Ping;

@@ -16,7 +16,7 @@ use super::{
     ready::{self, Liveness, NotReady},
     Login, Provisioned,
 };
-use crate::backing::{
+use crate::{
     cleanup::{Guard, Resource},
     images::{find_program, tail},
     providers::free_port,

@@ -141,7 +141,7 @@ impl Redis {
     }
 
     /// Waits (up to the container start-up limit, 60 s) until `PING` answers `PONG`, e.g. after
-    /// a fault from [`crate::fault`] was undone. Returns how long it waited.
+    /// a fault (the harness's `fault` module) was undone. Returns how long it waited.
     pub async fn wait_until_ready(&self) -> anyhow::Result<std::time::Duration> {
         self.server.wait_until_ready::<ready::Pong>(&self.url).await
     }

@@ -17,7 +17,7 @@ use super::{
     ready::{self, Liveness, NotReady},
     Login, Provisioned, DEFAULT_IMAGE,
 };
-use crate::backing::{
+use crate::{
     cleanup::{Guard, Resource},
     docker::{self, ContainerImage, StartError},
     images,

@@ -11,7 +11,7 @@ use std::{
 use anyhow::Context as _;
 
 use super::{ready::Pong, Provisioned, RedisOptions};
-use crate::backing::{
+use crate::{
     images::find_program,
     local::{self, AttemptError, LocalServer},
     scratch,

@@ -13,7 +13,7 @@ use std::{
 use anyhow::Context as _;
 
 use super::{ready::Ping, Provisioned};
-use crate::backing::{
+use crate::{
     images::find_program,
     local::{self, AttemptError, LocalServer},
     scratch,

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::{ready, Provisioned};
-use crate::backing::providers::parse_server_url;
-use crate::backing::ready::{Liveness, NotReady, Probe as _};
+use crate::providers::parse_server_url;
+use crate::ready::{Liveness, NotReady, Probe as _};
 
 /// Checks that `REDIS_URL` answers `PING` and describes it.
 pub(super) async fn start(text: &str) -> anyhow::Result<Provisioned> {
@@ -30,7 +30,7 @@ mod tests {
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(
-            crate::backing::providers::redact_url("redis://:secret@cache:6379/0"),
+            crate::providers::redact_url("redis://:secret@cache:6379/0"),
             "redis://:***@cache:6379/0"
         );
     }

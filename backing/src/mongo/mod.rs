@@ -127,7 +127,7 @@ impl Mongo {
     }
 
     /// Waits (up to the container start-up limit, 60 s) until `ping` succeeds, e.g. after a
-    /// fault from [`crate::fault`] was undone. Returns how long it waited.
+    /// fault (the harness's `fault` module) was undone. Returns how long it waited.
     pub async fn wait_until_ready(&self) -> anyhow::Result<std::time::Duration> {
         self.server.wait_until_ready::<ready::Ping>(&self.url).await
     }

@@ -54,18 +54,6 @@ pub struct DbParts {
 }
 
 impl DbParts {
-    /// The services' MySQL settings for this database, migrations on.
-    pub fn db_settings(&self) -> platform::mysql::DbSettings {
-        platform::mysql::DbSettings {
-            host: self.host.clone(),
-            port: self.port,
-            name: self.name.clone(),
-            user: self.user.clone(),
-            password: secrecy::SecretString::from(self.password.clone()),
-            migrate: true,
-        }
-    }
-
     /// `mysql://user:password@host:port/name`, user and password percent-encoded.
     pub fn url(&self) -> String {
         format!(

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::{ready, Provisioned};
-use crate::backing::providers::parse_server_url;
-use crate::backing::ready::{Liveness, Probe as _};
+use crate::providers::parse_server_url;
+use crate::ready::{Liveness, Probe as _};
 
 /// Checks that `MONGODB_URL` answers `ping` and describes it.
 pub(super) async fn start(text: &str) -> anyhow::Result<Provisioned> {
@@ -59,7 +59,7 @@ mod tests {
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(
-            crate::backing::providers::redact_url("mongodb://app:secret@db:27017/admin"),
+            crate::providers::redact_url("mongodb://app:secret@db:27017/admin"),
             "mongodb://app:***@db:27017/admin"
         );
     }

@@ -135,7 +135,7 @@ fn mount_below(dir: &Path) -> Option<PathBuf> {
 
 /// `/proc/self/mounts` writes space, tab, newline and backslash as three-digit octal escapes.
 fn unescape_mount_path(field: &str) -> String {
-    crate::backing::unescape(field, b'\\', 3, 8)
+    crate::unescape(field, b'\\', 3, 8)
 }
 
 #[cfg(test)]

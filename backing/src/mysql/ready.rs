@@ -1,11 +1,11 @@
 //! Waiting until a MySQL server answers a real `SELECT 1`, through the shared
-//! [`crate::backing::ready`] loop.
+//! [`crate::ready`] loop.
 
 use std::time::Duration;
 
 use sqlx::Connection as _;
 
-pub(super) use crate::backing::ready::{Liveness, NotReady};
+pub(super) use crate::ready::{Liveness, NotReady};
 
 /// Polls `SELECT 1` on `url` every 100 ms until it succeeds, `limit` passes, or the server dies.
 pub(super) async fn wait_for_select_1(
@@ -13,7 +13,7 @@ pub(super) async fn wait_for_select_1(
     limit: Duration,
     liveness: Liveness<'_>,
 ) -> Result<Duration, NotReady> {
-    crate::backing::ready::wait_until("`SELECT 1`", limit, liveness, || select_1(url)).await
+    crate::ready::wait_until("`SELECT 1`", limit, liveness, || select_1(url)).await
 }
 
 /// One `SELECT 1` on a fresh connection, bounded to 5 s.

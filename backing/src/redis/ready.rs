@@ -1,9 +1,9 @@
 //! Waiting until a Redis server answers a real `PING` with `PONG`, through the shared
-//! [`crate::backing::ready`] loop.
+//! [`crate::ready`] loop.
 
 use std::time::Duration;
 
-use crate::backing::ready::Probe;
+use crate::ready::Probe;
 
 /// A Redis server is ready once `PING` answers `PONG`.
 pub(super) struct Pong;

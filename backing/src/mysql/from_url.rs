@@ -7,7 +7,7 @@ use super::{
     ready::{self, Liveness},
     Login, Provisioned,
 };
-use crate::backing::providers::parse_server_url;
+use crate::providers::parse_server_url;
 
 /// Checks that `MYSQL_URL` answers `SELECT 1` and describes it.
 pub(super) async fn start(text: &str) -> anyhow::Result<Provisioned> {
@@ -39,7 +39,7 @@ fn user_info(url: &url::Url) -> String {
 
 /// Decodes `%XX` escapes (invalid ones are kept as written).
 fn percent_decode(text: &str) -> String {
-    crate::backing::unescape(text, b'%', 2, 16)
+    crate::unescape(text, b'%', 2, 16)
 }
 
 #[cfg(test)]
@@ -49,7 +49,7 @@ mod tests {
     #[test]
     fn passwords_are_redacted_and_decoded() {
         assert_eq!(
-            crate::backing::providers::redact_url("mysql://root:secret@db:3306/x"),
+            crate::providers::redact_url("mysql://root:secret@db:3306/x"),
             "mysql://root:***@db:3306/x"
         );
         assert_eq!(percent_decode("p%40ss%3Aw%2Frd"), "p@ss:w/rd");

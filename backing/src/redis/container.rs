@@ -5,7 +5,7 @@
 //! as ready once a real `PING` answers `PONG`.
 
 use super::{ready::Pong, Provisioned, RedisOptions, DEFAULT_IMAGE};
-use crate::backing::{
+use crate::{
     docker::ContainerImage,
     fixed_port::{self, FixedPortContainer},
     images,
