@@ -14,7 +14,8 @@ use testcontainers::{
 use super::{
     cleanup::{Guard, Resource},
     docker::{self, ContainerImage, StartError},
-    providers::{free_port, Provisioned},
+    port::free_port,
+    providers::Provisioned,
     ready::{Liveness, NotReady, Probe},
 };
 

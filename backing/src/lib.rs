@@ -9,6 +9,8 @@
 //! - [`images`]: images built locally from recipes (no registry needed).
 //! - [`scratch`]: owner-named scratch directories for local server processes, and their sweep.
 //! - [`owner`]: who owns a container or directory, and whether that process still runs.
+//! - [`wait`]: the one poller behind every "until ready" loop.
+//! - [`port`]: the one free-port picker.
 
 pub(crate) mod cleanup;
 pub mod docker;
@@ -18,10 +20,12 @@ pub(crate) mod local;
 pub mod mongo;
 pub mod mysql;
 pub mod owner;
+pub mod port;
 pub(crate) mod providers;
 pub(crate) mod ready;
 pub mod redis;
 pub mod scratch;
+pub mod wait;
 
 pub use providers::Server;
 

@@ -14,7 +14,8 @@ use anyhow::Context as _;
 use super::{
     cleanup::{Guard, Resource},
     images::tail,
-    providers::{free_port, Provisioned},
+    port::free_port,
+    providers::Provisioned,
     ready::{Liveness, NotReady, Probe},
     scratch,
 };

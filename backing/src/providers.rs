@@ -374,13 +374,6 @@ pub(crate) fn redact_url(text: &str) -> String {
     }
 }
 
-/// A port that was free a moment ago on 127.0.0.1 (for local servers and fixed host ports).
-pub(crate) fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|error| anyhow::anyhow!("finding a free port: {error}"))?;
-    Ok(listener.local_addr()?.port())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

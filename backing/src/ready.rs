@@ -9,7 +9,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{docker, images};
+use super::{
+    docker, images,
+    wait::{self, Attempt, WaitError},
+};
 
 /// How one kind of server is asked whether it is ready: the request that must succeed and the
 /// URL a server started by the harness on `127.0.0.1:port` has.
@@ -69,12 +72,12 @@ impl NotReady {
 }
 
 /// Runs `probe` every 100 ms until it succeeds, `limit` passes, or the server dies (checked
-/// every tenth attempt). `what` names the probe in the time-out message (e.g. `` `SELECT 1` ``).
-/// Returns how long it took.
+/// every tenth attempt), through [`crate::wait::wait_until`]. `what` names the probe in the
+/// time-out message (e.g. `` `SELECT 1` ``). Returns how long it took.
 pub(crate) async fn wait_until<F, Fut>(
     what: &str,
     limit: Duration,
-    mut liveness: Liveness<'_>,
+    liveness: Liveness<'_>,
     mut probe: F,
 ) -> Result<Duration, NotReady>
 where
@@ -82,25 +85,31 @@ where
     Fut: Future<Output = Result<(), String>>,
 {
     let started = Instant::now();
-    for attempt in 1u32.. {
-        let last_error = match probe().await {
-            Ok(()) => return Ok(started.elapsed()),
-            Err(error) => error,
-        };
-        if attempt % 10 == 0 {
-            if let Some(report) = died(&mut liveness).await {
-                return Err(NotReady::Died(report));
+    let liveness = &tokio::sync::Mutex::new(liveness);
+    let mut attempts = 0u32;
+    let what = format!("successful {what}");
+    let waited = wait::wait_until(&what, limit, Duration::from_millis(100), || {
+        attempts = attempts.wrapping_add(1);
+        let check_liveness = attempts % 10 == 0;
+        let probe = probe();
+        async move {
+            let last_error = match probe.await {
+                Ok(()) => return Attempt::Ready(started.elapsed()),
+                Err(error) => error,
+            };
+            if check_liveness {
+                if let Some(report) = died(&mut *liveness.lock().await).await {
+                    return Attempt::Failed(anyhow::anyhow!(report));
+                }
             }
+            Attempt::Pending(last_error)
         }
-        if started.elapsed() >= limit {
-            return Err(NotReady::TimedOut(format!(
-                "no successful {what} within {} s (last error: {last_error})",
-                limit.as_secs()
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(NotReady::TimedOut("attempt counter overflowed".to_owned()))
+    })
+    .await;
+    waited.map_err(|error| match error {
+        WaitError::Failed(report) => NotReady::Died(report.to_string()),
+        timed_out @ WaitError::TimedOut { .. } => NotReady::TimedOut(timed_out.to_string()),
+    })
 }
 
 /// `Some(report)` when the server behind `liveness` has exited.

@@ -426,7 +426,7 @@ async fn run(
     .await?;
     let name = target.service();
     let running = timed(summary, &format!("start {name}"), async {
-        let ports = service::pick_ports(&vec![None; target.ports()])?;
+        let ports = backing::port::pick_ports(&vec![None; target.ports()])?;
         let log = paths::repo_target()
             .join("bench")
             .join(format!("{name}.log"));

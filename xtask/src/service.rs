@@ -1,7 +1,6 @@
 //! Running one of our service binaries for `up` and `bench`: pick ports, build the command line
 //! with its configuration in the environment, start it with a fresh log and wait until it is ready.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
@@ -11,39 +10,6 @@ use backing::mysql::DbParts;
 
 use crate::cmd::Cmd;
 use crate::runner::{Runner, Spawned};
-
-/// `preferred` if it can be bound on all interfaces (as the service will), else a free port.
-pub fn pick_port(preferred: Option<u16>) -> Result<u16> {
-    pick_ports(&[preferred])?
-        .first()
-        .copied()
-        .context("picking a TCP port")
-}
-
-/// One port per entry of `preferred`, all distinct: each preferred port if it can be bound on all
-/// interfaces, else a free one. The listeners are held until every port is chosen, so two free
-/// ports never collide.
-pub fn pick_ports(preferred: &[Option<u16>]) -> Result<Vec<u16>> {
-    let mut held = Vec::with_capacity(preferred.len());
-    let mut ports = Vec::with_capacity(preferred.len());
-    for wanted in preferred {
-        let listener = wanted
-            .filter(|port| !ports.contains(port))
-            .and_then(|port| TcpListener::bind(("0.0.0.0", port)).ok());
-        let listener = match listener {
-            Some(listener) => listener,
-            None => TcpListener::bind(("0.0.0.0", 0)).context("finding a free TCP port")?,
-        };
-        ports.push(
-            listener
-                .local_addr()
-                .context("reading a bound port")?
-                .port(),
-        );
-        held.push(listener);
-    }
-    Ok(ports)
-}
 
 /// The command starting the accountd binary on `port` against `db`, loading the test users.
 pub fn accountd_cmd(binary: &Path, port: u16, db: &DbParts) -> Cmd {
@@ -535,29 +501,6 @@ events_end_to_end_lag_seconds_count 5
         assert_eq!(metric_total(text, "events_rejected_total"), Some(5.0));
         assert_eq!(metric_total(text, "events_end_to_end_lag_seconds"), None);
         assert_eq!(metric_total(text, "events_consumed_total"), None);
-    }
-
-    #[test]
-    fn pick_ports_are_distinct_and_avoid_taken_ones() {
-        let taken = TcpListener::bind(("0.0.0.0", 0)).unwrap();
-        let port = taken.local_addr().unwrap().port();
-        let ports = pick_ports(&[Some(port), None, None]).unwrap();
-        assert_eq!(ports.len(), 3);
-        assert!(!ports.contains(&port) && !ports.contains(&0), "{ports:?}");
-        assert!(ports[0] != ports[1] && ports[1] != ports[2] && ports[0] != ports[2]);
-        // The same preferred port twice: only the first gets it.
-        drop(taken);
-        let twice = pick_ports(&[Some(port), Some(port)]).unwrap();
-        assert_ne!(twice[0], twice[1]);
-    }
-
-    #[test]
-    fn pick_port_falls_back_to_a_free_port_when_taken() {
-        let taken = TcpListener::bind(("0.0.0.0", 0)).unwrap();
-        let port = taken.local_addr().unwrap().port();
-        let picked = pick_port(Some(port)).unwrap();
-        assert_ne!(picked, port);
-        assert_ne!(picked, 0);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::{
 use crate::{
     cleanup::{Guard, Resource},
     images::{find_program, tail},
-    providers::free_port,
+    port::free_port,
     scratch,
 };
 

@@ -202,7 +202,8 @@ impl Service for Activity {
         let db = stack.database(ACTIVITY_DATABASE)?.clone();
         let binary = stack.debug_binary(runner, "activity-server")?;
         let client_bin = paths::absolute(&stack.debug_binary(runner, "activity-client")?);
-        let ports = service::pick_ports(&[self.preferred_grpc_port, self.preferred_admin_port])?;
+        let ports =
+            backing::port::pick_ports(&[self.preferred_grpc_port, self.preferred_admin_port])?;
         let (grpc_port, admin_port) = (ports[0], ports[1]);
         let admin_url = format!("http://127.0.0.1:{admin_port}");
         let cmd = service::activity_cmd(&binary, grpc_port, admin_port, &db);

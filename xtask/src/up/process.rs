@@ -60,7 +60,7 @@ impl Child {
         preferred: Option<u16>,
         cmd: impl FnOnce(u16) -> Cmd,
     ) -> Result<(&mut Spawned, String)> {
-        let port = service::pick_port(preferred)?;
+        let port = backing::port::pick_port(preferred)?;
         let url = format!("http://127.0.0.1:{port}");
         let process = self.launch(runner, cmd(port), &url).await?;
         Ok((process, url))
