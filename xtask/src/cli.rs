@@ -102,8 +102,10 @@ Examples:
     /// Start MySQL, accountd, activity, Redis, the event pipeline, MongoDB and the cinema
     /// services locally until Ctrl-C.
     #[command(
-        long_about = "Start the stack on this machine: MySQL (MYSQL_URL, a container or \
-a local mariadbd) with a `mockvideo` and an `activity` database, then accountd (debug build) with \
+        long_about = "Start the stack on this machine. First, when the Docker engine or one of the \
+harness images is missing (and not every store comes from MYSQL_URL, REDIS_URL and MONGODB_URL), \
+it runs the same idempotent bootstrap as `ci` and says so (--no-bootstrap skips it). Then MySQL \
+(MYSQL_URL, a container or a local mariadbd) with a `mockvideo` and an `activity` database, then accountd (debug build) with \
 the test users loaded, on port 5000 if free, then the activity server (debug build) with gRPC on \
 50051 and its admin HTTP (/readyz, /metrics) on 9091 if free; then Redis (REDIS_URL, a container \
 or a local redis-server), the event producer (POST /event on 8080 if free), two event consumers \
@@ -125,6 +127,7 @@ Examples:
   cargo xtask up
   cargo xtask up --port 8080         accountd on 8080
   cargo xtask up --exit-after 30     smoke test: stop by itself after 30 s
+  cargo xtask up --no-bootstrap      never install anything; fail if MySQL cannot be had
 
 Then, in another terminal:
   set -a; . target/up/endpoints.env; set +a
@@ -238,6 +241,11 @@ pub struct UpArgs {
     /// Stop by itself after SECS instead of waiting for Ctrl-C.
     #[arg(long, value_name = "SECS")]
     pub exit_after: Option<u64>,
+
+    /// Do not run the bootstrap when the Docker engine or an image is missing; only check that
+    /// MySQL can be had (MYSQL_URL, the engine, or a local mariadbd).
+    #[arg(long)]
+    pub no_bootstrap: bool,
 }
 
 impl UpArgs {
@@ -246,6 +254,7 @@ impl UpArgs {
         crate::up::Options {
             accountd_port: self.port,
             exit_after: self.exit_after.map(Duration::from_secs),
+            no_bootstrap: self.no_bootstrap,
         }
     }
 }

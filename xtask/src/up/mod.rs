@@ -7,6 +7,7 @@
 //! services movies, showtimes, bookings and users.
 //! Each component adds what it offers to the shared [`Stack`] (the database it created, the
 //! endpoints it publishes, example commands); a later service is one more entry in that list.
+//! First, when the Docker engine or an image is missing, it runs the bootstrap ([`setup`]).
 //! Once all are ready the endpoints are written to `target/up/endpoints.env`; on Ctrl-C or SIGTERM
 //! (or when a component dies) everything is stopped, the file removed and the clean-up reported.
 
@@ -16,20 +17,20 @@ pub mod endpoints;
 pub mod events;
 pub mod process;
 pub mod server;
+pub mod setup;
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use backing::mysql::DbParts;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::bootstrap::engine_probe;
 use crate::paths;
 use crate::progress::Progress;
-use crate::runner::{find_program, Runner};
+use crate::runner::Runner;
 use endpoints::Endpoint;
 use process::ProcessComponent;
 
@@ -171,6 +172,8 @@ pub struct Options {
     pub accountd_port: Option<u16>,
     /// Stop by itself after this long (smoke tests); `None` waits for Ctrl-C.
     pub exit_after: Option<Duration>,
+    /// Skip the bootstrap `up` runs when the engine or an image is missing.
+    pub no_bootstrap: bool,
 }
 
 /// The stack, in start order.
@@ -211,28 +214,6 @@ pub fn components(options: &Options) -> Vec<Box<dyn Component>> {
     stack
 }
 
-/// The "bootstrap-lite" check: MySQL needs the engine unless MYSQL_URL or a local mariadbd
-/// provides it. (Redis has the same three providers; if it cannot be provisioned, the redis
-/// component fails with the harness's message saying what to install.)
-pub fn check_engine(runner: &dyn Runner) -> Result<()> {
-    if std::env::var("MYSQL_URL").is_ok_and(|url| !url.is_empty()) {
-        eprintln!("up: MYSQL_URL is set; MySQL comes from there");
-        return Ok(());
-    }
-    if find_program("docker").is_some() && runner.probe(&engine_probe()) {
-        return Ok(());
-    }
-    if find_program("mariadbd").is_some() || find_program("mysqld").is_some() {
-        eprintln!("up: the Docker engine is not reachable; MySQL will be a local mariadbd");
-        return Ok(());
-    }
-    bail!(
-        "the Docker engine is not reachable (`docker info` failed) and neither MYSQL_URL nor a \
-         local mariadbd can provide MySQL; run `cargo xtask bootstrap` first \
-         (`cargo xtask doctor` shows what is missing)"
-    )
-}
-
 /// Why the stack is coming down.
 enum Stop {
     Signal(&'static str),
@@ -254,7 +235,7 @@ pub async fn up(runner: &dyn Runner, options: &Options) -> Result<()> {
     let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
     let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
 
-    check_engine(runner)?;
+    setup::prepare(runner, options.no_bootstrap).await?;
     let target_dir = paths::cargo_target_dir(runner)?;
     let mut stack = Stack::new(target_dir);
     let mut components = components(options);
