@@ -11,7 +11,6 @@ use std::{
 
 use anyhow::Context as _;
 use bollard::{
-    models::{HostConfig, PortBinding},
     query_parameters::{
         KillContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
         RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
@@ -197,26 +196,6 @@ pub async fn last_log_lines(docker: &Docker, id: &str, lines: usize) -> String {
     };
     let _ = tokio::time::timeout(Duration::from_secs(5), collect).await;
     text
-}
-
-/// A host-config modifier (for testcontainers) that publishes `container_port` on 127.0.0.1
-/// only: on `host_port`, or an ephemeral port when `None` (testcontainers would otherwise
-/// publish every exposed port on all interfaces). A fixed host port survives `docker restart`,
-/// an ephemeral one may not.
-pub fn publish_on_loopback(
-    container_port: u16,
-    host_port: Option<u16>,
-) -> impl Fn(&mut HostConfig) + Send + Sync + 'static {
-    move |host_config: &mut HostConfig| {
-        host_config.publish_all_ports = Some(false);
-        host_config.port_bindings = Some(HashMap::from([(
-            format!("{container_port}/tcp"),
-            Some(vec![PortBinding {
-                host_ip: Some("127.0.0.1".to_owned()),
-                host_port: Some(host_port.map(|port| port.to_string()).unwrap_or_default()),
-            }]),
-        )]));
-    }
 }
 
 /// Image name and tag; a `:` inside a registry host (`127.0.0.1:5000/x`) is not a tag.
@@ -437,76 +416,6 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Why one attempt to run a container failed.
-pub(crate) enum StartError {
-    /// The image is not present and could not be pulled: the local recipe may stand in.
-    ImageMissing(String),
-    /// Anything else.
-    Other(anyhow::Error),
-}
-
-/// The image a container provider runs, and the local recipe it falls back to.
-pub(crate) struct ContainerImage {
-    /// Prefix of the progress lines, e.g. `mysql`.
-    pub kind: &'static str,
-    /// Variable naming the image to try first, e.g. `MOCKVIDEO_MYSQL_IMAGE`.
-    pub image_env: &'static str,
-    /// The image tried when that variable is unset, e.g. `mysql:8.4`.
-    pub default_image: &'static str,
-    /// The recipe built and run when the image cannot be pulled (no registry reachable).
-    pub fallback: &'static super::images::Recipe,
-}
-
-/// The container provider every backing service shares: checks the engine, sweeps stale
-/// containers, runs the configured image and, when it cannot be pulled, the local recipe.
-pub(crate) async fn start_container<P, Run, Fut>(
-    image: &ContainerImage,
-    mut run: Run,
-) -> anyhow::Result<P>
-where
-    Run: FnMut(String) -> Fut,
-    Fut: std::future::Future<Output = Result<P, StartError>>,
-{
-    let kind = image.kind;
-    let engine = probe().await.context(
-        "no Docker engine answers: run `cargo xtask bootstrap`, or `apt-get install -y docker.io` and start dockerd",
-    )?;
-    match sweep_stale().await {
-        Ok(0) => {}
-        Ok(removed) => {
-            eprintln!("[harness] docker: removed {removed} stale container(s) of earlier runs")
-        }
-        Err(error) => eprintln!("[harness] docker: sweeping stale containers failed: {error:#}"),
-    }
-    let requested = std::env::var(image.image_env)
-        .ok()
-        .filter(|image| !image.trim().is_empty())
-        .unwrap_or_else(|| image.default_image.to_owned());
-    eprintln!("[harness] {kind}: trying docker image {requested} (engine {engine}) …");
-    match run(requested.clone()).await {
-        Ok(provisioned) => Ok(provisioned),
-        Err(StartError::Other(error)) => Err(error),
-        Err(StartError::ImageMissing(reason)) => {
-            eprintln!(
-                "[harness] {kind}: image {requested} is not available ({reason}); using the local recipe {}",
-                image.fallback.repository
-            );
-            let local = super::images::ensure_image(image.fallback)
-                .await
-                .with_context(|| {
-                    format!("building the local image {}", image.fallback.repository)
-                })?;
-            eprintln!("[harness] {kind}: trying docker image {local} …");
-            run(local.clone()).await.map_err(|error| match error {
-                StartError::ImageMissing(reason) => {
-                    anyhow::anyhow!("image {local} is missing: {reason}")
-                }
-                StartError::Other(error) => error,
-            })
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -592,17 +501,6 @@ mod tests {
             split_reference("127.0.0.1:5000/mysql:8"),
             ("127.0.0.1:5000/mysql".into(), "8".into())
         );
-    }
-
-    #[test]
-    fn loopback_publishing_binds_127_0_0_1_only() {
-        let mut config = HostConfig::default();
-        publish_on_loopback(6379, Some(40123))(&mut config);
-        let bindings = config.port_bindings.expect("bindings");
-        let binding = &bindings["6379/tcp"].as_ref().expect("one binding")[0];
-        assert_eq!(binding.host_ip.as_deref(), Some("127.0.0.1"));
-        assert_eq!(binding.host_port.as_deref(), Some("40123"));
-        assert_eq!(config.publish_all_ports, Some(false));
     }
 
     #[test]

@@ -5,15 +5,8 @@
 
 use std::time::Duration;
 
-use testcontainers::{
-    core::{error::ClientError, IntoContainerPort as _},
-    runners::AsyncRunner as _,
-    GenericImage, ImageExt as _, TestcontainersError,
-};
-
 use super::{
-    cleanup::{Guard, Resource},
-    docker::{self, ContainerImage, StartError},
+    container::{self, ContainerImage, RunSpec, Running, StartError},
     port::free_port,
     providers::Provisioned,
     ready::{Liveness, NotReady, Probe},
@@ -34,23 +27,13 @@ pub(crate) struct FixedPortContainer {
     pub command: Vec<&'static str>,
 }
 
-/// Why one image could not be run.
-enum RunError {
-    /// The image is not present and could not be pulled.
-    ImageMissing(String),
-    /// The host port was taken between picking and publishing it; another port may work.
-    PortTaken(anyhow::Error),
-    /// Anything else.
-    Other(anyhow::Error),
-}
-
 /// Starts a container from `spec`, falling back to the local recipe when the requested image
 /// cannot be pulled. Hands back the server's [`Probe::local_url`].
 pub(crate) async fn start<P: Probe>(
     spec: FixedPortContainer,
 ) -> anyhow::Result<Provisioned<String>> {
     let spec = &spec;
-    docker::start_container(&spec.image, move |reference| async move {
+    container::start_container(&spec.image, move |reference| async move {
         run_on_free_port::<P>(spec, &reference).await
     })
     .await
@@ -66,9 +49,8 @@ async fn run_on_free_port<P: Probe>(
         let port = free_port().map_err(StartError::Other)?;
         match run::<P>(spec, image, port).await {
             Ok(provisioned) => return Ok(provisioned),
-            Err(RunError::PortTaken(error)) => last = Some(error),
-            Err(RunError::ImageMissing(reason)) => return Err(StartError::ImageMissing(reason)),
-            Err(RunError::Other(error)) => return Err(StartError::Other(error)),
+            Err(StartError::PortTaken(error)) => last = Some(error),
+            Err(error) => return Err(error),
         }
     }
     Err(StartError::Other(last.unwrap_or_else(|| {
@@ -82,54 +64,22 @@ async fn run<P: Probe>(
     spec: &FixedPortContainer,
     image: &str,
     host_port: u16,
-) -> Result<Provisioned<String>, RunError> {
+) -> Result<Provisioned<String>, StartError> {
     let kind = P::KIND;
-    let (name, tag) = docker::split_reference(image);
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let container_name = format!("mockvideo-{kind}-{}", &suffix[..8]);
-    let mut request = GenericImage::new(name, tag)
-        .with_exposed_port(spec.container_port.tcp())
-        .with_container_name(&container_name)
-        .with_labels(docker::owner_labels(kind));
-    if !spec.command.is_empty() {
-        request = request.with_cmd(spec.command.clone());
-    }
-    let request = request
-        .with_startup_timeout(Duration::from_secs(60))
-        .with_host_config_modifier(docker::publish_on_loopback(
-            spec.container_port,
-            Some(host_port),
-        ));
-    let container = match request.start().await {
-        Ok(container) => container,
-        Err(TestcontainersError::Client(ClientError::PullImage { err, .. })) => {
-            return Err(RunError::ImageMissing(format!("pull failed: {err}")));
-        }
-        Err(error) => {
-            let text = error.to_string();
-            let error =
-                anyhow::Error::new(error).context(format!("starting a container from {image}"));
-            // The container may exist (created, not started): remove it by name.
-            let _ = docker::remove_container(&container_name).await;
-            return Err(
-                if text.contains("port is already allocated")
-                    || text.contains("address already in use")
-                {
-                    RunError::PortTaken(error)
-                } else {
-                    RunError::Other(error)
-                },
-            );
-        }
-    };
-    let id = container.id().to_owned();
-    let guard = Guard::register(Resource::Container {
-        id: id.clone(),
-        name: format!("container {container_name}"),
-    });
-    // From here on `guard` owns the container (testcontainers' own Drop needs a runtime at drop
-    // time, which a server held in a static does not have), so its handle is forgotten.
-    std::mem::forget(container);
+    let Running {
+        id,
+        name: container_name,
+        guard,
+        ..
+    } = container::run(&RunSpec {
+        image,
+        kind,
+        container_port: spec.container_port,
+        host_port: Some(host_port),
+        env: Vec::new(),
+        command: spec.command.clone(),
+    })
+    .await?;
     let url = P::local_url(host_port);
     match P::wait(&url, READY_LIMIT, Liveness::Container(&id)).await {
         Ok(waited) => eprintln!(
@@ -137,9 +87,9 @@ async fn run<P: Probe>(
             P::REQUEST,
             waited.as_secs_f64()
         ),
-        Err(NotReady::Died(report)) => return Err(RunError::Other(anyhow::anyhow!(report))),
+        Err(NotReady::Died(report)) => return Err(StartError::Other(anyhow::anyhow!(report))),
         Err(NotReady::TimedOut(report)) => {
-            return Err(RunError::Other(anyhow::anyhow!(
+            return Err(StartError::Other(anyhow::anyhow!(
                 "container {container_name} from {image}: {report}"
             )));
         }

@@ -6,16 +6,20 @@
 //! - [`mongo`]: [`mongo::Mongo`] (MongoDB or SecantusDB), isolated per test by database.
 //! - [`Server`]: what every provisioned server has (provider, host, port, container, clean-up).
 //! - [`docker`]: engine access, the ownership labels, the stale-container sweep.
+//! - `container`: the container provider every server shares (pull, or the local recipe).
 //! - [`images`]: images built locally from recipes (no registry needed).
 //! - [`scratch`]: owner-named scratch directories for local server processes, and their sweep.
 //! - [`owner`]: who owns a container or directory, and whether that process still runs.
+//! - [`launch`]: the one launcher of our binaries as child processes (log, readiness, stop).
 //! - [`wait`]: the one poller behind every "until ready" loop.
 //! - [`port`]: the one free-port picker.
 
 pub(crate) mod cleanup;
+pub(crate) mod container;
 pub mod docker;
 pub(crate) mod fixed_port;
 pub mod images;
+pub mod launch;
 pub(crate) mod local;
 pub mod mongo;
 pub mod mysql;

@@ -90,7 +90,7 @@ where
     let what = format!("successful {what}");
     let waited = wait::wait_until(&what, limit, Duration::from_millis(100), || {
         attempts = attempts.wrapping_add(1);
-        let check_liveness = attempts % 10 == 0;
+        let check_liveness = attempts.is_multiple_of(10);
         let probe = probe();
         async move {
             let last_error = match probe.await {

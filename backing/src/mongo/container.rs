@@ -1,4 +1,4 @@
-//! Provider (b): a container through testcontainers. Tries `MOCKVIDEO_MONGO_IMAGE` (default
+//! Provider (b): a container ([`crate::container`]). Tries `MOCKVIDEO_MONGO_IMAGE` (default
 //! `mongo:7`); when that image cannot be had (no registry reachable), builds and uses the local
 //! MongoDB-wire recipe ([`images::MONGO`], SecantusDB as the container's own process). Both keep
 //! their data inside the container (`/data/db`, `/var/lib/secantusdb/data`), so a `docker
@@ -8,7 +8,7 @@
 
 use super::{ready::Ping, Provisioned, DEFAULT_IMAGE};
 use crate::{
-    docker::ContainerImage,
+    container::ContainerImage,
     fixed_port::{self, FixedPortContainer},
     images,
 };

@@ -1,5 +1,5 @@
 //! A MongoDB-wire server for tests, from the first provider that works: `MONGODB_URL`, a
-//! container (testcontainers; `mongo:7`, else a SecantusDB image built locally), or a local
+//! container (through the engine's API; `mongo:7`, else a SecantusDB image built locally), or a local
 //! `mongod` / `secantusd-rs` / `secantusd-py` process. Tests share a server and keep apart by
 //! database ([`Mongo::unique_database`]).
 //!

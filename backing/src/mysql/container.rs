@@ -1,16 +1,9 @@
-//! Provider (b): a container through testcontainers. Tries `MOCKVIDEO_MYSQL_IMAGE` (default
+//! Provider (b): a container ([`crate::container`]). Tries `MOCKVIDEO_MYSQL_IMAGE` (default
 //! `mysql:8.4`); when that image cannot be had (no registry reachable), builds and uses the
 //! local MariaDB recipe. The port is published on 127.0.0.1 only, the container carries the
 //! owner labels, and it counts as ready once a real `SELECT 1` succeeds.
 
 use std::time::Duration;
-
-use anyhow::Context as _;
-use testcontainers::{
-    core::{error::ClientError, IntoContainerPort as _},
-    runners::AsyncRunner as _,
-    GenericImage, ImageExt as _, TestcontainersError,
-};
 
 use super::{
     percent_encode,
@@ -18,8 +11,7 @@ use super::{
     Login, Provisioned, DEFAULT_IMAGE,
 };
 use crate::{
-    cleanup::{Guard, Resource},
-    docker::{self, ContainerImage, StartError},
+    container::{self, ContainerImage, RunSpec, Running, StartError},
     images,
 };
 
@@ -41,48 +33,26 @@ pub(super) async fn start() -> anyhow::Result<Provisioned> {
         default_image: DEFAULT_IMAGE,
         fallback: &images::MARIADB,
     };
-    docker::start_container(&image, |reference| async move { run(&reference).await }).await
+    container::start_container(&image, |reference| async move { run(&reference).await }).await
 }
 
 /// Runs `image` and waits until it answers.
 async fn run(image: &str) -> Result<Provisioned, StartError> {
-    let (name, tag) = docker::split_reference(image);
     let (user, password, env) = credentials_for(image);
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let container_name = format!("mockvideo-mysql-{}", &suffix[..8]);
-    let mut request = GenericImage::new(name, tag)
-        .with_exposed_port(MYSQL_PORT.tcp())
-        .with_container_name(&container_name)
-        .with_labels(docker::owner_labels("mysql"))
-        .with_startup_timeout(Duration::from_secs(60))
-        .with_host_config_modifier(docker::publish_on_loopback(MYSQL_PORT, None));
-    for (key, value) in env {
-        request = request.with_env_var(key, value);
-    }
-    let container = match request.start().await {
-        Ok(container) => container,
-        Err(TestcontainersError::Client(ClientError::PullImage { err, .. })) => {
-            return Err(StartError::ImageMissing(format!("pull failed: {err}")));
-        }
-        Err(error) => {
-            return Err(StartError::Other(
-                anyhow::Error::new(error).context(format!("starting a container from {image}")),
-            ));
-        }
-    };
-    let id = container.id().to_owned();
-    let guard = Guard::register(Resource::Container {
-        id: id.clone(),
-        name: format!("container {container_name}"),
-    });
-    let port = container.get_host_port_ipv4(MYSQL_PORT).await;
-    // From here on `guard` owns the container. testcontainers' own Drop would remove it again
-    // and needs a Tokio runtime at drop time, which a `MySql` dropped at the end of `main` or
-    // held in a static does not have; so its handle is forgotten rather than dropped.
-    std::mem::forget(container);
-    let port = port
-        .with_context(|| format!("reading the host port of container {container_name}"))
-        .map_err(StartError::Other)?;
+    let Running {
+        id,
+        name: container_name,
+        host_port: port,
+        guard,
+    } = container::run(&RunSpec {
+        image,
+        kind: "mysql",
+        container_port: MYSQL_PORT,
+        host_port: None,
+        env,
+        command: Vec::new(),
+    })
+    .await?;
     let admin = format!(
         "mysql://{}:{}@127.0.0.1:{port}",
         percent_encode(&user),

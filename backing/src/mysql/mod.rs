@@ -1,5 +1,5 @@
 //! A MySQL-compatible server for tests, from the first provider that works: `MYSQL_URL`, a
-//! container (testcontainers; `mysql:8.4`, else a MariaDB image built locally), or a local
+//! container (through the engine's API; `mysql:8.4`, else a MariaDB image built locally), or a local
 //! `mariadbd`/`mysqld` process. Each test gets its own database from [`MySql::create_database`].
 //!
 //! `MOCKVIDEO_MYSQL_PROVIDERS` (comma list of `url`, `docker`, `local`; default all three) limits

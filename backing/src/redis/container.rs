@@ -1,4 +1,4 @@
-//! Provider (b): a container through testcontainers. Tries `MOCKVIDEO_REDIS_IMAGE` (default
+//! Provider (b): a container ([`crate::container`]). Tries `MOCKVIDEO_REDIS_IMAGE` (default
 //! `redis:7`); when that image cannot be had (no registry reachable), builds and uses the local
 //! Redis recipe ([`images::REDIS`]). The port is published on a fixed, free port of 127.0.0.1
 //! only (so it survives `docker restart`), the container carries the owner labels, and it counts
@@ -6,7 +6,7 @@
 
 use super::{ready::Pong, Provisioned, RedisOptions, DEFAULT_IMAGE};
 use crate::{
-    docker::ContainerImage,
+    container::ContainerImage,
     fixed_port::{self, FixedPortContainer},
     images,
 };

@@ -1,5 +1,5 @@
 //! A Redis server for tests, from the first provider that works: `REDIS_URL`, a container
-//! (testcontainers; `redis:7`, else a Redis image built locally), or a local `redis-server`
+//! (through the engine's API; `redis:7`, else a Redis image built locally), or a local `redis-server`
 //! process. Tests share a server and keep apart by key prefix ([`Redis::unique_prefix`]).
 //!
 //! `MOCKVIDEO_REDIS_PROVIDERS` (comma list of `url`, `docker`, `local`; default all three) limits
