@@ -7,9 +7,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use harness::backing::{mongo::Mongo, mysql::MySql, redis::Redis};
+use harness::backing::{
+    mongo::Mongo,
+    mysql::MySql,
+    redis::Redis,
+    wait::{wait_until, Attempt},
+};
 use harness::launch::{self, RunningService};
 use serde_json::Value;
 
@@ -309,17 +314,21 @@ async fn scrape_running_services() -> BTreeSet<String> {
         .and_then(RunningService::admin_url)
         .map(|admin| format!("{admin}/metrics"))
         .expect("event-consumer has an admin URL");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !get(&client, &consumer_metrics)
-        .await
-        .contains("events_consumed_total")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "event-consumer consumed nothing in 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let (http, metrics) = (&client, &consumer_metrics);
+    wait_until(
+        "events_consumed_total in event-consumer's /metrics",
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        || async move {
+            if get(http, metrics).await.contains("events_consumed_total") {
+                Attempt::Ready(())
+            } else {
+                Attempt::Pending("event-consumer consumed nothing yet".to_owned())
+            }
+        },
+    )
+    .await
+    .expect("event-consumer consumes");
 
     let mut exported = BTreeSet::new();
     for service in &services {

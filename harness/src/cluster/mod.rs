@@ -1,6 +1,8 @@
 //! The deployed system on a Kubernetes cluster, seen from the host: connecting with kube-rs,
-//! finding a workload's loopback URLs from its pod template ([`discovery`]) and breaking it on
-//! purpose, then measuring how long it takes to be Ready again ([`chaos`]).
+//! finding a workload's loopback URLs from its pod template ([`discovery`]), listing its pods,
+//! and measuring how long it takes to be Ready again after a fault ([`recovery`]; the faults
+//! themselves, pods deleted, containers killed, a Deployment scaled to 0, are in
+//! [`crate::fault`]).
 //!
 //! The local cluster (`cargo xtask cluster up`, then `cargo xtask deploy --env local`) runs every
 //! pod on the host network at fixed 127.0.0.1 ports, so the harness talks to the services
@@ -14,24 +16,24 @@
 //! | `MOCKVIDEO_KUBE_CONTEXT` | the kubeconfig's current context |
 //! | `MOCKVIDEO_NAMESPACE` | `mockvideo` |
 
-pub mod chaos;
 pub mod discovery;
+pub mod recovery;
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
 use k8s_openapi::api::{
     apps::v1::{Deployment, StatefulSet},
-    core::v1::ConfigMap,
+    core::v1::{ConfigMap, Pod},
 };
 use kube::{
-    api::Api,
+    api::{Api, ListParams},
     config::{KubeConfigOptions, Kubeconfig},
     Client, Config,
 };
 
-pub use chaos::{ChaosDriver, Recovery};
 pub use discovery::{Workload, WorkloadKind};
+pub use recovery::{Readiness, Recovery};
 
 /// The namespace `cargo xtask deploy --env local` installs into.
 pub const DEFAULT_NAMESPACE: &str = "mockvideo";
@@ -41,6 +43,9 @@ pub const DEPLOY_HINT: &str = "run `cargo xtask cluster up && cargo xtask deploy
 
 /// Longest one API call may take: the local API server answers in milliseconds.
 const API_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How often the cluster's state is polled while waiting for it to change.
+pub const POLL: Duration = Duration::from_millis(250);
 
 /// Where and how to connect, read from the environment ([module docs](self)).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,14 +210,26 @@ impl Cluster {
         Ok(map.data.unwrap_or_default())
     }
 
-    /// A chaos driver over this connection.
-    pub fn chaos(&self) -> ChaosDriver {
-        ChaosDriver::new(self.clone())
+    /// The workload's pods, including those being deleted.
+    pub async fn pods(&self, workload: &Workload) -> anyhow::Result<Vec<Pod>> {
+        let params = ListParams::default().labels(&workload.selector()?);
+        let list = bounded(
+            &format!("listing the pods of {} {}", workload.kind, workload.name),
+            self.api::<Pod>().list(&params),
+        )
+        .await?;
+        Ok(list.items)
+    }
+
+    /// Waits for workloads to be Ready over this connection, for at most
+    /// [`recovery::DEFAULT_LIMIT`].
+    pub fn readiness(&self) -> Readiness {
+        Readiness::new(self.clone())
     }
 }
 
 /// Runs one API call with [`API_TIMEOUT`], naming `what` in the error.
-async fn bounded<T>(
+pub(crate) async fn bounded<T>(
     what: &str,
     call: impl std::future::Future<Output = kube::Result<T>>,
 ) -> anyhow::Result<T> {

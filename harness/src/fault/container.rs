@@ -1,39 +1,63 @@
-//! Container faults through the Docker engine. A harness container publishes a fixed host
-//! port, so after [`stop`] + [`start`] or [`restart`] clients reconnect to the same address.
+//! A Docker container as a fault target, by id: stopped, paused, restarted or SIGKILLed through
+//! the Docker engine. A harness container publishes a fixed host port, so after a stop and a
+//! start, or a restart, clients reconnect to the same address.
 
-use std::time::Duration;
+use std::time::Instant;
 
+use super::{unsupported, Applied, Fault, Target, GRACEFUL_STOP};
 use crate::backing::docker;
 
-/// How long `docker stop` / `docker restart` wait after SIGTERM before they SIGKILL.
-pub const GRACEFUL_STOP: Duration = Duration::from_secs(10);
-
-/// Stops the container (SIGTERM, SIGKILL after [`GRACEFUL_STOP`]); it keeps its host ports.
-pub async fn stop(id: &str) -> anyhow::Result<()> {
-    docker::stop_container(id, GRACEFUL_STOP).await
+/// A container, by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    id: String,
 }
 
-/// Starts a stopped container again on the same host ports.
-pub async fn start(id: &str) -> anyhow::Result<()> {
-    docker::start_existing_container(id).await
+impl Container {
+    /// The container `id` (full or short).
+    pub fn new(id: impl Into<String>) -> Self {
+        Self { id: id.into() }
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
 }
 
-/// Restarts the container (graceful stop within [`GRACEFUL_STOP`], then start).
-pub async fn restart(id: &str) -> anyhow::Result<()> {
-    docker::restart_container(id, GRACEFUL_STOP).await
-}
+impl Target for Container {
+    fn describe(&self) -> String {
+        let short: String = self.id.chars().take(12).collect();
+        format!("container {short}")
+    }
 
-/// SIGKILLs the container's main process: a crash, not a shutdown. Start it with [`start`].
-pub async fn kill(id: &str) -> anyhow::Result<()> {
-    docker::kill_container(id, "SIGKILL").await
-}
+    /// [`Fault::Stop`] keeps its host ports; [`Fault::Kill`] is a crash, not a shutdown;
+    /// [`Fault::Pause`] freezes it with its connections open; [`Fault::Restart`] is a graceful
+    /// stop and a start.
+    async fn inject(&mut self, fault: Fault) -> anyhow::Result<Applied> {
+        let at = Instant::now();
+        match fault {
+            Fault::Stop => docker::stop_container(&self.id, GRACEFUL_STOP).await?,
+            Fault::Pause => docker::pause_container(&self.id).await?,
+            Fault::Restart => docker::restart_container(&self.id, GRACEFUL_STOP).await?,
+            Fault::Kill => docker::kill_container(&self.id, "SIGKILL").await?,
+            _ => return Err(unsupported(self, "inject", fault)),
+        }
+        Ok(Applied::since(
+            at,
+            format!("{} {}", self.describe(), fault.done()),
+        ))
+    }
 
-/// Freezes the container: connections stay open, nothing answers (a hung server).
-pub async fn pause(id: &str) -> anyhow::Result<()> {
-    docker::pause_container(id).await
-}
-
-/// Thaws a container frozen by [`pause`].
-pub async fn unpause(id: &str) -> anyhow::Result<()> {
-    docker::unpause_container(id).await
+    /// Starts a stopped or killed container again on the same host ports; thaws a paused one.
+    async fn undo(&mut self, fault: Fault) -> anyhow::Result<Applied> {
+        let at = Instant::now();
+        match fault {
+            Fault::Stop | Fault::Kill => docker::start_existing_container(&self.id).await?,
+            Fault::Pause => docker::unpause_container(&self.id).await?,
+            _ => return Err(unsupported(self, "undo", fault)),
+        }
+        let how = fault.undone().unwrap_or_default();
+        Ok(Applied::since(at, format!("{} {how}", self.describe())))
+    }
 }

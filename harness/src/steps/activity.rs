@@ -9,35 +9,10 @@ use activity::proto::{
 };
 use cucumber::{given, then, when};
 use futures::StreamExt as _;
-use harness::backing::mysql::DbParts;
+use harness::fault::{service::Service, Fault, Target as _};
 use tonic::transport::Channel;
 
-use super::world::MockVideoWorld;
-
-/// The gRPC state of one activity scenario.
-#[derive(Debug, Default)]
-pub struct ActivityState {
-    /// `http://127.0.0.1:PORT` of the server's gRPC listener.
-    pub grpc_url: Option<String>,
-    /// The database the server runs on, kept across restarts.
-    pub db: Option<DbParts>,
-    /// The last CreateEvent request sent, for resending it unchanged.
-    pub last_request: Option<EventRequest>,
-    /// The last CreateEvent outcome.
-    pub last_call: Option<Result<EventResponse, tonic::Status>>,
-    /// The outcome of the last ListEvents call.
-    pub listed: Option<Result<Vec<EventRequest>, tonic::Status>>,
-    /// The last activity-client run: exit code and what it printed.
-    pub client: Option<ClientRun>,
-}
-
-/// What one activity-client run printed and returned.
-#[derive(Debug)]
-pub struct ClientRun {
-    pub exit_code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
+use super::world::{activity::ClientRun, MockVideoWorld};
 
 const SERVICE: &str = "activity-server";
 
@@ -99,7 +74,8 @@ async fn restart(world: &mut MockVideoWorld) -> anyhow::Result<()> {
         .iter()
         .position(|service| service.name() == SERVICE)
         .expect("a running activity-server");
-    world.services.remove(position).stop().await?;
+    let server = world.services.remove(position);
+    Service::new(server).inject(Fault::Stop).await?;
     start_server(world).await
 }
 

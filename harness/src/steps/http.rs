@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use super::world::{Exchange, MockVideoWorld};
 
-/// Sends `method path` to the scenario's service with optional `Name: value` header and body.
+/// Sends `method path` to the scenario's service with optional `Name: value` header and body;
+/// the answer becomes the last exchange.
 pub async fn send(
     world: &mut MockVideoWorld,
     method: &str,
@@ -15,8 +16,21 @@ pub async fn send(
     body: Option<Vec<u8>>,
 ) {
     let url = format!("{}{}", world.base_url(), path);
+    let answer = request(&world.http, method, &url, header, body).await;
+    world.last = Some(answer);
+}
+
+/// Sends `method url` with optional `Name: value` header and JSON body and reads the whole
+/// answer; a transport error is a step failure.
+pub async fn request(
+    http: &reqwest::Client,
+    method: &str,
+    url: &str,
+    header: Option<&str>,
+    body: Option<Vec<u8>>,
+) -> Exchange {
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a valid HTTP method");
-    let mut request = world.http.request(method, &url);
+    let mut request = http.request(method, url);
     if let Some(header) = header {
         let (name, value) = header
             .split_once(':')
@@ -39,11 +53,11 @@ pub async fn send(
         .await
         .expect("reading the response body")
         .to_vec();
-    world.last = Some(Exchange {
+    Exchange {
         status,
         headers,
         body,
-    });
+    }
 }
 
 fn docstring(step: &Step) -> Vec<u8> {
@@ -174,11 +188,7 @@ fn body_does_not_contain(world: &mut MockVideoWorld, needle: String) {
 
 /// Asserts that `exchange` is `application/json`, showing the body when it is not.
 pub fn assert_json_content_type(exchange: &Exchange) {
-    let content_type = exchange
-        .headers
-        .get("content-type")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
+    let content_type = exchange.header("content-type").unwrap_or_default();
     assert!(
         content_type.starts_with("application/json"),
         "content type {content_type:?}, body {:?}",

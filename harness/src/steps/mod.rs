@@ -1,6 +1,10 @@
 //! Cucumber step definitions, one module per capability, over one [`world::MockVideoWorld`].
 //!
 //! Compiled into each cucumber runner with `#[path]` (see the crate docs for why).
+//!
+//! Imports run one way: [`world`] (with each capability's part of it) imports no steps; every
+//! step module imports [`world`], the shared [`http`] helpers and helper modules of its own
+//! capability, never one that imports it back.
 
 pub mod accountd;
 pub mod activity;

@@ -22,6 +22,7 @@ use cinema::movies::Movie;
 use cinema::seed::{MOVIE_ZOOTOPIA, USER_CRISTINA};
 use clap::Args;
 use harness::backing::mongo::Mongo;
+use harness::backing::wait::{wait_until, Attempt};
 use harness::launch::{self, RunningService};
 use harness::load::{self, LoadReport, LoadSpec};
 use mongodb::bson::{doc, oid::ObjectId};
@@ -199,28 +200,22 @@ fn suggestions_url(users_base: &str) -> String {
 async fn wait_healthy(http: &reqwest::Client, service: &RunningService) -> Result<()> {
     let url = format!("{}/healthy", service.base_url());
     let started = Instant::now();
-    let mut last = String::from("no answer yet");
-    while started.elapsed() < READY_TIMEOUT {
+    let what = format!("{} service answering GET {url}", service.name());
+    wait_until(&what, READY_TIMEOUT, READY_POLL, || async {
         match http.get(&url).timeout(Duration::from_secs(2)).send().await {
-            Ok(response) if response.status().is_success() => {
-                eprintln!(
-                    "bench: {} ready at {} after {:.1} s",
-                    service.name(),
-                    service.base_url(),
-                    started.elapsed().as_secs_f64()
-                );
-                return Ok(());
-            }
-            Ok(response) => last = format!("HTTP {}", response.status()),
-            Err(error) => last = error.to_string(),
+            Ok(response) if response.status().is_success() => Attempt::Ready(()),
+            Ok(response) => Attempt::Pending(format!("HTTP {}", response.status())),
+            Err(error) => Attempt::Pending(error.to_string()),
         }
-        tokio::time::sleep(READY_POLL).await;
-    }
-    bail!(
-        "the {} service was not ready within {} s (GET {url}: {last})",
+    })
+    .await?;
+    eprintln!(
+        "bench: {} ready at {} after {:.1} s",
         service.name(),
-        READY_TIMEOUT.as_secs()
-    )
+        service.base_url(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// `GET url` in a closed loop; anything but a 2xx is an error.

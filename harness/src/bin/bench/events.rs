@@ -23,6 +23,7 @@ use events::consumer::record;
 use events::notification::{NotificationMessage, EVENT_FIELD};
 use events::simulator;
 use harness::backing::redis::Redis;
+use harness::backing::wait::{wait_until, Attempt, WaitError};
 use harness::launch::{self, RunningService};
 use harness::load::{self, format_latency, LoadReport, LoadSpec};
 use hdrhistogram::Histogram;
@@ -372,29 +373,50 @@ struct Drained {
 
 /// Waits until the processed list holds `target` records, or `timeout_secs` pass.
 async fn drain(
-    mut conn: redis::aio::ConnectionManager,
+    conn: redis::aio::ConnectionManager,
     keys: &Keys,
     target: u64,
     timeout_secs: u64,
 ) -> Result<Drained> {
     let key = record::processed_key(&keys.stream, GROUP);
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(timeout_secs);
-    loop {
-        let processed: u64 = redis::cmd("LLEN")
-            .arg(&key)
-            .query_async(&mut conn)
-            .await
-            .context("LLEN of the processed list")?;
-        if processed >= target || Instant::now() >= deadline {
-            return Ok(Drained {
-                processed,
-                complete: processed >= target,
-                waited: started.elapsed(),
-            });
-        }
-        tokio::time::sleep(DRAIN_POLL).await;
+    // The last count read: what a drain that did not complete in time got to.
+    let last = AtomicU64::new(0);
+    let (key, seen) = (&key, &last);
+    let waited = wait_until(
+        &format!("{target} records in the processed list"),
+        Duration::from_secs(timeout_secs),
+        DRAIN_POLL,
+        || {
+            let mut conn = conn.clone();
+            async move {
+                let llen = redis::cmd("LLEN").arg(key).query_async(&mut conn).await;
+                let processed: u64 = match llen {
+                    Ok(processed) => processed,
+                    Err(error) => {
+                        let error = anyhow::Error::new(error);
+                        return Attempt::Failed(error.context("LLEN of the processed list"));
+                    }
+                };
+                seen.store(processed, Ordering::Relaxed);
+                if processed >= target {
+                    Attempt::Ready(())
+                } else {
+                    Attempt::Pending(format!("{processed} records"))
+                }
+            }
+        },
+    )
+    .await;
+    if let Err(WaitError::Failed(error)) = waited {
+        return Err(error);
     }
+    let processed = last.load(Ordering::Relaxed);
+    Ok(Drained {
+        processed,
+        complete: processed >= target,
+        waited: started.elapsed(),
+    })
 }
 
 #[cfg(test)]

@@ -1,9 +1,20 @@
-//! The per-scenario state: the services a scenario started, the databases it owns and the last
-//! HTTP exchange, torn down after the scenario.
+//! The per-scenario state: the services a scenario started, the databases it owns, the last
+//! HTTP exchange and each capability's own part ([`activity`], [`cinema`], [`events`],
+//! [`cluster`]), torn down after the scenario. The world imports no steps: every step module
+//! imports it.
+
+pub mod activity;
+pub mod cinema;
+pub mod cluster;
+pub mod events;
 
 use anyhow::Context as _;
 use cucumber::World;
 use harness::{backing::mysql::DbParts, launch::RunningService};
+
+use self::{
+    activity::ActivityState, cinema::CinemaState, cluster::ClusterState, events::EventsState,
+};
 
 /// One HTTP request's answer, as the steps inspect it.
 #[derive(Debug)]
@@ -17,6 +28,11 @@ impl Exchange {
     /// The body as text (lossy), for messages and substring checks.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The header `name` as text; `None` when it is absent or not text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
     /// The body parsed as JSON, or an error that shows the body.
@@ -34,13 +50,13 @@ pub struct MockVideoWorld {
     /// Base URL the HTTP steps talk to (accountd, or a gRPC service's admin listener).
     pub base_url: Option<String>,
     /// gRPC state of the activity scenarios.
-    pub activity: super::activity::ActivityState,
+    pub activity: ActivityState,
     /// Databases, MongoDB server and remembered ids of the cinema scenarios.
-    pub cinema: super::cinema::CinemaState,
+    pub cinema: CinemaState,
     /// Redis, streams, producer and consumers of the events scenarios.
-    pub events: super::events::EventsState,
+    pub events: EventsState,
     /// The run label and recovery times of the cluster scenarios.
-    pub cluster: super::cluster::ClusterState,
+    pub cluster: ClusterState,
     /// The last answer received.
     pub last: Option<Exchange>,
     /// Services started by this scenario, stopped in teardown.
