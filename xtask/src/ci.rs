@@ -209,7 +209,7 @@ impl InProcess for Harness {
     }
 
     async fn sweep_stale(&self) -> Result<String> {
-        crate::backing::sweep_stale().await
+        crate::stores::sweep_stale().await
     }
 
     async fn delivery(&self, runner: &dyn Runner, check: Delivery) -> Result<String> {

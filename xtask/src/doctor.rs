@@ -124,7 +124,7 @@ pub fn checks(runner: &dyn Runner) -> Vec<Check> {
             .unwrap_or_else(|| "not found".into()),
         "cargo xtask bootstrap (apt-get install debootstrap)",
     ));
-    for (name, reference) in crate::backing::image_references() {
+    for (name, reference) in crate::stores::image_references() {
         let present = engine.is_some()
             && runner.probe(&Cmd::new("docker").args(["image", "inspect", reference.as_str()]));
         checks.push(Check::new(

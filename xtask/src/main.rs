@@ -5,9 +5,9 @@
 //! [`runner::Runner`] seam, which echoes it before running it and lets unit tests assert the exact
 //! command lines a stage would run.
 
-mod backing;
 mod bench;
 mod bootstrap;
+mod child;
 mod ci;
 mod cli;
 mod cluster;
@@ -17,10 +17,12 @@ mod deployables;
 mod doctor;
 mod images;
 mod paths;
+mod probe;
 mod progress;
 mod release;
 mod runner;
 mod service;
+mod stores;
 mod summary;
 mod tools;
 mod up;
@@ -31,7 +33,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{BenchTarget, Cli, Command};
+use cli::{Cli, Command};
 use runner::SystemRunner;
 
 #[tokio::main]
@@ -69,18 +71,7 @@ async fn main() -> ExitCode {
         Command::Cluster(args) => cluster::run(&runner, args).await,
         Command::Smoke(args) => cluster::suite::smoke(&runner, args).await,
         Command::Chaos(args) => cluster::suite::chaos(&runner, args).await,
-        Command::Bench(BenchTarget::Accountd(args)) => {
-            bench::bench_accountd(&runner, &args.options()).await
-        }
-        Command::Bench(BenchTarget::Activity(args)) => {
-            bench::bench_activity(&runner, &args.options()).await
-        }
-        Command::Bench(BenchTarget::Events(args)) => {
-            bench::bench_events(&runner, &args.options()).await
-        }
-        Command::Bench(BenchTarget::Cinema(args)) => {
-            bench::bench_cinema(&runner, &args.options()).await
-        }
+        Command::Bench(target) => bench::run(&runner, target).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,14 +4,15 @@
 //! [`recording::RecordingRunner`], which records the command lines and answers from a script, so
 //! the commands `ci` and `bootstrap` would run can be asserted without running them.
 
-use std::fs::File;
+use std::future::Future;
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use backing::launch::{Launch, Launched, LogMode, Stopped};
+use backing::wait::Attempt;
 
 use crate::cmd::Cmd;
 use crate::progress::{self, Progress};
@@ -32,16 +33,28 @@ pub trait Runner {
     /// Runs `cmd` quietly and returns its standard output; errors (with its stderr) if it fails.
     fn read(&self, cmd: &Cmd) -> Result<String>;
 
-    /// Starts `cmd` in the background in its own process group (so Ctrl-C in the terminal does not
-    /// reach it), stdin closed, stdout and stderr appended to `log`.
-    fn spawn(&self, cmd: &Cmd, log: &Path) -> Result<Spawned>;
+    /// Starts `cmd` in the background ([`backing::launch`]) in its own process group (so Ctrl-C
+    /// in the terminal does not reach it), stdin closed, stdout and stderr appended to `log`,
+    /// which [`LogMode::Fresh`] empties first.
+    fn spawn_logged(&self, cmd: &Cmd, log: &Path, mode: LogMode) -> Result<Spawned>;
+
+    /// [`Runner::spawn_logged`], appending to `log`.
+    fn spawn(&self, cmd: &Cmd, log: &Path) -> Result<Spawned> {
+        self.spawn_logged(cmd, log, LogMode::Append)
+    }
+
+    /// [`Runner::spawn_logged`] into a fresh `log`, so what a failure quotes is this start's.
+    fn spawn_fresh(&self, cmd: &Cmd, log: &Path) -> Result<Spawned> {
+        self.spawn_logged(cmd, log, LogMode::Fresh)
+    }
 }
 
-/// A background process started by [`Runner::spawn`].
+/// A background process started by [`Runner::spawn`]: a [`Launched`] process (none for the
+/// recording runner of the unit tests).
 #[derive(Debug)]
 pub struct Spawned {
     pid: u32,
-    child: Option<Child>,
+    process: Option<Launched>,
     /// Where its output goes.
     pub log: PathBuf,
 }
@@ -52,45 +65,55 @@ impl Spawned {
         self.pid
     }
 
-    /// The exit status if it has exited, without blocking.
-    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
-        match &mut self.child {
-            Some(child) => child.try_wait().context("checking a child process"),
-            None => Ok(None),
+    /// Errors, with its exit status and the end of its log, if it has exited.
+    pub fn check(&mut self) -> Result<()> {
+        match &mut self.process {
+            Some(process) => process.check_running(),
+            None => Ok(()),
         }
     }
 
-    /// Sends SIGTERM (`kill -TERM PID`, echoed), waits up to `grace` for it to exit, then kills it.
-    /// Returns a sentence saying how it ended.
-    pub fn terminate(&mut self, runner: &dyn Runner, grace: Duration) -> Result<String> {
-        if let Some(status) = self.try_wait()? {
-            return Ok(format!("pid {} had already exited ({status})", self.pid));
+    /// Runs `probe` every `interval` until it is ready (its value is returned), the process
+    /// exits or `timeout` passes ([`Launched::wait_ready`]); the errors quote the end of the log.
+    pub async fn wait_ready<T, F, Fut>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        interval: Duration,
+        probe: F,
+    ) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Attempt<T>>,
+    {
+        match &mut self.process {
+            Some(process) => process.wait_ready(what, timeout, interval, probe).await,
+            None => Ok(backing::wait::wait_until(what, timeout, interval, probe).await?),
         }
-        runner.probe(&Cmd::new("kill").args(["-TERM".to_string(), self.pid.to_string()]));
-        let deadline = Instant::now() + grace;
-        while Instant::now() < deadline {
-            if let Some(status) = self.try_wait()? {
-                return Ok(format!("pid {} stopped on SIGTERM ({status})", self.pid));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        match &mut self.child {
-            Some(child) => {
-                child.kill().context("killing a child process")?;
-                let status = child.wait().context("reaping a child process")?;
-                Ok(format!(
-                    "pid {} ignored SIGTERM for {:.0} s and was killed ({status})",
-                    self.pid,
-                    grace.as_secs_f64()
-                ))
-            }
-            None => Ok(format!("pid {} sent SIGTERM", self.pid)),
-        }
+    }
+
+    /// Sends SIGTERM, waits up to `grace` for it to exit, then kills it. Returns a sentence
+    /// saying how it ended.
+    pub async fn terminate(&mut self, grace: Duration) -> Result<String> {
+        let pid = self.pid;
+        let Some(process) = &mut self.process else {
+            return Ok(format!("pid {pid} was never started"));
+        };
+        Ok(match process.stop(grace).await? {
+            Stopped::AlreadyExited(status) => format!("pid {pid} had already exited ({status})"),
+            Stopped::OnSigterm(status) => format!("pid {pid} stopped on SIGTERM ({status})"),
+            Stopped::Killed(status) => format!(
+                "pid {pid} ignored SIGTERM for {:.0} s and was killed ({status})",
+                grace.as_secs_f64()
+            ),
+        })
     }
 
     /// Leaves the process running after xtask exits (a daemon such as `dockerd`).
-    pub fn detach(mut self) -> u32 {
-        self.child = None;
+    pub fn detach(self) -> u32 {
+        if let Some(process) = self.process {
+            process.detach();
+        }
         self.pid
     }
 }
@@ -227,39 +250,24 @@ impl Runner for SystemRunner {
             .with_context(|| format!("`{}` printed something that is not UTF-8", cmd.line()))
     }
 
-    fn spawn(&self, cmd: &Cmd, log: &Path) -> Result<Spawned> {
+    fn spawn_logged(&self, cmd: &Cmd, log: &Path, mode: LogMode) -> Result<Spawned> {
         eprintln!("$ {cmd} >>{} 2>&1 &", log.display());
-        if let Some(parent) = log.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
-        let out = File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .with_context(|| format!("opening the log {}", log.display()))?;
-        let err = out
-            .try_clone()
-            .with_context(|| format!("opening the log {}", log.display()))?;
-        let mut command = std::process::Command::new(&cmd.program);
-        command
+        let mut launch = Launch::new(&cmd.program, log)
             .args(&cmd.args)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0);
+            .log_mode(mode)
+            .own_process_group(true);
         for var in &cmd.env {
-            command.env(&var.key, &var.value);
+            launch = launch.env(&var.key, &var.value);
         }
         if let Some(dir) = &cmd.dir {
-            command.current_dir(dir);
+            launch = launch.current_dir(dir);
         }
-        let child = command
+        let process = launch
             .spawn()
             .with_context(|| format!("could not start `{}`", cmd.line()))?;
         Ok(Spawned {
-            pid: child.id(),
-            child: Some(child),
+            pid: process.pid(),
+            process: Some(process),
             log: log.to_path_buf(),
         })
     }
@@ -291,6 +299,7 @@ pub mod recording {
     use std::sync::Mutex;
 
     use anyhow::{bail, Result};
+    use backing::launch::LogMode;
 
     use super::{Runner, Spawned};
     use crate::cmd::Cmd;
@@ -394,11 +403,11 @@ pub mod recording {
             }
         }
 
-        fn spawn(&self, cmd: &Cmd, log: &Path) -> Result<Spawned> {
+        fn spawn_logged(&self, cmd: &Cmd, log: &Path, _mode: LogMode) -> Result<Spawned> {
             self.record(Kind::Spawn, cmd);
             Ok(Spawned {
                 pid: 4242,
-                child: None,
+                process: None,
                 log: log.to_path_buf(),
             })
         }
@@ -437,27 +446,37 @@ mod tests {
         assert!(runner.run(&Cmd::new("false")).is_err());
     }
 
-    #[test]
-    fn spawned_process_is_terminated_with_sigterm() {
+    #[tokio::test]
+    async fn spawned_process_is_terminated_with_sigterm() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("sleep.log");
+        std::fs::write(&log, "an earlier run\n").unwrap();
         let runner = SystemRunner::default();
         let mut child = runner
-            .spawn(
+            .spawn_fresh(
                 &Cmd::new("sh").args(["-c", "echo started; exec sleep 30"]),
                 &log,
             )
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains("started")
-        {
-            assert!(Instant::now() < deadline, "no output in the log");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(child.try_wait().unwrap().is_none());
-        let how = child.terminate(&runner, Duration::from_secs(5)).unwrap();
+        child
+            .wait_ready(
+                "output in the log",
+                Duration::from_secs(5),
+                Duration::from_millis(20),
+                || {
+                    let text = std::fs::read_to_string(&log).unwrap_or_default();
+                    std::future::ready(if text.contains("started") {
+                        Attempt::Ready(text)
+                    } else {
+                        Attempt::Pending(format!("log: {text:?}"))
+                    })
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "started\n");
+        child.check().unwrap();
+        let how = child.terminate(Duration::from_secs(5)).await.unwrap();
         assert!(how.contains("stopped on SIGTERM"), "{how}");
     }
 

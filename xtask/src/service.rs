@@ -1,39 +1,53 @@
-//! Running one of our service binaries for `up` and `bench`: pick ports, build the command line
-//! with its configuration in the environment, start it with a fresh log and wait until it is ready.
+//! The command lines of our service binaries as `up` and `bench` run them: each one's
+//! configuration in its environment (secrets hidden in the echo). [`crate::child`] starts them.
 
 use std::path::Path;
-use std::process::ExitStatus;
-use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
 use backing::mysql::DbParts;
 
 use crate::cmd::Cmd;
-use crate::runner::{Runner, Spawned};
 
 /// The command starting the accountd binary on `port` against `db`, loading the test users.
 pub fn accountd_cmd(binary: &Path, port: u16, db: &DbParts) -> Cmd {
-    Cmd::new(binary.display().to_string())
+    let cmd = Cmd::new(binary.display().to_string())
         .arg("--load-test-data")
-        .env("ACCOUNTD__PORT", port.to_string())
-        .env("ACCOUNTD__DB__HOST", &db.host)
-        .env("ACCOUNTD__DB__PORT", db.port.to_string())
-        .env("ACCOUNTD__DB__NAME", &db.name)
-        .env("ACCOUNTD__DB__USER", &db.user)
-        .env_secret("ACCOUNTD__DB__PASSWORD", &db.password)
+        .env("ACCOUNTD__PORT", port.to_string());
+    db_env(cmd, "ACCOUNTD", db)
 }
 
 /// The command starting the activity server with gRPC on `grpc_port` and its admin HTTP listener
 /// (`/readyz`, `/metrics`) on `admin_port`, storing events in `db`.
 pub fn activity_cmd(binary: &Path, grpc_port: u16, admin_port: u16, db: &DbParts) -> Cmd {
-    Cmd::new(binary.display().to_string())
+    let cmd = Cmd::new(binary.display().to_string())
         .env("ACTIVITY__PORT", grpc_port.to_string())
-        .env("ACTIVITY__ADMIN_PORT", admin_port.to_string())
-        .env("ACTIVITY__DB__HOST", &db.host)
-        .env("ACTIVITY__DB__PORT", db.port.to_string())
-        .env("ACTIVITY__DB__NAME", &db.name)
-        .env("ACTIVITY__DB__USER", &db.user)
-        .env_secret("ACTIVITY__DB__PASSWORD", &db.password)
+        .env("ACTIVITY__ADMIN_PORT", admin_port.to_string());
+    db_env(cmd, "ACTIVITY", db)
+}
+
+/// The variables pointing a service with the environment prefix `prefix` at the database `db`:
+/// `<PREFIX>__DB__HOST`, `__PORT`, `__NAME`, `__USER`, then `__PASSWORD`.
+pub fn db_vars(prefix: &str, db: &DbParts) -> [(String, String); 5] {
+    [
+        ("HOST", db.host.clone()),
+        ("PORT", db.port.to_string()),
+        ("NAME", db.name.clone()),
+        ("USER", db.user.clone()),
+        ("PASSWORD", db.password.clone()),
+    ]
+    .map(|(key, value)| (format!("{prefix}__DB__{key}"), value))
+}
+
+/// Sets [`db_vars`] on `cmd`, the password hidden in the echo.
+fn db_env(cmd: Cmd, prefix: &str, db: &DbParts) -> Cmd {
+    db_vars(prefix, db)
+        .into_iter()
+        .fold(cmd, |cmd, (key, value)| {
+            if key.ends_with("__PASSWORD") {
+                cmd.env_secret(key, value)
+            } else {
+                cmd.env(key, value)
+            }
+        })
 }
 
 /// Sets `key` to a Redis or MongoDB URL, hidden in the echo when it carries credentials.
@@ -128,177 +142,6 @@ pub fn cinema_token_cmd(binary: &Path, secret_file: &Path, subject: &str, ttl: &
         .arg("--secret-file")
         .arg(secret_file.display().to_string())
         .args(["--subject", subject, "--ttl", ttl])
-}
-
-/// Starts `cmd` in the background with its output in a fresh `log` (truncated first) and keeps the
-/// process in `slot` at once (so the caller can stop it even if it never gets ready).
-pub fn spawn_fresh<'a>(
-    runner: &dyn Runner,
-    cmd: &Cmd,
-    log: &Path,
-    slot: &'a mut Option<Spawned>,
-) -> Result<&'a mut Spawned> {
-    if let Some(dir) = log.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    // A fresh log per run: truncate what an earlier run left.
-    std::fs::write(log, "").with_context(|| format!("truncating {}", log.display()))?;
-    Ok(slot.insert(runner.spawn(cmd, log)?))
-}
-
-/// Starts `cmd` like [`spawn_fresh`], then waits until `ready_url` answers 200.
-pub async fn launch<'a>(
-    runner: &dyn Runner,
-    cmd: &Cmd,
-    log: &Path,
-    ready_url: &str,
-    slot: &'a mut Option<Spawned>,
-) -> Result<&'a mut Spawned> {
-    let process = spawn_fresh(runner, cmd, log, slot)?;
-    wait_ready(ready_url, process, READY_TIMEOUT).await?;
-    Ok(process)
-}
-
-/// The sum of every sample of the Prometheus metric `name` in an exposition `text` (all label
-/// sets), or `None` when it has no sample.
-pub fn metric_total(text: &str, name: &str) -> Option<f64> {
-    let mut total = None;
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix(name) else {
-            continue;
-        };
-        // `name 3` or `name{label="x"} 3`, not `name_bucket…` or `name_other`.
-        if !(rest.starts_with(' ') || rest.starts_with('{')) {
-            continue;
-        }
-        let value = rest.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok());
-        if let Some(value) = value {
-            *total.get_or_insert(0.0) += value;
-        }
-    }
-    total
-}
-
-/// Polls the Prometheus `metrics_url` until the metric `name` reaches `at_least` (the value
-/// returned), `process` exits, or `timeout` passes.
-pub async fn wait_for_metric(
-    metrics_url: &str,
-    name: &str,
-    at_least: f64,
-    process: &mut Spawned,
-    timeout: Duration,
-) -> Result<f64> {
-    poll(
-        metrics_url,
-        process,
-        timeout,
-        |text| match metric_total(text, name) {
-            Some(value) if value >= at_least => Ok(value),
-            Some(value) => Err(format!("{name} = {value}")),
-            None => Err(format!("no {name} yet")),
-        },
-        |status| format!("the process exited ({status}); its log:"),
-        |last| {
-            format!(
-                "{metrics_url}: {name} did not reach {at_least} within {:.0} s (last: {last}); \
-                 the log:",
-                timeout.as_secs_f64()
-            )
-        },
-    )
-    .await
-}
-
-/// Polls `url` every 200 ms until `accept` takes the body of a 2xx answer (its value returned;
-/// `Err` says what it saw instead), `process` exits or `timeout` passes. Failures are
-/// `exited(status)` or `timed_out(what the last attempt saw)`, followed by the end of the log.
-async fn poll<T>(
-    url: &str,
-    process: &mut Spawned,
-    timeout: Duration,
-    accept: impl Fn(&str) -> Result<T, String>,
-    exited: impl FnOnce(ExitStatus) -> String,
-    timed_out: impl FnOnce(&str) -> String,
-) -> Result<T> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .context("building an HTTP client")?;
-    let deadline = Instant::now() + timeout;
-    let mut last = String::from("no answer yet");
-    while Instant::now() < deadline {
-        if let Some(status) = process.try_wait()? {
-            bail!("{}\n{}", exited(status), tail(&process.log, 30));
-        }
-        match client.get(url).send().await {
-            Ok(response) if response.status().is_success() => {
-                let text = response.text().await.unwrap_or_default();
-                match accept(&text) {
-                    Ok(value) => return Ok(value),
-                    Err(seen) => last = seen,
-                }
-            }
-            Ok(response) => last = format!("HTTP {}", response.status()),
-            Err(error) => last = error.to_string(),
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    bail!("{}\n{}", timed_out(&last), tail(&process.log, 30))
-}
-
-/// How long a service may take to answer its readiness check (it connects to MySQL and migrates).
-pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// How long a service may take to drain and exit after SIGTERM before it is killed.
-pub const STOP_GRACE: Duration = Duration::from_secs(15);
-
-/// Stops the process in `slot`, if any: SIGTERM, wait, kill after [`STOP_GRACE`]; returns
-/// `name: how it ended`.
-pub fn stop(runner: &dyn Runner, name: &str, slot: &mut Option<Spawned>) -> Result<Option<String>> {
-    match slot.take() {
-        Some(mut process) => process
-            .terminate(runner, STOP_GRACE)
-            .map(|how| Some(format!("{name}: {how}"))),
-        None => Ok(None),
-    }
-}
-
-/// Errors (with the end of its log) if the process in `slot` has exited.
-pub fn check(name: &str, slot: &mut Option<Spawned>) -> Result<()> {
-    if let Some(process) = slot {
-        if let Some(status) = process.try_wait()? {
-            bail!(
-                "{name} exited ({status}); its log:\n{}",
-                tail(&process.log, 30)
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Polls `url` until it answers 200, the process exits, or `timeout` passes.
-pub async fn wait_ready(url: &str, process: &mut Spawned, timeout: Duration) -> Result<()> {
-    poll(
-        url,
-        process,
-        timeout,
-        |_| Ok(()),
-        |status| format!("the service exited ({status}) before it was ready; its log:"),
-        |last| {
-            format!(
-                "{url} was not ready after {:.0} s (last: {last}); its log:",
-                timeout.as_secs_f64()
-            )
-        },
-    )
-    .await
-}
-
-/// The last `lines` lines of a log file (empty if unreadable).
-pub fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 #[cfg(test)]
@@ -485,30 +328,5 @@ mod tests {
             "c",
         );
         assert!(!consumer.to_string().contains("hunter2"));
-    }
-
-    #[test]
-    fn metric_total_sums_every_label_set_of_exactly_that_metric() {
-        let text = "\
-# TYPE events_produced_total counter
-events_produced_total 7
-events_rejected_total{reason=\"redis\"} 2
-events_rejected_total{reason=\"body\"} 3
-events_end_to_end_lag_seconds_bucket{le=\"0.1\"} 5
-events_end_to_end_lag_seconds_count 5
-";
-        assert_eq!(metric_total(text, "events_produced_total"), Some(7.0));
-        assert_eq!(metric_total(text, "events_rejected_total"), Some(5.0));
-        assert_eq!(metric_total(text, "events_end_to_end_lag_seconds"), None);
-        assert_eq!(metric_total(text, "events_consumed_total"), None);
-    }
-
-    #[test]
-    fn tail_keeps_the_last_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log");
-        std::fs::write(&path, "a\nb\nc\n").unwrap();
-        assert_eq!(tail(&path, 2), "b\nc");
-        assert_eq!(tail(&dir.path().join("missing"), 2), "");
     }
 }

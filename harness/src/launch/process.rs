@@ -3,20 +3,22 @@
 //! A [`ChildService`] runs one binary with a given environment, its stdout and stderr appended
 //! to `<scratch dir>/<name>.log`, and can be SIGKILLed, SIGTERMed and started again with the
 //! same command. It is killed when dropped (`kill_on_drop`), so a failing scenario leaves no
-//! process behind.
+//! process behind. Starting, waiting and signalling are [`crate::backing::launch`]'s; this layer
+//! adds the scratch directory and the restarts.
 
 use std::{
     ffi::OsString,
-    fs::OpenOptions,
     path::{Path, PathBuf},
-    process::{ExitStatus, Stdio},
+    process::ExitStatus,
     time::Duration,
 };
 
 use anyhow::Context as _;
-use tokio::process::{Child, Command};
 
-use crate::{backing::scratch, fault::signal};
+use crate::backing::{
+    launch::{self, Launch, Launched, Stopped},
+    scratch,
+};
 
 /// What to run: a binary, its arguments and its environment (added to the harness's own, minus
 /// `RUST_LOG` unless given here, so a test's log filter does not leak into the child).
@@ -50,13 +52,14 @@ impl ProcessSpec {
     }
 }
 
-/// A child process of ours, restartable, killed on drop.
+/// A child process of ours, restartable, killed on drop: [`backing::launch`] with a scratch
+/// directory for its log.
 #[derive(Debug)]
 pub struct ChildService {
-    spec: ProcessSpec,
+    name: String,
     dir: PathBuf,
-    log_path: PathBuf,
-    child: Option<Child>,
+    launch: Launch,
+    child: Option<Launched>,
     starts: u32,
 }
 
@@ -64,11 +67,20 @@ impl ChildService {
     /// Starts `spec` with its output appended to `<fresh scratch dir>/<name>.log`.
     pub fn spawn(spec: ProcessSpec) -> anyhow::Result<Self> {
         let dir = scratch::create("proc").context("creating a scratch dir for a child process")?;
-        let log_path = dir.join(format!("{}.log", sanitize(&spec.name)));
+        let log = dir.join(format!("{}.log", sanitize(&spec.name)));
+        let launch = Launch::new(spec.program, log)
+            .name(&spec.name)
+            .args(spec.args)
+            .env_remove("RUST_LOG")
+            .kill_on_drop(true);
+        let launch = spec
+            .env
+            .into_iter()
+            .fold(launch, |launch, (key, value)| launch.env(key, value));
         let mut service = Self {
-            spec,
+            name: spec.name,
             dir,
-            log_path,
+            launch,
             child: None,
             starts: 0,
         };
@@ -80,45 +92,24 @@ impl ChildService {
     /// is still running.
     pub fn start(&mut self) -> anyhow::Result<()> {
         if self.is_running() {
-            anyhow::bail!("{} is still running (pid {:?})", self.spec.name, self.pid());
+            anyhow::bail!("{} is still running (pid {:?})", self.name, self.pid());
         }
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)
-            .with_context(|| format!("opening {}", self.log_path.display()))?;
-        let log_err = log
-            .try_clone()
-            .with_context(|| format!("duplicating {}", self.log_path.display()))?;
-        let mut command = Command::new(&self.spec.program);
-        command
-            .args(&self.spec.args)
-            .env_remove("RUST_LOG")
-            .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(log_err))
-            .kill_on_drop(true);
-        let child = command.spawn().with_context(|| {
-            format!(
-                "starting {} ({})",
-                self.spec.name,
-                self.spec.program.display()
-            )
-        })?;
-        self.child = Some(child);
+        self.child = Some(self.launch.spawn()?);
         self.starts += 1;
         Ok(())
     }
 
     /// The process id while it runs (`None` once it has been reaped).
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().and_then(Child::id)
+        self.child
+            .as_ref()
+            .filter(|child| child.exit_status().is_none())
+            .map(Launched::pid)
     }
 
     /// The spec's name.
     pub fn name(&self) -> &str {
-        &self.spec.name
+        &self.name
     }
 
     /// How many times the process has been started.
@@ -128,63 +119,50 @@ impl ChildService {
 
     /// Where stdout and stderr go.
     pub fn log_path(&self) -> &Path {
-        &self.log_path
+        self.launch.log()
     }
 
     /// The last `lines` lines of the log, for failure messages.
     pub fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        launch::tail(self.log_path(), lines)
     }
 
     /// True while the process has not exited.
     pub fn is_running(&mut self) -> bool {
-        match self.child.as_mut() {
-            Some(child) => matches!(child.try_wait(), Ok(None)),
-            None => false,
-        }
+        self.child.as_mut().is_some_and(Launched::is_running)
+    }
+
+    /// The process, once started.
+    fn child(&mut self) -> anyhow::Result<&mut Launched> {
+        let name = &self.name;
+        self.child
+            .as_mut()
+            .with_context(|| format!("{name} was never started"))
     }
 
     /// SIGKILLs the process and reaps it (bounded to 10 s).
     pub async fn kill(&mut self) -> anyhow::Result<ExitStatus> {
-        let pid = self
-            .pid()
-            .with_context(|| format!("{} is not running", self.spec.name))?;
-        signal::sigkill(pid)?;
-        self.wait(Duration::from_secs(10)).await
+        if self.pid().is_none() {
+            anyhow::bail!("{} is not running", self.name);
+        }
+        self.child()?.kill().await
     }
 
     /// SIGTERMs the process and waits up to `grace` for it to exit; SIGKILLs it after that.
     pub async fn terminate(&mut self, grace: Duration) -> anyhow::Result<ExitStatus> {
-        let Some(pid) = self.pid() else {
-            return self.wait(Duration::ZERO).await;
-        };
-        signal::sigterm(pid)?;
-        match self.wait(grace).await {
-            Ok(status) => Ok(status),
-            Err(_) => {
-                eprintln!(
-                    "[harness] {} ignored SIGTERM for {grace:?}; SIGKILL",
-                    self.spec.name
-                );
-                self.kill().await
-            }
+        let stopped = self.child()?.stop(grace).await?;
+        if let Stopped::Killed(_) = stopped {
+            eprintln!(
+                "[harness] {} ignored SIGTERM for {grace:?}; SIGKILL",
+                self.name
+            );
         }
+        Ok(stopped.status())
     }
 
     /// Waits up to `limit` for the process to exit and reaps it.
     pub async fn wait(&mut self, limit: Duration) -> anyhow::Result<ExitStatus> {
-        let name = self.spec.name.clone();
-        let child = self
-            .child
-            .as_mut()
-            .with_context(|| format!("{name} was never started"))?;
-        let status = tokio::time::timeout(limit, child.wait())
-            .await
-            .with_context(|| format!("{name} did not exit within {limit:?}"))?
-            .with_context(|| format!("waiting for {name}"))?;
-        Ok(status)
+        self.child()?.wait(limit).await
     }
 
     /// Stops the process (SIGTERM, SIGKILL after 5 s) and deletes its scratch directory unless
@@ -198,8 +176,8 @@ impl ChildService {
         if keep_log {
             eprintln!(
                 "[harness] {} log kept at {}",
-                self.spec.name,
-                self.log_path.display()
+                self.name,
+                self.log_path().display()
             );
         } else if let Err(error) = scratch::remove_dir(&self.dir) {
             eprintln!("[harness] removing {} failed: {error}", self.dir.display());
@@ -224,6 +202,7 @@ fn sanitize(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backing::wait::Attempt;
 
     #[tokio::test]
     async fn a_child_is_killed_restarted_and_terminated() -> anyhow::Result<()> {
@@ -233,17 +212,21 @@ mod tests {
         };
         let mut child = ChildService::spawn(spec)?;
         assert!(child.is_running());
-        for _ in 0..100 {
-            if child.log_tail(5).contains("started yes") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert!(
-            child.log_tail(5).contains("started yes"),
-            "log: {}",
-            child.log_tail(5)
-        );
+        let log = child.log_path().to_path_buf();
+        crate::backing::wait::wait_until(
+            "\"started yes\" in the log",
+            Duration::from_secs(2),
+            Duration::from_millis(20),
+            || {
+                let seen = launch::tail(&log, 5);
+                std::future::ready(if seen.contains("started yes") {
+                    Attempt::Ready(())
+                } else {
+                    Attempt::Pending(format!("log: {seen:?}"))
+                })
+            },
+        )
+        .await?;
         let status = child.kill().await?;
         assert!(!status.success(), "a SIGKILLed child cannot succeed");
         assert!(!child.is_running());

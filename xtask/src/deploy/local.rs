@@ -83,12 +83,12 @@ pub async fn prepare(runner: &dyn Runner, tag: &str, explicit_tag: bool) -> Resu
             DEPLOYABLES.len()
         );
     }
-    for line in crate::backing::ensure_images().await? {
+    for line in crate::stores::ensure_images().await? {
         eprintln!("deploy: {line}");
     }
     let data = cluster_dirs().data();
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
-    local_sets(&data, &crate::backing::image_references())
+    local_sets(&data, &crate::stores::image_references())
 }
 
 #[cfg(test)]

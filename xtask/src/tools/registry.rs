@@ -7,7 +7,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use backing::wait::{wait_until_blocking, Attempt};
 
 use crate::cmd::Cmd;
 use crate::runner::{find_program, Runner};
@@ -63,22 +64,22 @@ pub fn ensure_local_registry(runner: &dyn Runner) -> Result<String> {
     std::fs::write(&pid_file, format!("{pid}\n"))
         .with_context(|| format!("writing {}", pid_file.display()))?;
     let started = Instant::now();
-    while started.elapsed() < START_TIMEOUT {
-        if probe(addr) == Probe::Registry {
-            eprintln!(
-                "registry: up on {LOCAL_REGISTRY} after {:.2} s (pid {pid}, data in {})",
-                started.elapsed().as_secs_f64(),
-                dir.join("data").display()
-            );
-            return Ok(LOCAL_REGISTRY.to_string());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    bail!(
-        "the local registry did not answer on {LOCAL_REGISTRY} within {} s; see {}",
-        START_TIMEOUT.as_secs(),
-        log.display()
+    wait_until_blocking(
+        &format!("Docker registry answering GET /v2/ on {LOCAL_REGISTRY}"),
+        START_TIMEOUT,
+        Duration::from_millis(50),
+        || match probe(addr) {
+            Probe::Registry => Attempt::Ready(()),
+            other => Attempt::Pending(format!("{other:?}")),
+        },
     )
+    .map_err(|error| anyhow!("{error}; see {}", log.display()))?;
+    eprintln!(
+        "registry: up on {LOCAL_REGISTRY} after {:.2} s (pid {pid}, data in {})",
+        started.elapsed().as_secs_f64(),
+        dir.join("data").display()
+    );
+    Ok(LOCAL_REGISTRY.to_string())
 }
 
 /// The registry's config: plain HTTP on 127.0.0.1:5000, storage under `dir/data`, deletes on.
@@ -148,10 +149,11 @@ mod tests {
 
     #[test]
     fn nothing_listening_is_closed() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        drop(listener);
-        assert_eq!(probe(addr), Probe::Closed);
+        let port = backing::port::free_port().unwrap();
+        assert_eq!(
+            probe(SocketAddr::from(([127, 0, 0, 1], port))),
+            Probe::Closed
+        );
     }
 
     #[test]

@@ -13,14 +13,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{ensure, Context, Result};
 
 use super::endpoints::Endpoint;
-use super::process::{pid_and_log, Child, Service};
+use super::process::Service;
 use super::server::ServerComponent;
 use super::{BoxFuture, Component, Stack};
-use crate::backing::MongoServer;
+use crate::child::{pid_and_log, Child};
 use crate::cmd::Cmd;
 use crate::paths;
 use crate::runner::Runner;
 use crate::service::{self, CinemaConfig};
+use crate::stores::MongoServer;
 use backing::mongo::Mongo;
 
 /// A seeded user with suggestions (Cristina Cruz).

@@ -6,13 +6,14 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::endpoints::Endpoint;
-use super::process::{pid_and_log, Child, Service};
+use super::process::Service;
 use super::{BoxFuture, Component, Stack};
-use crate::backing::Database;
+use crate::child::{pid_and_log, Child};
 use crate::cmd::Cmd;
 use crate::paths;
 use crate::runner::Runner;
 use crate::service;
+use crate::stores::Database;
 
 /// Prefix of accountd's database (also the one `MYSQL_URL` points at).
 pub const ACCOUNTD_DATABASE: &str = "mockvideo";
@@ -207,7 +208,9 @@ impl Service for Activity {
         let (grpc_port, admin_port) = (ports[0], ports[1]);
         let admin_url = format!("http://127.0.0.1:{admin_port}");
         let cmd = service::activity_cmd(&binary, grpc_port, admin_port, &db);
-        let process = child.launch(runner, cmd, &admin_url).await?;
+        let process = child
+            .launch(runner, cmd, &format!("{admin_url}/readyz"))
+            .await?;
         let load_env = "  (load target/up/endpoints.env first for $ACTIVITY_CLIENT_BIN: \
                         set -a; . target/up/endpoints.env; set +a)"
             .to_string();

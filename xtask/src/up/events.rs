@@ -10,12 +10,13 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::endpoints::Endpoint;
-use super::process::{pid_and_log, Child, Service};
+use super::process::Service;
 use super::server::ServerComponent;
 use super::Stack;
-use crate::backing::RedisServer;
+use crate::child::{self, pid_and_log, Child};
 use crate::runner::Runner;
 use crate::service;
+use crate::stores::RedisServer;
 use backing::redis::Redis;
 
 /// The stream the producer appends to and the consumers read (the seed's documented name).
@@ -194,7 +195,7 @@ impl Service for EventConsumer {
         stack.publish(
             consumer_endpoints(self.index, &admin_url),
             headline,
-            consumer_examples(&admin_url, &child.log()),
+            consumer_examples(&admin_url, child.log()),
         );
         Ok(())
     }
@@ -225,11 +226,11 @@ impl Service for EventSimulator {
         let cmd = service::event_simulator_cmd(&binary, &producer_url, self.events_per_second);
         let process = child.spawn(runner, cmd)?;
         // Ready when its traffic arrives: the producer has accepted at least one event.
-        service::wait_for_metric(
+        child::wait_for_metric(
+            process,
             &format!("{producer_url}/metrics"),
             "events_produced_total",
             1.0,
-            process,
             FIRST_EVENT_TIMEOUT,
         )
         .await?;

@@ -1,17 +1,15 @@
 //! The one child-process component of `cargo xtask up`: every service the stack runs (accountd,
-//! the activity server, the event producer, consumers and simulator) is a [`ProcessComponent`]
-//! around a [`Service`] that says how to start it. Starting into a fresh log, the liveness check
-//! and SIGTERM-then-kill on stop are the same for all of them, so they live here once.
-
-use std::path::PathBuf;
+//! the activity server, the event producer, consumers and simulator, the cinema services) is a
+//! [`ProcessComponent`] around a [`Service`] that says how to start it, in a [`Child`] logging to
+//! `target/up/<process>.log`: starting into a fresh log, the liveness check and SIGTERM-then-kill
+//! on stop are the same for all of them.
 
 use anyhow::Result;
 
 use super::{BoxFuture, Component, Stack};
-use crate::cmd::Cmd;
+use crate::child::Child;
 use crate::paths;
-use crate::runner::{Runner, Spawned};
-use crate::service;
+use crate::runner::Runner;
 
 /// One of our services as `up` starts it: a debug binary run as a child process.
 pub trait Service {
@@ -28,69 +26,6 @@ pub trait Service {
     async fn start(&self, stack: &mut Stack, runner: &dyn Runner, child: &mut Child) -> Result<()>;
 }
 
-/// The running process of a [`Service`] (if any), kept as soon as it is spawned so it can be
-/// stopped even after a failed or interrupted start.
-pub struct Child {
-    name: &'static str,
-    process: Option<Spawned>,
-}
-
-impl Child {
-    /// Where its output goes: `target/up/<name>.log`.
-    pub fn log(&self) -> PathBuf {
-        paths::up_dir().join(format!("{}.log", self.name))
-    }
-
-    /// Starts `cmd` (from the repo root) with a fresh log, without waiting for it.
-    pub fn spawn(&mut self, runner: &dyn Runner, cmd: Cmd) -> Result<&mut Spawned> {
-        let log = self.log();
-        service::spawn_fresh(
-            runner,
-            &cmd.dir(paths::repo_root()),
-            &log,
-            &mut self.process,
-        )
-    }
-
-    /// Starts the command `cmd` builds for a port (`preferred` if it is free, else a free one)
-    /// like [`Child::launch`]; returns the process and its `http://127.0.0.1:<port>`.
-    pub async fn launch_on_port(
-        &mut self,
-        runner: &dyn Runner,
-        preferred: Option<u16>,
-        cmd: impl FnOnce(u16) -> Cmd,
-    ) -> Result<(&mut Spawned, String)> {
-        let port = backing::port::pick_port(preferred)?;
-        let url = format!("http://127.0.0.1:{port}");
-        let process = self.launch(runner, cmd(port), &url).await?;
-        Ok((process, url))
-    }
-
-    /// Starts `cmd` (from the repo root) with a fresh log and waits until `{base_url}/readyz`
-    /// answers 200.
-    pub async fn launch(
-        &mut self,
-        runner: &dyn Runner,
-        cmd: Cmd,
-        base_url: &str,
-    ) -> Result<&mut Spawned> {
-        let log = self.log();
-        service::launch(
-            runner,
-            &cmd.dir(paths::repo_root()),
-            &log,
-            &format!("{base_url}/readyz"),
-            &mut self.process,
-        )
-        .await
-    }
-}
-
-/// `(pid <pid>, log <file>)`: how a started process is shown in the notes.
-pub fn pid_and_log(process: &Spawned) -> String {
-    format!("(pid {}, log {})", process.pid(), process.log.display())
-}
-
 /// A [`Service`] run as a child process: the component every service of the stack is.
 pub struct ProcessComponent<S> {
     service: S,
@@ -101,12 +36,10 @@ impl<S: Service> ProcessComponent<S> {
     /// The component running `service`.
     pub fn new(service: S) -> Self {
         let name = service.process();
+        let log = paths::up_dir().join(format!("{name}.log"));
         Self {
             service,
-            child: Child {
-                name,
-                process: None,
-            },
+            child: Child::new(name, log),
         }
     }
 }
@@ -125,10 +58,10 @@ impl<S: Service> Component for ProcessComponent<S> {
     }
 
     fn check(&mut self) -> Result<()> {
-        service::check(self.child.name, &mut self.child.process)
+        self.child.check()
     }
 
-    fn stop<'a>(&'a mut self, runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
-        Box::pin(async move { service::stop(runner, self.child.name, &mut self.child.process) })
+    fn stop<'a>(&'a mut self, _runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(self.child.stop())
     }
 }

@@ -4,8 +4,8 @@
 use anyhow::Result;
 
 use super::{BoxFuture, Component, Stack};
-use crate::backing::{HarnessServer, UpServer};
 use crate::runner::Runner;
+use crate::stores::{HarnessServer, UpServer};
 
 /// Records what a started server offers on the stack (URLs for later components, endpoints,
 /// notes, examples).

@@ -1,7 +1,8 @@
-//! The few calls xtask makes into `harness::backing`: images, stale-container sweep, MySQL,
-//! Redis, MongoDB.
+//! The stores xtask provisions through the `backing` crate (MySQL, Redis, MongoDB), and its few
+//! other calls into it: the images, the stale-container sweep.
 //!
-//! Kept in one small module so the rest of xtask does not depend on the harness's exact shapes.
+//! Kept in one small module so the rest of xtask does not depend on the crate's exact shapes.
+//! (Named `stores`, not `backing`, so that `backing::…` always means the crate.)
 
 use anyhow::{Context, Result};
 use backing::mongo::Mongo;
