@@ -5,6 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use anyhow::Context as _;
 use axum::extract::FromRef;
 use platform::{
+    config::Load as _,
     health::Readiness,
     http::Limits,
     serve::{serve, ServeOptions},

@@ -3,10 +3,9 @@
 //! The seed's Go-style flags (`-configFile PATH`, `-secretsDir=PATH`, also with two dashes) are
 //! rewritten to these before parsing, so old scripts and Helm charts keep working.
 
-use std::{ffi::OsString, path::PathBuf};
+use std::path::PathBuf;
 
 use clap::Parser;
-use platform::cli::GoFlag;
 
 /// The seed's default config file, used only when it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "/opt/mockvideo/accountd/config/config";
@@ -62,23 +61,13 @@ impl Cli {
     }
 }
 
-/// The seed's Go-style flags and what they become.
-const GO_FLAGS: &[GoFlag] = &[
-    GoFlag::value("configFile", "--config-file"),
-    GoFlag::value("secretsDir", "--secrets-dir"),
-];
-
-/// Rewrites `-configFile`/`--configFile` to `--config-file` and `-secretsDir`/`--secretsDir`
-/// to `--secrets-dir` (also in their `=value` forms); other arguments pass unchanged (see
-/// [`platform::cli::rewrite_go_flags`]).
-pub fn rewrite_go_flags(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
-    platform::cli::rewrite_go_flags(args, GO_FLAGS)
-}
+/// Rewrites the seed's `-configFile` and `-secretsDir` to the long flags.
+pub use platform::cli::rewrite_settings_flags as rewrite_go_flags;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::path::Path;
+    use std::{ffi::OsString, path::Path};
 
     use clap::CommandFactory;
 

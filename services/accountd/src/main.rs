@@ -1,6 +1,7 @@
 //! The `accountd` binary: telemetry → command line → settings → app → serve until SIGTERM.
 
 use accountd::{cli::Cli, App, Settings};
+use platform::config::Load as _;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

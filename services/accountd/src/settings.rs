@@ -1,4 +1,4 @@
-//! accountd's settings, loaded in layers (see [`platform::config`]):
+//! accountd's settings, loaded in layers through [`Load`] (see [`platform::config`]):
 //! defaults → the seed-format config file → `ACCOUNTD__…` environment → secrets directory.
 //!
 //! | setting | file key (seed) | environment | secret file | default |
@@ -14,33 +14,15 @@
 //! | `max_concurrent_bulk_operations` | `maxConcurrentBulkOperations` | `ACCOUNTD__MAX_CONCURRENT_BULK_OPERATIONS` | | 10 |
 //! | `limits.*` | | `ACCOUNTD__LIMITS__BODY_LIMIT_BYTES`, `…__CONCURRENCY_LIMIT`, `…__REQUEST_TIMEOUT`, `…__RETRY_AFTER_SECS` | | see [`Limits`] |
 
-use std::path::Path;
-
 pub use platform::mysql::DbSettings;
 use platform::{
-    config::{ConfigError, Layered},
+    config::{ConfigError, Layout, Load, SeedValues},
     http::Limits,
 };
 use serde::Deserialize;
 
 /// Environment variable prefix: `ACCOUNTD__DB__HOST` sets `db.host`.
 pub const ENV_PREFIX: &str = "ACCOUNTD";
-
-/// The seed's config file keys.
-const FILE_KEYS: &[(&str, &str)] = &[
-    ("port", "port"),
-    ("logLevel", "log_level"),
-    ("dbHost", "db.host"),
-    ("dbPort", "db.port"),
-    ("dbName", "db.name"),
-    (
-        "maxConcurrentBulkOperations",
-        "max_concurrent_bulk_operations",
-    ),
-];
-
-/// The seed's secret file names.
-const SECRET_FILES: &[(&str, &str)] = &[("dbuser", "db.user"), ("dbpassword", "db.password")];
 
 /// Everything accountd needs to start.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,35 +52,29 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
-    /// Loads the settings from the process environment and the given file and secrets
-    /// directory (each optional); fails naming the bad setting.
-    pub fn load(
-        config_file: Option<&Path>,
-        secrets_dir: Option<&Path>,
-    ) -> Result<Settings, ConfigError> {
-        Self::layers(config_file, secrets_dir).extract_valid(Settings::validate)
-    }
-
-    /// Like [`Settings::load`] with these variables instead of the process environment.
-    pub fn load_with_env(
-        config_file: Option<&Path>,
-        secrets_dir: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Settings, ConfigError> {
-        Self::layers(config_file, secrets_dir)
-            .env_vars(env)
-            .extract_valid(Settings::validate)
-    }
-
-    fn layers<'a>(config_file: Option<&'a Path>, secrets_dir: Option<&'a Path>) -> Layered<'a> {
-        Layered::new(ENV_PREFIX)
-            .file(config_file, FILE_KEYS)
-            .secrets_dir(secrets_dir, SECRET_FILES)
-    }
+impl Load for Settings {
+    const LAYOUT: Layout = Layout {
+        prefix: ENV_PREFIX,
+        seed_vars: &[],
+        seed_values: SeedValues::AsGiven,
+        // The seed's config file keys.
+        file_keys: &[
+            ("port", "port"),
+            ("logLevel", "log_level"),
+            ("dbHost", "db.host"),
+            ("dbPort", "db.port"),
+            ("dbName", "db.name"),
+            (
+                "maxConcurrentBulkOperations",
+                "max_concurrent_bulk_operations",
+            ),
+        ],
+        // The seed's secret file names.
+        secret_files: &[("dbuser", "db.user"), ("dbpassword", "db.password")],
+    };
 
     /// Checks what types cannot: positive sizes, a usable log level, a database to talk to.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(&self) -> Result<(), ConfigError> {
         if self.max_concurrent_bulk_operations == 0 {
             return Err(ConfigError::invalid(
                 "max_concurrent_bulk_operations",

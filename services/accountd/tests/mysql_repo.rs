@@ -35,7 +35,7 @@ impl TestDb {
     }
 
     fn settings_for(parts: &DbParts) -> DbSettings {
-        harness::launch::db_settings(&parts)
+        harness::launch::db_settings(parts)
     }
 
     fn settings(&self) -> DbSettings {

@@ -13,6 +13,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use platform::{
+    config::Load as _,
     health::Readiness,
     serve::{bind, AdminServer},
 };

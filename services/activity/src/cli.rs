@@ -2,20 +2,14 @@
 //! (Go-style `-configFile PATH` / `-secretsDir PATH` accepted too). Everything else is a
 //! setting (see [`crate::settings`]); the original's `PORT` variable still sets the port.
 
-use std::{ffi::OsString, path::PathBuf};
+use std::path::PathBuf;
 
 use clap::Parser;
-use platform::cli::GoFlag;
 
 /// The config file read when it exists and no flag names another.
 pub const DEFAULT_CONFIG_FILE: &str = "/opt/mockvideo/activity/config/config";
 /// The secrets directory read when it exists and no flag names another.
 pub const DEFAULT_SECRETS_DIR: &str = "/opt/mockvideo/activity/secrets";
-
-const GO_FLAGS: &[GoFlag] = &[
-    GoFlag::value("configFile", "--config-file"),
-    GoFlag::value("secretsDir", "--secrets-dir"),
-];
 
 /// Activity events over gRPC: stores events in MySQL, streams them per deployment.
 #[derive(Debug, Parser)]
@@ -65,14 +59,12 @@ impl ServerCli {
 }
 
 /// Rewrites `-configFile` and `-secretsDir` (any dash count, `=value` too) to the long flags.
-pub fn rewrite_go_flags(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
-    platform::cli::rewrite_go_flags(args, GO_FLAGS)
-}
+pub use platform::cli::rewrite_settings_flags as rewrite_go_flags;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::path::Path;
+    use std::{ffi::OsString, path::Path};
 
     use clap::CommandFactory;
 

@@ -2,7 +2,10 @@
 
 use tonic::Status;
 
-use crate::{domain::ValidationError, repo::RepoError};
+use crate::{
+    domain::ValidationError,
+    repo::{Cause, RepoError},
+};
 
 /// Why a `CreateEvent` or `ListEvents` call failed.
 #[derive(Debug, thiserror::Error)]
@@ -27,10 +30,10 @@ pub enum DomainError {
     ShuttingDown,
     /// The store cannot be reached now: `UNAVAILABLE`, worth a retry. Details are logged.
     #[error("the event store is unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// Anything else: `INTERNAL` with an opaque message. Details are logged.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl From<RepoError> for DomainError {
@@ -78,15 +81,12 @@ mod tests {
         assert_eq!(conflict.code(), Code::AlreadyExists);
         assert!(conflict.message().contains("event 8"));
 
-        let unavailable: Status = DomainError::from(RepoError::Unavailable(
-            "pool timed out at 10.0.0.1".to_owned(),
-        ))
-        .into();
+        let unavailable: Status =
+            DomainError::from(RepoError::Unavailable("pool timed out at 10.0.0.1".into())).into();
         assert_eq!(unavailable.code(), Code::Unavailable);
         assert!(!unavailable.message().contains("10.0.0.1"));
 
-        let internal: Status =
-            DomainError::from(RepoError::Failed("syntax error".to_owned())).into();
+        let internal: Status = DomainError::from(RepoError::Failed("syntax error".into())).into();
         assert_eq!(internal.code(), Code::Internal);
         assert_eq!(internal.message(), "internal error");
     }

@@ -1,4 +1,4 @@
-//! activity-server's settings, loaded in layers (see [`platform::config`]):
+//! activity-server's settings, loaded in layers through [`Load`] (see [`platform::config`]):
 //! defaults → config file → `PORT` (the original's only setting) → `ACTIVITY__…` environment
 //! → secrets directory.
 //!
@@ -18,10 +18,10 @@
 //! The service needs its own database (sqlx keeps one migrations table per database), hence
 //! the default `activity` rather than accountd's `mockvideo`.
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 use platform::{
-    config::{ConfigError, Layered},
+    config::{ConfigError, Layout, Load, SeedValues},
     mysql::DbSettings,
 };
 use serde::Deserialize;
@@ -31,19 +31,6 @@ pub const ENV_PREFIX: &str = "ACTIVITY";
 
 /// The original server's port variable, honoured when `ACTIVITY__PORT` is not set.
 pub const PORT_VAR: &str = "PORT";
-
-/// Config file keys (the accountd seed's style) and the settings they set.
-const FILE_KEYS: &[(&str, &str)] = &[
-    ("port", "port"),
-    ("adminPort", "admin_port"),
-    ("logLevel", "log_level"),
-    ("dbHost", "db.host"),
-    ("dbPort", "db.port"),
-    ("dbName", "db.name"),
-];
-
-/// Secret file names.
-const SECRET_FILES: &[(&str, &str)] = &[("dbuser", "db.user"), ("dbpassword", "db.password")];
 
 /// Everything activity-server needs to start.
 #[derive(Debug, Clone, Deserialize)]
@@ -146,47 +133,26 @@ impl GrpcLimits {
     }
 }
 
-impl Settings {
-    /// Loads the settings from the process environment and the given file and secrets
-    /// directory (each optional); fails naming the bad setting.
-    pub fn load(
-        config_file: Option<&Path>,
-        secrets_dir: Option<&Path>,
-    ) -> Result<Settings, ConfigError> {
-        Self::load_with_env(config_file, secrets_dir, platform::config::process_env())
-    }
-
-    /// Like [`Settings::load`] with these variables instead of the process environment.
-    pub fn load_with_env(
-        config_file: Option<&Path>,
-        secrets_dir: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Settings, ConfigError> {
-        let mut env: Vec<(String, String)> = env.into_iter().collect();
-        let explicit = format!("{ENV_PREFIX}__PORT");
-        if !env.iter().any(|(name, _)| *name == explicit) {
-            if let Some((_, port)) = env.iter().find(|(name, _)| name == PORT_VAR) {
-                // Checked here so that an error names PORT, not the variable it stands for.
-                port.trim()
-                    .parse::<u16>()
-                    .map_err(|error| ConfigError::Invalid {
-                        key: "port".to_owned(),
-                        origin: format!("environment variable {PORT_VAR}"),
-                        reason: format!("{port:?} is not a port number: {error}"),
-                    })?;
-                let port = port.clone();
-                env.push((explicit, port));
-            }
-        }
-        Layered::new(ENV_PREFIX)
-            .file(config_file, FILE_KEYS)
-            .secrets_dir(secrets_dir, SECRET_FILES)
-            .env_vars(env)
-            .extract_valid(Settings::validate)
-    }
+impl Load for Settings {
+    const LAYOUT: Layout = Layout {
+        prefix: ENV_PREFIX,
+        seed_vars: &[(PORT_VAR, "port")],
+        // As the original read it: an empty `PORT` is not a port.
+        seed_values: SeedValues::AsGiven,
+        // Config file keys (the accountd seed's style) and the settings they set.
+        file_keys: &[
+            ("port", "port"),
+            ("adminPort", "admin_port"),
+            ("logLevel", "log_level"),
+            ("dbHost", "db.host"),
+            ("dbPort", "db.port"),
+            ("dbName", "db.name"),
+        ],
+        secret_files: &[("dbuser", "db.user"), ("dbpassword", "db.password")],
+    };
 
     /// Checks what types cannot: positive limits, a usable log level, a database to talk to.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(&self) -> Result<(), ConfigError> {
         platform::config::check_log_level(&self.log_level)?;
         self.limits.validate()?;
         self.db.validate()

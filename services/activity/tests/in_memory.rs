@@ -2,14 +2,16 @@
 //! switched off or filled instantly — health following the store, and the concurrency limit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::{sync::Arc, time::Duration};
 
 use activity::{
-    proto::{activity_events_client::ActivityEventsClient, Deployment, EventRequest, Timestamp},
-    service::now_ns,
+    proto::{activity_events_client::ActivityEventsClient, Deployment, EventRequest},
     App, Settings,
 };
 use futures::StreamExt as _;
+use harness::backing::wait::{wait_until, Attempt, WaitError};
 use tonic::{transport::Channel, Code};
 use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
@@ -68,16 +70,9 @@ fn settings() -> Settings {
     }
 }
 
+/// A new event `id` of deployment 1, sent now.
 fn event(id: i32, message: &str) -> EventRequest {
-    EventRequest {
-        id,
-        message: message.to_owned(),
-        timestamp: Some(Timestamp {
-            send: now_ns(),
-            receive: 0,
-        }),
-        deployment_id: 1,
-    }
+    support::event(id, 1, message)
 }
 
 async fn status_of(health: &mut HealthClient<Channel>, service: &str) -> ServingStatus {
@@ -93,13 +88,23 @@ async fn status_of(health: &mut HealthClient<Channel>, service: &str) -> Serving
 
 /// Polls until `service` reports `wanted` (the pinger runs every 2 s), at most 10 s.
 async fn wait_for(health: &mut HealthClient<Channel>, service: &str, wanted: ServingStatus) {
-    for _ in 0..100 {
-        if status_of(health, service).await == wanted {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{service:?} did not turn {wanted:?} within 10 s");
+    let what = format!("{service:?} {wanted:?}");
+    wait_until(
+        &what,
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || {
+            let mut health = health.clone();
+            async move {
+                match status_of(&mut health, service).await {
+                    status if status == wanted => Attempt::Ready(()),
+                    status => Attempt::Pending(format!("{status:?}")),
+                }
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{service:?} did not turn {wanted:?} within 10 s: {error}"));
 }
 
 #[tokio::test]
@@ -168,19 +173,27 @@ async fn calls_over_the_concurrency_limit_are_refused_but_health_still_answers()
         }
         assert_eq!(count, 2500);
     }
-    let mut created = false;
-    for _ in 0..50 {
-        match client.create_event(event(100_000, "m")).await {
-            Ok(_) => {
-                created = true;
-                break;
+    let created = wait_until(
+        "a call slot",
+        Duration::from_secs(1),
+        Duration::from_millis(20),
+        || {
+            let mut client = client.clone();
+            async move {
+                match client.create_event(event(100_000, "m")).await {
+                    Ok(_) => Attempt::Ready(()),
+                    Err(status) if status.code() == Code::ResourceExhausted => {
+                        Attempt::Pending(status.message().to_owned())
+                    }
+                    Err(status) => Attempt::Failed(anyhow::anyhow!("{status:?}")),
+                }
             }
-            Err(status) if status.code() == Code::ResourceExhausted => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            Err(status) => panic!("{status:?}"),
-        }
+        },
+    )
+    .await;
+    if let Err(WaitError::Failed(error)) = &created {
+        panic!("{error}");
     }
-    assert!(created, "the slots were not released");
+    assert!(created.is_ok(), "the slots were not released");
     server.stop().await;
 }

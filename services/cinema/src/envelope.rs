@@ -6,7 +6,7 @@
 //! and unknown keys are ignored.
 
 use axum::response::{IntoResponse, Response};
-use platform::http::{decoding_error, ApiError, Json};
+use platform::http::{decoding_error, json_kind, ApiError, Json};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 
@@ -42,7 +42,7 @@ pub fn decode_incoming<T: DeserializeOwned + Default>(body: Value) -> Result<T, 
         other => {
             return Err(decoding_error(format!(
                 "expected a JSON object, got {}",
-                kind(&other)
+                json_kind(&other)
             )))
         }
     };
@@ -51,19 +51,8 @@ pub fn decode_incoming<T: DeserializeOwned + Default>(body: Value) -> Result<T, 
         Value::Object(_) => serde_json::from_value(data).map_err(decoding_error),
         other => Err(decoding_error(format!(
             "\"data\" must be a JSON object, got {}",
-            kind(&other)
+            json_kind(&other)
         ))),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

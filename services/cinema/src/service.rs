@@ -35,7 +35,7 @@ impl Service {
     }
 
     /// The environment prefix: `MOVIES__PORT` sets `port` of the movies service.
-    pub fn env_prefix(self) -> &'static str {
+    pub const fn env_prefix(self) -> &'static str {
         match self {
             Self::Movies => "MOVIES",
             Self::Showtimes => "SHOWTIMES",

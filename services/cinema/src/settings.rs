@@ -1,6 +1,6 @@
-//! The cinema services' settings, loaded in layers (see [`platform::config`]):
-//! defaults → optional config file (`key=value` lines with dotted names) → the shared
-//! `MONGODB_URL` → `<SERVICE>__…` environment → secrets directory.
+//! The cinema services' settings, loaded in layers through [`Settings::layout`] (see
+//! [`platform::config`]): defaults → optional config file (`key=value` lines with dotted
+//! names) → the shared `MONGODB_URL` → `<SERVICE>__…` environment → secrets directory.
 //!
 //! | setting | environment (movies; likewise `SHOWTIMES__`, `BOOKINGS__`, `USERS__`) | default |
 //! |---|---|---|
@@ -30,7 +30,7 @@
 use std::{path::Path, time::Duration};
 
 use platform::{
-    config::{ConfigError, Layered},
+    config::{Alias, ConfigError, Layout, SeedValues},
     http::Limits,
 };
 use secrecy::{ExposeSecret as _, SecretString};
@@ -45,18 +45,15 @@ pub const MONGODB_URL: &str = "MONGODB_URL";
 /// `<SERVICE>__AUTH__JWT_SECRET`).
 pub const CINEMA_JWT_SECRET: &str = "CINEMA_JWT_SECRET";
 
-/// The shared variables naming the other services (what `cargo xtask up` publishes), and the
-/// settings they set below the service's own `<SERVICE>__SUGGESTIONS__…`.
-pub const SERVICE_URLS: &[(&str, &str)] = &[
-    ("MOVIES_URL", "SUGGESTIONS__MOVIES_URL"),
-    ("SHOWTIMES_URL", "SUGGESTIONS__SHOWTIMES_URL"),
-    ("BOOKINGS_URL", "SUGGESTIONS__BOOKINGS_URL"),
-];
-
-/// Secret file names and the settings they set.
-const SECRET_FILES: &[(&str, &str)] = &[
-    ("mongodb-url", "mongo.url"),
-    ("jwt-secret", "auth.jwt_secret"),
+/// The shared variables every service reads below its own `<SERVICE>__…` ones, and the settings
+/// they set: the MongoDB URL, the JWT secret and the URLs naming the other services (what
+/// `cargo xtask up` publishes).
+pub const SHARED_VARS: &[Alias] = &[
+    (MONGODB_URL, "mongo.url"),
+    (CINEMA_JWT_SECRET, "auth.jwt_secret"),
+    ("MOVIES_URL", "suggestions.movies_url"),
+    ("SHOWTIMES_URL", "suggestions.showtimes_url"),
+    ("BOOKINGS_URL", "suggestions.bookings_url"),
 ];
 
 /// Everything one cinema service needs to start.
@@ -195,12 +192,7 @@ impl Settings {
         config_file: Option<&Path>,
         secrets_dir: Option<&Path>,
     ) -> Result<Settings, ConfigError> {
-        Self::load_with_env(
-            service,
-            config_file,
-            secrets_dir,
-            platform::config::process_env(),
-        )
+        Self::layout(service).load(config_file, secrets_dir, Settings::validate)
     }
 
     /// Like [`Settings::load`] with these variables instead of the process environment.
@@ -210,27 +202,23 @@ impl Settings {
         secrets_dir: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
-        let prefix = service.env_prefix();
-        let env: Vec<(String, String)> = env.into_iter().collect();
-        // The shared `MONGODB_URL` and `CINEMA_JWT_SECRET` go first, so the service's own
-        // `<PREFIX>__MONGO__URL` and `<PREFIX>__AUTH__JWT_SECRET` win over them.
-        let mut vars: Vec<(String, String)> = env
-            .iter()
-            .filter_map(|(name, value)| match name.as_str() {
-                MONGODB_URL => Some((format!("{prefix}__MONGO__URL"), value.clone())),
-                CINEMA_JWT_SECRET => Some((format!("{prefix}__AUTH__JWT_SECRET"), value.clone())),
-                _ => SERVICE_URLS
-                    .iter()
-                    .find(|(shared, _)| shared == name)
-                    .map(|(_, key)| (format!("{prefix}__{key}"), value.clone())),
-            })
-            .collect();
-        vars.extend(env);
-        Layered::new(prefix)
-            .file(config_file, &[])
-            .secrets_dir(secrets_dir, SECRET_FILES)
-            .env_vars(vars)
-            .extract_valid(Settings::validate)
+        Self::layout(service).load_with_env(config_file, secrets_dir, env, Settings::validate)
+    }
+
+    /// Where `service`'s settings come from, besides the given file (dotted names only) and
+    /// secrets directory.
+    pub const fn layout(service: Service) -> Layout {
+        Layout {
+            prefix: service.env_prefix(),
+            seed_vars: SHARED_VARS,
+            // A URL or secret is used as given; an empty one is not "unset".
+            seed_values: SeedValues::AsGiven,
+            file_keys: &[],
+            secret_files: &[
+                ("mongodb-url", "mongo.url"),
+                ("jwt-secret", "auth.jwt_secret"),
+            ],
+        }
     }
 
     /// Checks what types cannot: positive timeouts, a database name, a usable log level.

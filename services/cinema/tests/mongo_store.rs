@@ -4,10 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cinema::{App, Service, Settings};
-use harness::backing::mongo::Mongo;
+use harness::backing::{
+    mongo::Mongo,
+    wait::{wait_until, Attempt},
+};
 use mongodb::bson::doc;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -53,21 +56,23 @@ impl Running {
 
     /// Waits (at most 30 s) until `/readyz` answers 200: MongoDB pinged, indexes created.
     async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let status = reqwest::get(format!("{}/readyz", self.base))
-                .await
-                .map(|response| response.status().as_u16())
-                .ok();
-            if status == Some(200) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "service not ready within 30 s: {status:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let url = format!("{}/readyz", self.base);
+        wait_until(
+            "GET /readyz answering 200",
+            Duration::from_secs(30),
+            Duration::from_millis(100),
+            || {
+                let response = reqwest::get(url.clone());
+                async move {
+                    match response.await.map(|response| response.status().as_u16()) {
+                        Ok(200) => Attempt::Ready(()),
+                        status => Attempt::Pending(format!("{status:?}")),
+                    }
+                }
+            },
+        )
+        .await
+        .unwrap_or_else(|error| panic!("service not ready within 30 s: {error}"));
     }
 
     async fn send(

@@ -11,6 +11,5 @@ pub mod consumer;
 pub mod notification;
 pub mod producer;
 pub mod redis_link;
-mod seed_env;
 pub mod simulator;
 pub mod stop;

@@ -13,9 +13,7 @@ use tower::ServiceExt as _;
 
 async fn router() -> Router {
     platform::telemetry::init_for_tests();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
+    let port = harness::backing::port::free_port().unwrap();
     let mut settings =
         harness::launch::events::producer_settings(&format!("redis://127.0.0.1:{port}"), "unused");
     settings.limits.body_limit_bytes = 1024;

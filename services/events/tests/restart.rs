@@ -5,10 +5,15 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{eventually, wait_ready};
 use events::{consumer::record::read_processed, notification::CREATE_FIELD};
 use harness::{
-    backing::redis::{Redis, RedisOptions},
+    backing::{
+        redis::{Redis, RedisOptions},
+        wait::{wait_until, Attempt},
+    },
     launch::events::{consumer_settings, producer_settings, start_consumer, start_producer},
 };
 
@@ -52,23 +57,32 @@ async fn producer_and_consumer_recover_from_a_redis_restart() {
     redis.restart().await.unwrap();
     // Requests during recovery get 200 or 503, never a hang; count the accepted ones.
     let mut accepted = vec!["before".to_owned()];
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    for index in 0.. {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no event accepted within {:?} of the restart",
+    let mut index = 0;
+    let after = wait_until(
+        "an event accepted after the restart",
+        common::WAIT,
+        Duration::from_millis(50),
+        || {
+            let description = format!("after {index}");
+            index += 1;
+            let answer = tokio::time::timeout(common::WAIT, post(description.clone()));
+            async move {
+                match answer.await {
+                    Err(_) => Attempt::Failed(anyhow::anyhow!("an answer, not a hang")),
+                    Ok(Some(200)) => Attempt::Ready(description),
+                    Ok(status) => Attempt::Pending(format!("{description}: {status:?}")),
+                }
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|error| {
+        panic!(
+            "no event accepted within {:?} of the restart: {error}",
             common::WAIT
-        );
-        let description = format!("after {index}");
-        let status = tokio::time::timeout(common::WAIT, post(description.clone()))
-            .await
-            .expect("an answer, not a hang");
-        if status == Some(200) {
-            accepted.push(description);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        )
+    });
+    accepted.push(after);
 
     let mut connection = redis::Client::open(redis.url())
         .unwrap()

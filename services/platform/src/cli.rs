@@ -39,6 +39,20 @@ impl GoFlag {
     }
 }
 
+/// The seed servers' flags naming where their settings live: `-configFile PATH` becomes
+/// `--config-file PATH` and `-secretsDir PATH` becomes `--secrets-dir PATH`.
+pub const SETTINGS_GO_FLAGS: &[GoFlag] = &[
+    GoFlag::value("configFile", "--config-file"),
+    GoFlag::value("secretsDir", "--secrets-dir"),
+];
+
+/// [`rewrite_go_flags`] for the seed servers' settings flags ([`SETTINGS_GO_FLAGS`]):
+/// `-configFile`/`--configFile` becomes `--config-file` and `-secretsDir`/`--secretsDir`
+/// becomes `--secrets-dir` (also in their `=value` forms); other arguments pass unchanged.
+pub fn rewrite_settings_flags(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    rewrite_go_flags(args, SETTINGS_GO_FLAGS)
+}
+
 /// Rewrites `-go`/`--go` (and `-go=value`) to the matching long flag for every entry of
 /// `flags`; other arguments pass unchanged. The program name, the value that follows a
 /// value-taking flag (so `-add '-port'` stays a value) and everything after `--` are never

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! platform::telemetry::init("accountd");
-//! let settings = Settings::load(..)?;           // built on platform::config::Layered
+//! let settings = Settings::load(..)?;           // platform::config::Load
 //! App::build(settings).await?.run_until_stopped(platform::shutdown::shutdown_signal()).await
 //! ```
 //!

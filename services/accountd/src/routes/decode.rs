@@ -7,7 +7,7 @@
 //! malformed JSON object` and ends with the detail.
 
 use axum::extract::Request;
-use platform::http::{decoding_error, ApiError};
+use platform::http::{decoding_error, json_kind, ApiError};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -33,17 +33,6 @@ pub fn lowercase_keys(value: Value) -> Value {
     }
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// `value` if it is an object; an empty object for `null`; otherwise an error. (Serde would
 /// otherwise accept an array as a struct's fields in order.)
 fn object(value: Value, what: &str) -> Result<Value, String> {
@@ -52,7 +41,7 @@ fn object(value: Value, what: &str) -> Result<Value, String> {
         Value::Object(_) => Ok(value),
         other => Err(format!(
             "expected {what} (a JSON object), got {}",
-            kind(&other)
+            json_kind(&other)
         )),
     }
 }

@@ -2,6 +2,7 @@
 //! SIGTERM.
 
 use activity::{cli::ServerCli, App, Settings};
+use platform::config::Load as _;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

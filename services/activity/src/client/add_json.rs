@@ -5,6 +5,7 @@
 //! works), unknown keys and `null` values are ignored, numbers must be integers that fit
 //! 32 bits. The timestamp is ignored: the client sets `send` to the current time.
 
+use platform::http::json_kind;
 use serde_json::Value;
 
 use crate::proto::EventRequest;
@@ -13,7 +14,7 @@ use crate::proto::EventRequest;
 pub fn parse_event(text: &str) -> Result<EventRequest, String> {
     let value: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
     let Value::Object(fields) = value else {
-        return Err(format!("expected a JSON object, got {}", kind(&value)));
+        return Err(format!("expected a JSON object, got {}", json_kind(&value)));
     };
     let mut event = EventRequest::default();
     for (key, value) in &fields {
@@ -27,11 +28,14 @@ pub fn parse_event(text: &str) -> Result<EventRequest, String> {
             "message" => {
                 event.message = value
                     .as_str()
-                    .ok_or_else(|| format!("{key}: expected a string, got {}", kind(value)))?
+                    .ok_or_else(|| format!("{key}: expected a string, got {}", json_kind(value)))?
                     .to_owned();
             }
             "timestamp" if !value.is_object() => {
-                return Err(format!("{key}: expected an object, got {}", kind(value)));
+                return Err(format!(
+                    "{key}: expected an object, got {}",
+                    json_kind(value)
+                ));
             }
             _ => {}
         }
@@ -50,17 +54,6 @@ fn int32(key: &str, value: &Value) -> Result<i32, String> {
                 i32::MAX
             )
         })
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ impl InMemoryEventRepo {
     fn available(&self) -> Result<(), RepoError> {
         if self.unavailable.load(Ordering::SeqCst) {
             Err(RepoError::Unavailable(
-                "the in-memory store is switched off".to_owned(),
+                "the in-memory store is switched off".into(),
             ))
         } else {
             Ok(())

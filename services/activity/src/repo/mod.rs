@@ -30,15 +30,18 @@ pub enum Inserted {
     Existing(StoredEvent),
 }
 
-/// Why a store operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// What a [`RepoError`] wraps: the driver's error, or a description where there is none.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a store operation failed; the cause stays in the source chain.
+#[derive(Debug, thiserror::Error)]
 pub enum RepoError {
     /// The store cannot be reached (connection refused, pool timed out, …): transient.
     #[error("event store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// Any other failure.
     #[error("event store failure: {0}")]
-    Failed(String),
+    Failed(#[source] Cause),
 }
 
 /// Where events are kept. Object-safe (boxed futures), so the app holds an `Arc<dyn EventRepo>`.

@@ -60,10 +60,13 @@ impl MySqlEventRepo {
                 .map_err(classify)?;
                 match row {
                     Some(row) => Ok(Inserted::Existing(decode(&row)?.1)),
-                    None => Err(RepoError::Failed(format!(
-                        "event {} was reported as a duplicate but cannot be read",
-                        event.id()
-                    ))),
+                    None => Err(RepoError::Failed(
+                        format!(
+                            "event {} was reported as a duplicate but cannot be read",
+                            event.id()
+                        )
+                        .into(),
+                    )),
                 }
             }
             Err(error) => Err(classify(error)),
@@ -125,8 +128,13 @@ fn decode(row: &MySqlRow) -> Result<(Seq, StoredEvent), RepoError> {
             },
         ))
     })();
-    decoded.map_err(|error| RepoError::Failed(format!("decoding an event row: {error}")))
+    decoded.map_err(|error| RepoError::Failed(Box::new(DecodeRow(error))))
 }
+
+/// A row that does not decode as an event.
+#[derive(Debug, thiserror::Error)]
+#[error("decoding an event row: {0}")]
+struct DecodeRow(#[source] sqlx::Error);
 
 /// Connection-level failures are transient (`Unavailable`); the rest are not.
 fn classify(error: sqlx::Error) -> RepoError {
@@ -136,8 +144,8 @@ fn classify(error: sqlx::Error) -> RepoError {
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::Protocol(_)
-        | sqlx::Error::WorkerCrashed => RepoError::Unavailable(error.to_string()),
-        other => RepoError::Failed(other.to_string()),
+        | sqlx::Error::WorkerCrashed => RepoError::Unavailable(Box::new(error)),
+        other => RepoError::Failed(Box::new(other)),
     }
 }
 

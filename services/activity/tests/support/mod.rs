@@ -3,10 +3,7 @@
 //! and an in-process activity-server on free ports.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::{
-    net::SocketAddr,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{net::SocketAddr, time::Duration};
 
 use activity::{
     proto::{activity_events_client::ActivityEventsClient, Deployment, EventRequest, Timestamp},
@@ -119,11 +116,9 @@ impl Drop for TestServer {
     }
 }
 
-pub fn now_ns() -> i64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    i64::try_from(since.as_nanos()).unwrap()
-}
+pub use activity::service::now_ns;
 
+/// A new event `id` of `deployment_id`, sent now.
 pub fn event(id: i32, deployment_id: i32, message: &str) -> EventRequest {
     EventRequest {
         id,

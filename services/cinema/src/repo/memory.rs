@@ -75,11 +75,9 @@ impl<D: Record> InMemoryRepo<D> {
         match state.failure {
             None => Ok(state),
             Some(Failure::Unavailable) => Err(RepoError::Unavailable(
-                "in-memory store told to be unavailable".to_owned(),
+                "in-memory store told to be unavailable".into(),
             )),
-            Some(Failure::Other) => {
-                Err(RepoError::Other("in-memory store told to fail".to_owned()))
-            }
+            Some(Failure::Other) => Err(RepoError::Other("in-memory store told to fail".into())),
         }
     }
 }
@@ -124,10 +122,9 @@ impl<D: Record> Repo<D> for InMemoryRepo<D> {
                 .iter()
                 .any(|stored| stored.id() == document.id())
             {
-                return Err(RepoError::Other(format!(
-                    "E11000 duplicate key error: _id {}",
-                    document.id()
-                )));
+                return Err(RepoError::Other(
+                    format!("E11000 duplicate key error: _id {}", document.id()).into(),
+                ));
             }
             state.documents.push(document.clone());
             Ok(())

@@ -21,15 +21,18 @@ pub trait Record: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + '
     fn id(&self) -> ObjectId;
 }
 
-/// Why a store operation failed.
+/// What a [`RepoError`] wraps: the driver's error, or a description where there is none.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a store operation failed; the cause stays in the source chain.
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
     /// The database could not be reached in time (down, restarting, overloaded).
     #[error("database unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// Any other database failure (a refused write, an undecodable document, …).
     #[error("database error: {0}")]
-    Other(String),
+    Other(#[source] Cause),
 }
 
 /// One collection. Object-safe (boxed futures), so apps hold an `Arc<dyn Repo<D>>`.
@@ -56,5 +59,5 @@ pub trait Repo<D: Record>: Send + Sync + 'static {
 
 /// The BSON form of a record (what Mongo stores), used by the in-memory store's queries.
 pub(crate) fn to_document<D: Record>(record: &D) -> Result<Document, RepoError> {
-    mongodb::bson::to_document(record).map_err(|error| RepoError::Other(error.to_string()))
+    mongodb::bson::to_document(record).map_err(|error| RepoError::Other(Box::new(error)))
 }

@@ -46,11 +46,10 @@ impl<D: Record> MongoRepo<D> {
         let start = Instant::now();
         let result = match tokio::time::timeout(self.timeout, future).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(classify(&error)),
-            Err(_) => Err(RepoError::Unavailable(format!(
-                "no answer within {:?}",
-                self.timeout
-            ))),
+            Ok(Err(error)) => Err(classify(error)),
+            Err(_) => Err(RepoError::Unavailable(
+                format!("no answer within {:?}", self.timeout).into(),
+            )),
         };
         crate::metrics::record_db_call(D::COLLECTION, operation, result.is_ok(), start.elapsed());
         result
@@ -59,16 +58,18 @@ impl<D: Record> MongoRepo<D> {
 
 /// Unreachable or restarting servers are [`RepoError::Unavailable`]; the rest is
 /// [`RepoError::Other`].
-pub fn classify(error: &MongoError) -> RepoError {
-    match *error.kind {
+pub fn classify(error: MongoError) -> RepoError {
+    let unavailable = matches!(
+        *error.kind,
         ErrorKind::ServerSelection { .. }
-        | ErrorKind::Io(_)
-        | ErrorKind::ConnectionPoolCleared { .. }
-        | ErrorKind::DnsResolve { .. } => RepoError::Unavailable(error.to_string()),
-        _ if error.contains_label("RetryableWriteError") => {
-            RepoError::Unavailable(error.to_string())
-        }
-        _ => RepoError::Other(error.to_string()),
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::DnsResolve { .. }
+    ) || error.contains_label("RetryableWriteError");
+    if unavailable {
+        RepoError::Unavailable(Box::new(error))
+    } else {
+        RepoError::Other(Box::new(error))
     }
 }
 

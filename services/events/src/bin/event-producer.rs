@@ -3,6 +3,7 @@
 
 use clap::Parser as _;
 use events::producer::{cli::Cli, App, Settings};
+use platform::config::Load as _;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

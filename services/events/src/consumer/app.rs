@@ -8,7 +8,7 @@ use std::{future::Future, net::SocketAddr};
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use platform::{health::Readiness, serve::AdminServer};
+use platform::{config::Load as _, health::Readiness, serve::AdminServer};
 use tokio::net::TcpListener;
 
 use super::{cli::Cli, metrics, worker::Worker, Settings};

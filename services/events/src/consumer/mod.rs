@@ -3,6 +3,7 @@
 //!
 //! - [`settings`]: what it reads from the environment (the seed's names included);
 //! - [`worker`]: the read/claim/process loop and the dead-letter move;
+//! - [`reply`]: the Redis replies it reads (stream entries, delivery counts), parsed;
 //! - [`record`]: the processed record (what the features and the bench check) and its keys;
 //! - [`app`]: the admin listener (`/metrics`, `/livez`, `/readyz`) and [`main_from_env`].
 
@@ -10,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod metrics;
 pub mod record;
+pub mod reply;
 pub mod scripts;
 pub mod settings;
 pub mod worker;

@@ -1,4 +1,4 @@
-//! event-consumer's settings, loaded in layers (see [`platform::config`]): defaults → config
+//! event-consumer's settings, loaded in layers through [`Load`] (see [`platform::config`]): defaults → config
 //! file → the seed's variables → `EVENT_CONSUMER__…` environment → secrets directory.
 //!
 //! | setting | environment | seed variable | default |
@@ -19,48 +19,19 @@
 //! | `retry_period` | `EVENT_CONSUMER__RETRY_PERIOD` | `REDIS_RETRY_PERIOD` (s) | 1 s |
 //! | `log_level` | `EVENT_CONSUMER__LOG_LEVEL` | `LOG_LEVEL` | `info` |
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
-use platform::config::ConfigError;
+use platform::config::{ConfigError, Layout, Load, SeedValues};
 use serde::Deserialize;
 
 use super::record::dead_letter_key;
-use crate::{
-    redis_link::{RedisSettings, REDIS_SECRET_FILES},
-    seed_env,
-};
+use crate::redis_link::{RedisSettings, REDIS_SECRET_FILES};
 
 /// Environment variable prefix: `EVENT_CONSUMER__REDIS__HOST` sets `redis.host`.
 pub const ENV_PREFIX: &str = "EVENT_CONSUMER";
 
 /// The seed's group name.
 pub const DEFAULT_GROUP: &str = "demo_consumer_group";
-
-/// Where the settings come from, besides the given file and secrets directory.
-const LAYOUT: seed_env::Layout = seed_env::Layout {
-    prefix: ENV_PREFIX,
-    seed_vars: &[
-        ("REDIS_URL", "redis.url"),
-        ("REDIS_HOST", "redis.host"),
-        ("REDIS_PORT", "redis.port"),
-        ("REDIS_PASSWORD", "redis.password"),
-        ("REDIS_STREAM", "redis.stream"),
-        ("REDIS_CONSUMER_GROUP", "group"),
-        ("REDIS_CONSUMER", "consumer"),
-        ("REDIS_READ_TIMEOUT", "block"),
-        ("REDIS_RETRY_PERIOD", "retry_period"),
-        ("LOG_LEVEL", "log_level"),
-    ],
-    file_keys: &[
-        ("redisHost", "redis.host"),
-        ("redisPort", "redis.port"),
-        ("redisStream", "redis.stream"),
-        ("consumerGroup", "group"),
-        ("consumer", "consumer"),
-        ("logLevel", "log_level"),
-    ],
-    secret_files: REDIS_SECRET_FILES,
-};
 
 /// Everything event-consumer needs to start.
 #[derive(Debug, Clone, Deserialize)]
@@ -131,24 +102,6 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Loads the settings from the process environment and the given file and secrets
-    /// directory (each optional); fails naming the bad setting.
-    pub fn load(
-        config_file: Option<&Path>,
-        secrets_dir: Option<&Path>,
-    ) -> Result<Settings, ConfigError> {
-        Self::load_with_env(config_file, secrets_dir, platform::config::process_env())
-    }
-
-    /// Like [`Settings::load`] with these variables instead of the process environment.
-    pub fn load_with_env(
-        config_file: Option<&Path>,
-        secrets_dir: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Settings, ConfigError> {
-        LAYOUT.load(config_file, secrets_dir, env, Settings::validate)
-    }
-
     /// The dead-letter stream: the setting, else `<stream>:dead`.
     pub fn dead_letter_stream(&self) -> String {
         self.dead_letter_stream
@@ -156,9 +109,37 @@ impl Settings {
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| dead_letter_key(&self.redis.stream))
     }
+}
+
+impl Load for Settings {
+    const LAYOUT: Layout = Layout {
+        prefix: ENV_PREFIX,
+        seed_vars: &[
+            ("REDIS_URL", "redis.url"),
+            ("REDIS_HOST", "redis.host"),
+            ("REDIS_PORT", "redis.port"),
+            ("REDIS_PASSWORD", "redis.password"),
+            ("REDIS_STREAM", "redis.stream"),
+            ("REDIS_CONSUMER_GROUP", "group"),
+            ("REDIS_CONSUMER", "consumer"),
+            ("REDIS_READ_TIMEOUT", "block"),
+            ("REDIS_RETRY_PERIOD", "retry_period"),
+            ("LOG_LEVEL", "log_level"),
+        ],
+        seed_values: SeedValues::Trimmed,
+        file_keys: &[
+            ("redisHost", "redis.host"),
+            ("redisPort", "redis.port"),
+            ("redisStream", "redis.stream"),
+            ("consumerGroup", "group"),
+            ("consumer", "consumer"),
+            ("logLevel", "log_level"),
+        ],
+        secret_files: REDIS_SECRET_FILES,
+    };
 
     /// Checks what types cannot.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(&self) -> Result<(), ConfigError> {
         platform::config::check_log_level(&self.log_level)?;
         for (key, value) in [("group", &self.group), ("consumer", &self.consumer)] {
             if value.trim().is_empty() {

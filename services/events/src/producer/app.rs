@@ -10,6 +10,7 @@ use std::{future::Future, net::SocketAddr};
 use anyhow::Context as _;
 use axum::Router;
 use platform::{
+    config::Load as _,
     health::Readiness,
     serve::{serve, ServeOptions},
 };

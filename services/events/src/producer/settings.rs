@@ -1,4 +1,4 @@
-//! event-producer's settings, loaded in layers (see [`platform::config`]): defaults → config
+//! event-producer's settings, loaded in layers through [`Load`] (see [`platform::config`]): defaults → config
 //! file → the seed's variables → `EVENT_PRODUCER__…` environment → secrets directory.
 //!
 //! | setting | environment | seed variable | default |
@@ -17,45 +17,18 @@
 //!
 //! Durations are seconds (`2`, `0.5`) or strings with a unit (`"500ms"`).
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
-use platform::{config::ConfigError, http::Limits};
+use platform::{
+    config::{ConfigError, Layout, Load, SeedValues},
+    http::Limits,
+};
 use serde::Deserialize;
 
-use crate::{
-    redis_link::{RedisSettings, REDIS_SECRET_FILES},
-    seed_env,
-};
+use crate::redis_link::{RedisSettings, REDIS_SECRET_FILES};
 
 /// Environment variable prefix: `EVENT_PRODUCER__REDIS__HOST` sets `redis.host`.
 pub const ENV_PREFIX: &str = "EVENT_PRODUCER";
-
-/// Where the settings come from, besides the given file and secrets directory.
-const LAYOUT: seed_env::Layout = seed_env::Layout {
-    prefix: ENV_PREFIX,
-    // The seed's variables and the settings they set.
-    seed_vars: &[
-        ("REST_SERVER_PORT", "port"),
-        ("REDIS_URL", "redis.url"),
-        ("REDIS_HOST", "redis.host"),
-        ("REDIS_PORT", "redis.port"),
-        ("REDIS_PASSWORD", "redis.password"),
-        ("REDIS_STREAM", "redis.stream"),
-        ("REDIS_STREAM_MAX_LEN", "max_len"),
-        ("REDIS_WRITE_TIMEOUT", "write_timeout"),
-        ("LOG_LEVEL", "log_level"),
-    ],
-    // Config file keys (the Helm values' names) and the settings they set.
-    file_keys: &[
-        ("port", "port"),
-        ("redisHost", "redis.host"),
-        ("redisPort", "redis.port"),
-        ("redisStream", "redis.stream"),
-        ("maxLen", "max_len"),
-        ("logLevel", "log_level"),
-    ],
-    secret_files: REDIS_SECRET_FILES,
-};
 
 /// Everything event-producer needs to start.
 #[derive(Debug, Clone, Deserialize)]
@@ -93,28 +66,37 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
-    /// Loads the settings from the process environment and the given file and secrets
-    /// directory (each optional); fails naming the bad setting.
-    pub fn load(
-        config_file: Option<&Path>,
-        secrets_dir: Option<&Path>,
-    ) -> Result<Settings, ConfigError> {
-        Self::load_with_env(config_file, secrets_dir, platform::config::process_env())
-    }
-
-    /// Like [`Settings::load`] with these variables instead of the process environment.
-    pub fn load_with_env(
-        config_file: Option<&Path>,
-        secrets_dir: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Settings, ConfigError> {
-        LAYOUT.load(config_file, secrets_dir, env, Settings::validate)
-    }
+impl Load for Settings {
+    const LAYOUT: Layout = Layout {
+        prefix: ENV_PREFIX,
+        // The seed's variables and the settings they set.
+        seed_vars: &[
+            ("REST_SERVER_PORT", "port"),
+            ("REDIS_URL", "redis.url"),
+            ("REDIS_HOST", "redis.host"),
+            ("REDIS_PORT", "redis.port"),
+            ("REDIS_PASSWORD", "redis.password"),
+            ("REDIS_STREAM", "redis.stream"),
+            ("REDIS_STREAM_MAX_LEN", "max_len"),
+            ("REDIS_WRITE_TIMEOUT", "write_timeout"),
+            ("LOG_LEVEL", "log_level"),
+        ],
+        seed_values: SeedValues::Trimmed,
+        // Config file keys (the Helm values' names) and the settings they set.
+        file_keys: &[
+            ("port", "port"),
+            ("redisHost", "redis.host"),
+            ("redisPort", "redis.port"),
+            ("redisStream", "redis.stream"),
+            ("maxLen", "max_len"),
+            ("logLevel", "log_level"),
+        ],
+        secret_files: REDIS_SECRET_FILES,
+    };
 
     /// Checks what types cannot: positive timeouts and limits, a usable log level and Redis
     /// address.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(&self) -> Result<(), ConfigError> {
         platform::config::check_log_level(&self.log_level)?;
         self.limits.validate()?;
         if self.write_timeout.is_zero() {

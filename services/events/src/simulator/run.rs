@@ -181,9 +181,7 @@ mod tests {
 
     #[tokio::test]
     async fn closed_port_counts_transport_errors_and_stops_at_max_events() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        drop(listener);
+        let port = harness::backing::port::free_port().unwrap();
         let settings = Settings {
             producer_url: format!("http://127.0.0.1:{port}"),
             events_per_second: 0.0,

@@ -15,10 +15,8 @@
 
 use std::{path::Path, time::Duration};
 
-use platform::config::ConfigError;
+use platform::config::{ConfigError, Layout, SeedValues};
 use serde::{Deserialize, Deserializer};
-
-use crate::seed_env;
 
 /// Environment variable prefix: `EVENT_SIMULATOR__CONCURRENCY` sets `concurrency`.
 pub const ENV_PREFIX: &str = "EVENT_SIMULATOR";
@@ -27,13 +25,14 @@ pub const DEFAULT_PRODUCER_HOST: &str = "event-producer-svc";
 /// The seed's producer port.
 pub const DEFAULT_PRODUCER_PORT: u16 = 8080;
 
-/// Where the settings come from, besides the given file and secrets directory.
-const LAYOUT: seed_env::Layout = seed_env::Layout {
+/// Where the settings come from, besides the given file (the simulator has no secrets).
+const LAYOUT: Layout = Layout {
     prefix: ENV_PREFIX,
     seed_vars: &[
         ("EVENT_PRODUCER_URL", "producer_url"),
         ("EVENTS_PER_SECOND", "events_per_second"),
     ],
+    seed_values: SeedValues::Trimmed,
     file_keys: &[
         ("producerUrl", "producer_url"),
         ("eventsPerSecond", "events_per_second"),
@@ -97,31 +96,8 @@ impl Settings {
         config_file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
-        let mut env: Vec<(String, String)> = env.into_iter().collect();
-        let get = |env: &[(String, String)], name: &str| {
-            env.iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.trim().to_owned())
-                .filter(|value| !value.is_empty())
-        };
-        if get(&env, "EVENT_PRODUCER_URL").is_none() {
-            let host = get(&env, "EVENT_PRODUCER_HOST");
-            let port = get(&env, "EVENT_PRODUCER_PORT");
-            if host.is_some() || port.is_some() {
-                let host = host.unwrap_or_else(|| DEFAULT_PRODUCER_HOST.to_owned());
-                let port = port.unwrap_or_else(|| DEFAULT_PRODUCER_PORT.to_string());
-                port.parse::<u16>().map_err(|error| ConfigError::Invalid {
-                    key: "producer_url".to_owned(),
-                    origin: "environment variable EVENT_PRODUCER_PORT".to_owned(),
-                    reason: format!("{port:?} is not a port number: {error}"),
-                })?;
-                env.push((
-                    "EVENT_PRODUCER_URL".to_owned(),
-                    format!("http://{host}:{port}"),
-                ));
-            }
-        }
-        LAYOUT.load(config_file, None, env, Settings::validate)
+        let env = with_producer_url(env.into_iter().collect())?;
+        LAYOUT.load_with_env(config_file, None, env, Settings::validate)
     }
 
     /// Checks what types cannot.
@@ -154,6 +130,36 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// `env` plus the `EVENT_PRODUCER_URL` that the seed's `EVENT_PRODUCER_HOST` and
+/// `EVENT_PRODUCER_PORT` stand for (each defaulted), unless that URL is set.
+fn with_producer_url(mut env: Vec<(String, String)>) -> Result<Vec<(String, String)>, ConfigError> {
+    let get = |env: &[(String, String)], name: &str| {
+        env.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    };
+    if get(&env, "EVENT_PRODUCER_URL").is_some() {
+        return Ok(env);
+    }
+    let host = get(&env, "EVENT_PRODUCER_HOST");
+    let port = get(&env, "EVENT_PRODUCER_PORT");
+    if host.is_some() || port.is_some() {
+        let host = host.unwrap_or_else(|| DEFAULT_PRODUCER_HOST.to_owned());
+        let port = port.unwrap_or_else(|| DEFAULT_PRODUCER_PORT.to_string());
+        port.parse::<u16>().map_err(|error| ConfigError::Invalid {
+            key: "producer_url".to_owned(),
+            origin: "environment variable EVENT_PRODUCER_PORT".to_owned(),
+            reason: format!("{port:?} is not a port number: {error}"),
+        })?;
+        env.push((
+            "EVENT_PRODUCER_URL".to_owned(),
+            format!("http://{host}:{port}"),
+        ));
+    }
+    Ok(env)
 }
 
 #[cfg(test)]

@@ -5,7 +5,11 @@
 use std::{future::Future, time::Duration};
 
 use harness::{
-    backing::redis::Redis,
+    backing::{
+        port::free_port,
+        redis::Redis,
+        wait::{wait_until, Attempt},
+    },
     launch::{events::start_producer, RunningService},
 };
 use redis::aio::MultiplexedConnection;
@@ -34,17 +38,17 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(value) = check().await {
-            return value;
+    wait_until(what, WAIT, Duration::from_millis(50), || {
+        let checked = check();
+        async move {
+            match checked.await {
+                Some(value) => Attempt::Ready(value),
+                None => Attempt::Pending("not yet".to_owned()),
+            }
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {WAIT:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
+    .unwrap_or_else(|error| panic!("timed out after {WAIT:?} waiting for {what}: {error}"))
 }
 
 /// Waits until `GET <base>/readyz` answers 200.
@@ -66,8 +70,7 @@ pub async fn wait_ready(base_url: &str) {
 
 /// A port nothing listens on.
 pub fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    free_port().unwrap()
 }
 
 /// Starts event-producer with `settings` and waits until it is ready.

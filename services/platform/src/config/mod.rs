@@ -1,10 +1,13 @@
 //! Layered settings: defaults → optional file → environment → secrets directory.
 //!
 //! A service describes its settings as a `Deserialize` struct with `#[serde(default)]` (the
-//! defaults) and `#[serde(deny_unknown_fields)]`, then loads it with [`Layered`]:
+//! defaults) and `#[serde(deny_unknown_fields)]`, and implements [`Load`]: where they come from
+//! (a [`Layout`]) and what types cannot check. Loading comes with it:
 //!
 //! ```
 //! # use serde::Deserialize;
+//! use platform::config::{vars, ConfigError, Layout, Load, SeedValues};
+//!
 //! #[derive(Debug, Default, Deserialize)]
 //! #[serde(default, deny_unknown_fields)]
 //! struct Settings { port: u16, db: Db }
@@ -12,19 +15,36 @@
 //! #[serde(default, deny_unknown_fields)]
 //! struct Db { host: String, user: String }
 //!
-//! let settings: Settings = platform::config::Layered::new("DEMO")
-//!     .file(None, &[("dbHost", "db.host")])        // seed key → setting
-//!     .secrets_dir(None, &[("dbuser", "db.user")])  // file name → setting
-//!     .env_vars([("DEMO__DB__HOST".to_owned(), "mysql".to_owned())])
-//!     .extract()?;
-//! assert_eq!(settings.db.host, "mysql");
-//! # Ok::<(), platform::config::ConfigError>(())
+//! impl Load for Settings {
+//!     const LAYOUT: Layout = Layout {
+//!         prefix: "DEMO",
+//!         seed_vars: &[("DB_HOST", "db.host")],    // the original's variable → setting
+//!         seed_values: SeedValues::Trimmed,
+//!         file_keys: &[("dbHost", "db.host")],     // seed file key → setting
+//!         secret_files: &[("dbuser", "db.user")],  // file name → setting
+//!     };
+//!
+//!     fn validate(&self) -> Result<(), ConfigError> {
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let settings = Settings::load_with_env(
+//!     None,
+//!     None,
+//!     vars(&[("DB_HOST", "mysql"), ("DEMO__PORT", "8080")]),
+//! )?;
+//! assert_eq!((settings.db.host.as_str(), settings.port), ("mysql", 8080));
+//! # Ok::<(), ConfigError>(())
 //! ```
+//!
+//! Under a [`Layout`] is [`Layered`], which merges:
 //!
 //! - **File**: the seed's `key=value` format ([`seed_file`]). Each key is looked up in the
 //!   alias table (the seed's camelCase names), otherwise used as a dotted setting path
 //!   (`db.host=…`).
-//! - **Environment**: `<PREFIX>__A__B=value` sets `a.b` (`ACCOUNTD__DB__HOST` → `db.host`).
+//! - **Environment**: `<PREFIX>__A__B=value` sets `a.b` (`ACCOUNTD__DB__HOST` → `db.host`); a
+//!   [`Layout`]'s seed variables count as such a variable unless it is set.
 //! - **Secrets directory**: every regular, non-hidden file is a setting (aliases first, else the
 //!   file name with `__` as the separator); the content loses one trailing newline. Kubernetes
 //!   Secret volumes (symlinks, `..data`) work.
@@ -33,263 +53,16 @@
 //! Errors name the setting and where its value came from; values from the secrets directory are
 //! never shown.
 
+mod error;
+#[cfg(test)]
+mod fixtures;
+mod layered;
+mod layout;
 pub mod seed_file;
 
-use std::path::{Path, PathBuf};
-
-use figment::{
-    value::{Dict, Map, Value},
-    Figment, Metadata, Profile, Provider,
-};
-use serde::de::DeserializeOwned;
-
-/// Why settings could not be loaded. Every variant names the file, line or setting at fault.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The settings file exists but cannot be read.
-    #[error("cannot read settings file {path}")]
-    ReadFile {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A line of the settings file is not `key=value`.
-    #[error("{path}:{line}: expected `key=value`, got {text:?}")]
-    Syntax {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line number.
-        line: usize,
-        /// The offending line.
-        text: String,
-    },
-    /// The secrets directory (or a file in it) cannot be read.
-    #[error("cannot read secrets from {path}")]
-    ReadSecrets {
-        /// The directory or file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A setting has a bad value, is unknown, or is missing.
-    #[error("invalid setting `{key}` (from {origin}): {reason}")]
-    Invalid {
-        /// The dotted setting name, e.g. `db.port`.
-        key: String,
-        /// Where the value came from, e.g. `environment variable ACCOUNTD__DB__PORT`.
-        origin: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-}
-
-impl ConfigError {
-    /// A semantic error found after loading (e.g. "must be greater than zero").
-    pub fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Invalid {
-            key: key.into(),
-            origin: "the loaded settings".to_owned(),
-            reason: reason.into(),
-        }
-    }
-
-    /// The setting at fault, when the error is about one.
-    pub fn key(&self) -> Option<&str> {
-        match self {
-            Self::Invalid { key, .. } => Some(key),
-            _ => None,
-        }
-    }
-}
-
-/// A layered settings loader; see the module documentation.
-#[derive(Debug, Clone)]
-pub struct Layered<'a> {
-    env_prefix: String,
-    file: Option<&'a Path>,
-    file_aliases: &'a [(&'a str, &'a str)],
-    secrets_dir: Option<&'a Path>,
-    secret_aliases: &'a [(&'a str, &'a str)],
-    env: Option<Vec<(String, String)>>,
-}
-
-/// Where a value came from, recorded so errors can name it.
-#[derive(Debug, Clone)]
-struct Entry {
-    key: String,
-    value: String,
-    origin: String,
-}
-
-impl Provider for Entry {
-    fn metadata(&self) -> Metadata {
-        Metadata::named(self.origin.clone())
-    }
-
-    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        let nested = figment::util::nest(&self.key, Value::from(self.value.clone()));
-        let dict = nested.into_dict().ok_or_else(|| {
-            figment::Error::from(format!("`{}` is not a valid setting name", self.key))
-        })?;
-        Ok(Profile::Default.collect(dict))
-    }
-}
-
-const SECRET_ORIGIN: &str = "secret file ";
-
-impl<'a> Layered<'a> {
-    /// A loader reading environment variables that start with `<env_prefix>__`.
-    pub fn new(env_prefix: &str) -> Self {
-        Self {
-            env_prefix: env_prefix.to_owned(),
-            file: None,
-            file_aliases: &[],
-            secrets_dir: None,
-            secret_aliases: &[],
-            env: None,
-        }
-    }
-
-    /// Reads the seed-format file at `path` (when `Some`); `aliases` maps file keys to settings.
-    #[must_use]
-    pub fn file(mut self, path: Option<&'a Path>, aliases: &'a [(&'a str, &'a str)]) -> Self {
-        self.file = path;
-        self.file_aliases = aliases;
-        self
-    }
-
-    /// Reads secrets from the files in `dir` (when `Some`); `aliases` maps file names to
-    /// settings.
-    #[must_use]
-    pub fn secrets_dir(mut self, dir: Option<&'a Path>, aliases: &'a [(&'a str, &'a str)]) -> Self {
-        self.secrets_dir = dir;
-        self.secret_aliases = aliases;
-        self
-    }
-
-    /// Uses these variables instead of the process environment (for tests).
-    #[must_use]
-    pub fn env_vars(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        self.env = Some(vars.into_iter().collect());
-        self
-    }
-
-    /// Loads every layer, deserialises `T` and checks it with `validate` (a service's
-    /// `Settings::validate`): what every service's `Settings::load` does.
-    pub fn extract_valid<T: DeserializeOwned>(
-        &self,
-        validate: impl FnOnce(&T) -> Result<(), ConfigError>,
-    ) -> Result<T, ConfigError> {
-        let settings = self.extract()?;
-        validate(&settings)?;
-        Ok(settings)
-    }
-
-    /// Loads every layer and deserialises `T`.
-    pub fn extract<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
-        let mut figment = Figment::new();
-        for entry in self
-            .file_entries()?
-            .into_iter()
-            .chain(self.env_entries())
-            .chain(self.secret_entries()?)
-        {
-            figment = figment.merge(entry);
-        }
-        figment.extract_lossy::<T>().map_err(invalid_setting)
-    }
-
-    fn file_entries(&self) -> Result<Vec<Entry>, ConfigError> {
-        let Some(path) = self.file else {
-            return Ok(Vec::new());
-        };
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
-            path: path.to_owned(),
-            source,
-        })?;
-        let entries = seed_file::parse(path, &text)?;
-        Ok(entries
-            .into_iter()
-            .map(|entry| Entry {
-                key: alias(self.file_aliases, &entry.key),
-                origin: format!(
-                    "settings file {}, line {} (`{}`)",
-                    path.display(),
-                    entry.line,
-                    entry.key
-                ),
-                value: entry.value,
-            })
-            .collect())
-    }
-
-    fn env_entries(&self) -> Vec<Entry> {
-        let prefix = format!("{}__", self.env_prefix.to_ascii_uppercase());
-        let vars: Vec<(String, String)> = match &self.env {
-            Some(vars) => vars.clone(),
-            None => process_env(),
-        };
-        vars.into_iter()
-            .filter_map(|(name, value)| {
-                let rest = name
-                    .get(..prefix.len())
-                    .filter(|head| head.eq_ignore_ascii_case(&prefix))
-                    .map(|_| &name[prefix.len()..])?;
-                if rest.is_empty() {
-                    return None;
-                }
-                Some(Entry {
-                    key: rest
-                        .split("__")
-                        .map(str::to_ascii_lowercase)
-                        .collect::<Vec<_>>()
-                        .join("."),
-                    origin: format!("environment variable {name}"),
-                    value,
-                })
-            })
-            .collect()
-    }
-
-    fn secret_entries(&self) -> Result<Vec<Entry>, ConfigError> {
-        let Some(dir) = self.secrets_dir else {
-            return Ok(Vec::new());
-        };
-        let read_error = |path: &Path, source| ConfigError::ReadSecrets {
-            path: path.to_owned(),
-            source,
-        };
-        let mut entries = Vec::new();
-        for item in std::fs::read_dir(dir).map_err(|e| read_error(dir, e))? {
-            let item = item.map_err(|e| read_error(dir, e))?;
-            let name = item.file_name().to_string_lossy().into_owned();
-            let path = item.path();
-            // `is_file` follows symlinks, as Kubernetes Secret volumes need; `..data` is hidden.
-            if name.starts_with('.') || !path.is_file() {
-                continue;
-            }
-            let mut value = std::fs::read_to_string(&path).map_err(|e| read_error(&path, e))?;
-            if value.ends_with('\n') {
-                value.pop();
-                if value.ends_with('\r') {
-                    value.pop();
-                }
-            }
-            let key = match self.secret_aliases.iter().find(|(from, _)| *from == name) {
-                Some((_, to)) => (*to).to_owned(),
-                None => name.split("__").collect::<Vec<_>>().join("."),
-            };
-            entries.push(Entry {
-                key,
-                value,
-                origin: format!("{SECRET_ORIGIN}{}", path.display()),
-            });
-        }
-        entries.sort_by(|a, b| a.origin.cmp(&b.origin));
-        Ok(entries)
-    }
-}
+pub use error::ConfigError;
+pub use layered::Layered;
+pub use layout::{Alias, Layout, Load, SeedValues};
 
 /// The process environment as UTF-8 pairs (variables that are not UTF-8 are skipped).
 pub fn process_env() -> Vec<(String, String)> {
@@ -313,290 +86,4 @@ pub fn check_log_level(level: &str) -> Result<(), ConfigError> {
     crate::telemetry::level_directive(level)
         .map(|_| ())
         .map_err(|error| ConfigError::invalid("log_level", error.to_string()))
-}
-
-fn alias(aliases: &[(&str, &str)], key: &str) -> String {
-    aliases
-        .iter()
-        .find(|(from, _)| *from == key)
-        .map_or_else(|| key.to_owned(), |(_, to)| (*to).to_owned())
-}
-
-fn invalid_setting(error: figment::Error) -> ConfigError {
-    use figment::error::Kind;
-
-    // Figment's path already ends with the field for unknown fields; make sure it does for
-    // missing ones too.
-    let mut path = error.path.clone();
-    let field = match &error.kind {
-        Kind::MissingField(field) => Some(field.to_string()),
-        Kind::UnknownField(field, _) => Some(field.clone()),
-        _ => None,
-    };
-    if let Some(field) = field {
-        if path.last() != Some(&field) {
-            path.push(field);
-        }
-    }
-    let key = path.join(".");
-    let origin = error
-        .metadata
-        .as_ref()
-        .map_or_else(|| "the defaults".to_owned(), |m| m.name.to_string());
-    let reason = if origin.starts_with(SECRET_ORIGIN) {
-        // The value is a secret: describe the problem without echoing it.
-        match &error.kind {
-            Kind::UnknownField(..) => "unknown setting".to_owned(),
-            _ => "invalid value (not shown: it is a secret)".to_owned(),
-        }
-    } else {
-        match &error.kind {
-            Kind::UnknownField(field, expected) => {
-                format!(
-                    "unknown setting `{field}`; expected one of {}",
-                    expected.join(", ")
-                )
-            }
-            kind => kind.to_string(),
-        }
-    };
-    ConfigError::Invalid {
-        key,
-        origin,
-        reason,
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use secrecy::{ExposeSecret, SecretString};
-    use serde::Deserialize;
-
-    #[derive(Debug, Deserialize)]
-    #[serde(default, deny_unknown_fields)]
-    struct Settings {
-        port: u16,
-        log_level: String,
-        verbose: bool,
-        db: Db,
-        limits: crate::http::Limits,
-    }
-
-    impl Default for Settings {
-        fn default() -> Self {
-            Self {
-                port: 5000,
-                log_level: "info".to_owned(),
-                verbose: false,
-                db: Db::default(),
-                limits: crate::http::Limits::default(),
-            }
-        }
-    }
-
-    #[derive(Debug, Deserialize)]
-    #[serde(default, deny_unknown_fields)]
-    struct Db {
-        host: String,
-        port: u16,
-        user: String,
-        password: SecretString,
-    }
-
-    impl Default for Db {
-        fn default() -> Self {
-            Self {
-                host: "localhost".to_owned(),
-                port: 3306,
-                user: "admin".to_owned(),
-                password: SecretString::from("admin"),
-            }
-        }
-    }
-
-    const FILE_KEYS: &[(&str, &str)] = &[
-        ("port", "port"),
-        ("logLevel", "log_level"),
-        ("dbHost", "db.host"),
-        ("dbPort", "db.port"),
-    ];
-    const SECRET_KEYS: &[(&str, &str)] = &[("dbuser", "db.user"), ("dbpassword", "db.password")];
-
-    fn no_env() -> Vec<(String, String)> {
-        Vec::new()
-    }
-
-    use super::vars as env;
-
-    #[test]
-    fn defaults_when_nothing_is_given() {
-        let settings: Settings = Layered::new("TEST").env_vars(no_env()).extract().unwrap();
-        assert_eq!(settings.port, 5000);
-        assert_eq!(settings.db.host, "localhost");
-        assert_eq!(settings.db.password.expose_secret(), "admin");
-    }
-
-    #[test]
-    fn file_overrides_defaults_with_seed_keys_and_dotted_keys() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config");
-        std::fs::write(
-            &path,
-            "# the seed's example\nport=5001\n\nlogLevel=4\ndbHost=10.0.0.223\ndbPort=6603\nlimits.request_timeout=500ms\n",
-        )
-        .unwrap();
-        let settings: Settings = Layered::new("TEST")
-            .file(Some(&path), FILE_KEYS)
-            .env_vars(no_env())
-            .extract()
-            .unwrap();
-        assert_eq!(settings.port, 5001);
-        assert_eq!(settings.log_level, "4");
-        assert_eq!(settings.db.host, "10.0.0.223");
-        assert_eq!(settings.db.port, 6603);
-        assert_eq!(settings.limits.request_timeout, Duration::from_millis(500));
-        assert_eq!(settings.db.user, "admin");
-    }
-
-    #[test]
-    fn env_overrides_file_with_double_underscore_nesting() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config");
-        std::fs::write(&path, "dbHost=from-file\nport=5001\n").unwrap();
-        let settings: Settings = Layered::new("TEST")
-            .file(Some(&path), FILE_KEYS)
-            .env_vars(env(&[
-                ("TEST__DB__HOST", "from-env"),
-                ("TEST__VERBOSE", "true"),
-                ("TEST__LIMITS__CONCURRENCY_LIMIT", "7"),
-                ("TEST__DB__PASSWORD", "12345"),
-                ("OTHER__PORT", "1"),
-                ("TEST_PORT", "2"),
-            ]))
-            .extract()
-            .unwrap();
-        assert_eq!(settings.db.host, "from-env");
-        assert_eq!(settings.port, 5001);
-        assert!(settings.verbose);
-        assert_eq!(settings.limits.concurrency_limit, 7);
-        // A numeric-looking password stays a string.
-        assert_eq!(settings.db.password.expose_secret(), "12345");
-    }
-
-    #[test]
-    fn secrets_override_env_and_lose_one_trailing_newline() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("dbuser"), "someuser\n").unwrap();
-        std::fs::write(dir.path().join("dbpassword"), "some=pass word\n\n").unwrap();
-        std::fs::create_dir(dir.path().join("..data")).unwrap();
-        std::fs::write(dir.path().join(".hidden"), "x").unwrap();
-        let settings: Settings = Layered::new("TEST")
-            .env_vars(env(&[("TEST__DB__USER", "env-user")]))
-            .secrets_dir(Some(dir.path()), SECRET_KEYS)
-            .extract()
-            .unwrap();
-        assert_eq!(settings.db.user, "someuser");
-        assert_eq!(settings.db.password.expose_secret(), "some=pass word\n");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn secrets_through_symlinks_like_kubernetes_volumes() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("..2024_01_01");
-        std::fs::create_dir(&data).unwrap();
-        std::fs::write(data.join("dbuser"), "k8s-user").unwrap();
-        std::os::unix::fs::symlink(&data, dir.path().join("..data")).unwrap();
-        std::os::unix::fs::symlink(dir.path().join("..data/dbuser"), dir.path().join("dbuser"))
-            .unwrap();
-        let settings: Settings = Layered::new("TEST")
-            .env_vars(no_env())
-            .secrets_dir(Some(dir.path()), SECRET_KEYS)
-            .extract()
-            .unwrap();
-        assert_eq!(settings.db.user, "k8s-user");
-    }
-
-    #[test]
-    fn missing_secrets_dir_is_an_error() {
-        let error = Layered::new("TEST")
-            .env_vars(no_env())
-            .secrets_dir(Some(Path::new("/nonexistent/secrets")), SECRET_KEYS)
-            .extract::<Settings>()
-            .unwrap_err();
-        assert!(matches!(error, ConfigError::ReadSecrets { .. }), "{error}");
-    }
-
-    #[test]
-    fn bad_value_names_the_key_and_the_source() {
-        let error = Layered::new("TEST")
-            .env_vars(env(&[("TEST__DB__PORT", "not-a-port")]))
-            .extract::<Settings>()
-            .unwrap_err();
-        assert_eq!(error.key(), Some("db.port"));
-        let message = error.to_string();
-        assert!(message.contains("`db.port`"), "{message}");
-        assert!(message.contains("TEST__DB__PORT"), "{message}");
-    }
-
-    #[test]
-    fn bad_file_value_names_the_file_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config");
-        std::fs::write(&path, "port=5000\ndbPort=abc\n").unwrap();
-        let error = Layered::new("TEST")
-            .file(Some(&path), FILE_KEYS)
-            .env_vars(no_env())
-            .extract::<Settings>()
-            .unwrap_err();
-        let message = error.to_string();
-        assert_eq!(error.key(), Some("db.port"), "{message}");
-        assert!(message.contains("line 2 (`dbPort`)"), "{message}");
-    }
-
-    #[test]
-    fn unknown_key_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config");
-        std::fs::write(&path, "dbHots=typo\n").unwrap();
-        let error = Layered::new("TEST")
-            .file(Some(&path), FILE_KEYS)
-            .env_vars(no_env())
-            .extract::<Settings>()
-            .unwrap_err();
-        assert_eq!(error.key(), Some("dbHots"), "{error}");
-
-        let error = Layered::new("TEST")
-            .env_vars(env(&[("TEST__DB__HOTS", "typo")]))
-            .extract::<Settings>()
-            .unwrap_err();
-        assert_eq!(error.key(), Some("db.hots"), "{error}");
-    }
-
-    #[test]
-    fn secret_values_are_not_echoed_in_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("port"), "hunter2").unwrap();
-        let error = Layered::new("TEST")
-            .env_vars(no_env())
-            .secrets_dir(Some(dir.path()), SECRET_KEYS)
-            .extract::<Settings>()
-            .unwrap_err();
-        assert_eq!(error.key(), Some("port"));
-        assert!(!error.to_string().contains("hunter2"), "{error}");
-    }
-
-    #[test]
-    fn unreadable_file_is_an_error() {
-        let error = Layered::new("TEST")
-            .file(Some(Path::new("/nonexistent/config")), FILE_KEYS)
-            .env_vars(no_env())
-            .extract::<Settings>()
-            .unwrap_err();
-        assert!(error.to_string().contains("/nonexistent/config"), "{error}");
-    }
 }

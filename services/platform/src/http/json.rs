@@ -31,6 +31,21 @@ pub fn decoding_error(detail: impl std::fmt::Display) -> ApiError {
     )
 }
 
+/// What kind of JSON value `value` is, as error messages say it: `null`, `a boolean`,
+/// `a number`, `a string`, `an array` or `an object`.
+pub fn json_kind(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Decodes `bytes` as a `T`, mapping failures to [`decoding_error`].
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(decoding_error)
@@ -112,6 +127,32 @@ mod tests {
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[test]
+    fn json_kinds_read_as_in_a_sentence() {
+        let kinds: Vec<&str> = [
+            serde_json::json!(null),
+            serde_json::json!(true),
+            serde_json::json!(1.5),
+            serde_json::json!("x"),
+            serde_json::json!([1]),
+            serde_json::json!({"a": 1}),
+        ]
+        .iter()
+        .map(json_kind)
+        .collect();
+        assert_eq!(
+            kinds,
+            [
+                "null",
+                "a boolean",
+                "a number",
+                "a string",
+                "an array",
+                "an object"
+            ]
+        );
     }
 
     #[tokio::test]

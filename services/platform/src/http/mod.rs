@@ -1,6 +1,7 @@
 //! HTTP building blocks shared by every service: the JSON error body ([`ApiError`]), a JSON
-//! extractor with the same rejections ([`Json`]), the request limits ([`Limits`]) and the
-//! middleware stack that enforces them ([`with_middleware`]).
+//! extractor with the same rejections ([`Json`]) and the name of a JSON value's type for their
+//! messages ([`json_kind`]), the request limits ([`Limits`]) and the middleware stack that
+//! enforces them ([`with_middleware`]).
 
 mod error;
 mod json;
@@ -8,6 +9,6 @@ mod limits;
 mod middleware;
 
 pub use error::ApiError;
-pub use json::{decode, decoding_error, read_body, Json, JSON_DECODING_ERROR};
+pub use json::{decode, decoding_error, json_kind, read_body, Json, JSON_DECODING_ERROR};
 pub use limits::{deserialize_duration, parse_duration, Limits};
 pub use middleware::{with_middleware, REQUEST_ID_HEADER};

@@ -2,11 +2,6 @@
 //! `DELETE` of the four services needs a valid HS256 bearer token when a secret is configured;
 //! reads, health and metrics stay open; without a secret nothing changes.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::{seeded_repos, Answer};
 use std::time::Duration;
 
 use axum::{
@@ -20,7 +15,8 @@ use cinema::{
 };
 use platform::{health::Readiness, http::Limits};
 use secrecy::SecretString;
-use tower::ServiceExt as _;
+
+use crate::helpers::{call, seeded_repos, Answer};
 
 const SECRET: &str = "test-secret-0123456789abcdef-0123456789";
 const SERVICES: [Service; 4] = [
@@ -87,12 +83,7 @@ async fn send(
     if let Some(value) = authorization {
         request = request.header(header::AUTHORIZATION, value);
     }
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
-        .await
-        .unwrap();
-    Answer::read(response).await
+    call(router, request.body(Body::from(body.to_owned())).unwrap()).await
 }
 
 fn bad_authorizations() -> Vec<(&'static str, String)> {

@@ -2,10 +2,6 @@
 //! on loopback ports over in-memory stores (or are replaced by misbehaving stand-ins: a refused
 //! port, a listener that never answers, 5xx, garbage), and the users router calls them.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::{
     sync::{
         atomic::{AtomicUsize, Ordering},
@@ -24,11 +20,12 @@ use cinema::{
     build_router, repo::InMemoryRepo, router, seed, settings::SuggestionSettings,
     users::suggestions::upstream::Upstream, Repos, Service,
 };
-use common::{seeded_repos, Answer};
+use harness::backing::port::free_port;
 use platform::{health::Readiness, http::Limits};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
-use tower::ServiceExt as _;
+
+use crate::helpers::{call, seeded_repos, Answer};
 
 /// Serves `app` on a free loopback port for the rest of the test; returns its base URL.
 async fn serve(app: Router) -> String {
@@ -69,7 +66,7 @@ async fn ask(repos: &Repos, settings: SuggestionSettings, method: Method, path: 
         .uri(path)
         .body(Body::empty())
         .unwrap();
-    Answer::read(users.oneshot(request).await.unwrap()).await
+    call(&users, request).await
 }
 
 fn suggestions_path(user: &str) -> String {
@@ -231,10 +228,7 @@ async fn ramon_with_movies_at(movies_url: String, timeout: Option<Duration>) -> 
 
 /// A loopback port with nothing listening on it.
 async fn refused_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}")
+    format!("http://127.0.0.1:{}", free_port().unwrap())
 }
 
 #[tokio::test]
