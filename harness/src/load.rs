@@ -289,7 +289,6 @@ fn new_histogram() -> Result<Histogram<u64>, LoadError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;

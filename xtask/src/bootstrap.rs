@@ -324,7 +324,6 @@ pub async fn bootstrap(runner: &dyn Runner, dry_run: bool) -> Result<()> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::runner::recording::{Kind, RecordingRunner};

@@ -340,7 +340,6 @@ pub async fn ci(runner: &dyn Runner, options: &Options, dry_run: bool) -> Result
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::runner::recording::{Kind, RecordingRunner};

@@ -166,7 +166,6 @@ pub const EVENT_STREAM: &str = "NotificationStream";
 pub const CINEMA_SEED_USER: &str = "57a98d98e4b00679b4a830b5";
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

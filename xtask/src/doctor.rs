@@ -240,7 +240,6 @@ pub fn doctor(runner: &dyn Runner) -> Result<()> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

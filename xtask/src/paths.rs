@@ -66,7 +66,6 @@ pub fn absolute(path: &Path) -> PathBuf {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::runner::recording::RecordingRunner;

@@ -79,7 +79,6 @@ pub fn metric_at_least(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

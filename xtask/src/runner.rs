@@ -290,7 +290,6 @@ fn is_executable(path: &Path) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 pub mod recording {
     //! A [`Runner`] for unit tests: records command lines, runs nothing, answers from a script.
 
@@ -415,7 +414,6 @@ pub mod recording {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

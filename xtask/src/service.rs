@@ -145,7 +145,6 @@ pub fn cinema_token_cmd(binary: &Path, secret_file: &Path, subject: &str, ttl: &
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -174,7 +174,6 @@ impl fmt::Display for Table {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

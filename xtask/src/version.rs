@@ -50,7 +50,6 @@ impl Version {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::runner::recording::RecordingRunner;

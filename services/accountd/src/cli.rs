@@ -65,7 +65,6 @@ impl Cli {
 pub use platform::cli::rewrite_settings_flags as rewrite_go_flags;
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use std::{ffi::OsString, path::Path};
 

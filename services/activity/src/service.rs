@@ -229,7 +229,6 @@ impl ActivityEvents for ActivityService {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use futures::StreamExt as _;
     use tonic::Code;

@@ -1,6 +1,6 @@
 //! The real binaries: `activity-server` against MySQL, driven by `activity-client` as a user
 //! would, then stopped with SIGTERM.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

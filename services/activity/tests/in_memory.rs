@@ -1,6 +1,6 @@
 //! activity-server over an in-memory store (no MySQL needed): what needs a store that can be
 //! switched off or filled instantly — health following the store, and the concurrency limit.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

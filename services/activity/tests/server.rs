@@ -1,6 +1,6 @@
 //! activity-server over gRPC against a real MySQL: create/list, idempotency under concurrency,
 //! restarts, bad input, limits, health, reflection, metrics, streaming and graceful drain.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -71,7 +71,6 @@ pub async fn main_for(service: Service) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -57,7 +57,6 @@ pub fn decode_incoming<T: DeserializeOwned + Default>(body: Value) -> Result<T, 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use http_body_util::BodyExt as _;

@@ -55,7 +55,6 @@ impl<'de> Deserialize<'de> for ClientId {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

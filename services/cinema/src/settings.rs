@@ -287,7 +287,6 @@ impl SuggestionSettings {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use platform::config::vars as env;
 

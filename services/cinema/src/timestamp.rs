@@ -43,7 +43,6 @@ impl<'de> Deserialize<'de> for ClientTime {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

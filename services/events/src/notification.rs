@@ -81,7 +81,6 @@ pub fn rfc3339_nano(t: OffsetDateTime) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use time::macros::datetime;
 

@@ -296,7 +296,6 @@ pub fn is_unavailable(error: &redis::RedisError) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

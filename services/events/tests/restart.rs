@@ -1,7 +1,6 @@
 //! Producer and consumer across a Redis restart (a server of their own, append-only, so the
 //! data survives): both reconnect by themselves, the producer writes a new marker, nothing
 //! accepted is lost or processed twice.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 

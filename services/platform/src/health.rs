@@ -167,7 +167,6 @@ pub async fn readyz(State(readiness): State<Readiness>) -> axum::response::Respo
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -95,7 +95,6 @@ pub async fn handler() -> Response {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

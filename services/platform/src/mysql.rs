@@ -196,7 +196,6 @@ pub async fn ping(pool: &MySqlPool) -> Result<(), sqlx::Error> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

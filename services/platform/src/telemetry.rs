@@ -124,7 +124,6 @@ fn env_filter() -> EnvFilter {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -191,7 +191,6 @@ pub struct BenchCinemaArgs {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::cli::{Cli, Command};

@@ -102,7 +102,6 @@ async fn run_in_process<S: HarnessServer>(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::bench::TEST_LOAD as LOAD;

@@ -155,7 +155,6 @@ impl Target for Activity {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::bench::TEST_LOAD as LOAD;

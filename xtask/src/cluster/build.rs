@@ -477,7 +477,6 @@ pub fn ensure_pause_image(runner: &dyn Runner, layout: &Layout) -> Result<bool> 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -373,7 +373,6 @@ pub fn kubelet_cmd(layout: &Layout, dirs: &Dirs) -> Cmd {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

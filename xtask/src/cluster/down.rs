@@ -139,7 +139,6 @@ fn stop(runner: &dyn Runner, process: &Process) -> Result<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::runner::recording::{Kind, RecordingRunner};

@@ -157,7 +157,6 @@ fn status(runner: &dyn Runner, dirs: &Dirs, kubectl: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::runner::recording::RecordingRunner;

@@ -153,7 +153,6 @@ pub fn is_live_stat(stat: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

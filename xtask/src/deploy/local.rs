@@ -92,7 +92,6 @@ pub async fn prepare(runner: &dyn Runner, tag: &str, explicit_tag: bool) -> Resu
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

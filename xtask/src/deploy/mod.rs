@@ -319,7 +319,6 @@ pub async fn status(runner: &dyn Runner, args: &StatusArgs) -> Result<()> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::runner::recording::{Kind, RecordingRunner};

@@ -215,7 +215,6 @@ pub fn count_kinds(manifests: &[Manifest]) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

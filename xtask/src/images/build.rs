@@ -215,7 +215,6 @@ fn build_image(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::images::select;

@@ -81,7 +81,6 @@ pub fn record(target_dir: &Path, arch: Arch) -> Result<()> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

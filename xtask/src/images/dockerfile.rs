@@ -66,7 +66,6 @@ pub fn workspace_repository(manifest: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::deployables;

@@ -90,7 +90,6 @@ pub fn select(names: &[String]) -> Result<Vec<&'static Deployable>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -271,7 +271,6 @@ fn container_log(runner: &dyn Runner, docker: &str, container: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::deployables;

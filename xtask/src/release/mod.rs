@@ -100,7 +100,6 @@ pub fn print_plan(title: &str, commands: &[Cmd]) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::runner::recording::RecordingRunner;

@@ -136,7 +136,6 @@ pub fn stage_order(invocations: &[Invocation]) -> Vec<&str> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::paths;

@@ -422,7 +422,6 @@ pub async fn run(runner: &dyn Runner, args: &PushArgs) -> Result<()> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -234,7 +234,6 @@ pub async fn run(runner: &dyn Runner, args: &TagArgs) -> Result<()> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::release::list_images_cmd;

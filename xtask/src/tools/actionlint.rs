@@ -102,7 +102,6 @@ pub fn install_cmd(prefix: &Path) -> Cmd {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::runner::recording::{Kind, RecordingRunner};
@@ -144,7 +143,6 @@ mod tests {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod real {
     use super::*;
     use crate::runner::SystemRunner;

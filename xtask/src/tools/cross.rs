@@ -151,7 +151,6 @@ pub fn ensure_binfmt_in(runner: &dyn Runner, dir: &Path) -> Result<bool> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

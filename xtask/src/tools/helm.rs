@@ -91,7 +91,6 @@ pub fn helm_cmd(helm: &Path) -> Cmd {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::runner::recording::{Kind, RecordingRunner};

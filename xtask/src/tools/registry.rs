@@ -132,7 +132,6 @@ pub fn classify(answer: &str) -> Probe {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -186,7 +185,6 @@ mod tests {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod real {
     use super::*;
     use crate::runner::SystemRunner;

@@ -64,7 +64,6 @@ pub fn remove(path: &Path) -> Result<bool> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -140,7 +140,6 @@ fn path_of(url: &str) -> &str {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::tests::report;

@@ -101,7 +101,6 @@ pub async fn insert(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -292,7 +292,6 @@ fn ratio_line(movie: &LoadReport, find_one: &LoadReport) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::tests::report;

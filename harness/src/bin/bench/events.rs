@@ -420,7 +420,6 @@ async fn drain(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::tests::report;

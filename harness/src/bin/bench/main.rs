@@ -146,7 +146,6 @@ fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use clap::CommandFactory;

@@ -116,7 +116,6 @@ pub fn mib(kib: u64) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -40,7 +40,6 @@ pub fn verify(password: &str, phc: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -232,7 +232,6 @@ impl UserInput {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -169,7 +169,6 @@ impl UserRepo for InMemoryUserRepo {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -77,7 +77,6 @@ pub fn bulk(value: Value) -> Result<Vec<UserInput>, ApiError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use secrecy::ExposeSecret;
     use serde_json::json;

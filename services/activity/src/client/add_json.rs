@@ -57,7 +57,6 @@ fn int32(key: &str, value: &Value) -> Result<i32, String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

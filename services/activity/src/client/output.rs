@@ -50,7 +50,6 @@ pub fn created_line(response: &EventResponse, deployment_id: i32, as_json: bool)
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::proto::Timestamp;

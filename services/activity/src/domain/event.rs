@@ -167,7 +167,6 @@ pub fn replay(stored: &StoredEvent, incoming: &NewEvent) -> Replay {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

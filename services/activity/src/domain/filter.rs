@@ -24,7 +24,6 @@ impl DeploymentFilter {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

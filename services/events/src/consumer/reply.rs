@@ -168,7 +168,6 @@ pub(crate) fn entry(id: &str, fields: &[(&str, &str)]) -> Entry {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -453,7 +453,6 @@ impl Worker {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::consumer::reply::entry;

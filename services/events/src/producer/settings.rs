@@ -116,7 +116,6 @@ impl Load for Settings {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use platform::config::vars as env;
     use secrecy::ExposeSecret;

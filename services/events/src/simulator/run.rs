@@ -175,7 +175,6 @@ async fn send(client: &reqwest::Client, url: &str, description: &str, seq: u64) 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

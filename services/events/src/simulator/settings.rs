@@ -163,7 +163,6 @@ fn with_producer_url(mut env: Vec<(String, String)>) -> Result<Vec<(String, Stri
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use platform::config::vars as env;
 

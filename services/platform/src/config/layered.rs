@@ -254,7 +254,6 @@ fn invalid_setting(error: figment::Error) -> ConfigError {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use std::time::Duration;
 

@@ -161,7 +161,6 @@ pub trait Load: DeserializeOwned {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use secrecy::ExposeSecret;
 

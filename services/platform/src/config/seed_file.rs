@@ -47,7 +47,6 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<SeedEntry>, ConfigError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

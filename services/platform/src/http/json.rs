@@ -95,7 +95,6 @@ impl<T: Serialize> IntoResponse for Json<T> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use axum::{body::Body, routing::post, Router};

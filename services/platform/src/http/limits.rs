@@ -100,7 +100,6 @@ pub fn deserialize_duration<'de, D: Deserializer<'de>>(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

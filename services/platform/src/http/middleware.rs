@@ -174,7 +174,6 @@ impl ResponseForPanic for PanicToJson {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use std::time::Duration;
 

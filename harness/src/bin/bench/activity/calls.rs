@@ -121,7 +121,6 @@ pub(super) async fn create_events(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -101,7 +101,6 @@ pub(super) async fn seed(args: &ActivityArgs, clients: &Clients, ids: &Arc<Ids>)
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

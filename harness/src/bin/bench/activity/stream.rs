@@ -231,7 +231,6 @@ pub fn stream_table(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::bulk_insert;
