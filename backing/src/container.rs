@@ -18,6 +18,7 @@ use futures::StreamExt as _;
 use super::{
     cleanup::{Guard, Resource},
     docker, images,
+    ready::NotReady,
 };
 
 /// Upper bound for pulling an image that is not present.
@@ -196,6 +197,30 @@ pub(crate) async fn run(spec: &RunSpec<'_>) -> Result<Running, StartError> {
         host_port,
         guard,
     })
+}
+
+/// The outcome of waiting until the server in container `name` (from `image`) answered
+/// `request`: a progress line when it did, the report as the error when it did not.
+pub(crate) fn settle(
+    kind: &str,
+    request: &str,
+    name: &str,
+    image: &str,
+    waited: Result<Duration, NotReady>,
+) -> Result<(), StartError> {
+    match waited {
+        Ok(waited) => {
+            eprintln!(
+                "[harness] {kind}: container {name} answered {request} after {:.2} s",
+                waited.as_secs_f64()
+            );
+            Ok(())
+        }
+        Err(NotReady::Died(report)) => Err(StartError::Other(anyhow::anyhow!(report))),
+        Err(NotReady::TimedOut(report)) => Err(StartError::Other(anyhow::anyhow!(
+            "container {name} from {image}: {report}"
+        ))),
+    }
 }
 
 /// A host config that publishes `container_port` on 127.0.0.1 only: on `host_port`, or an

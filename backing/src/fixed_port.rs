@@ -9,7 +9,7 @@ use super::{
     container::{self, ContainerImage, RunSpec, Running, StartError},
     port::free_port,
     providers::Provisioned,
-    ready::{Liveness, NotReady, Probe},
+    ready::{Liveness, Probe},
 };
 
 /// Upper bound for a container to answer its probe (the local recipes need well under 1 s).
@@ -81,19 +81,8 @@ async fn run<P: Probe>(
     })
     .await?;
     let url = P::local_url(host_port);
-    match P::wait(&url, READY_LIMIT, Liveness::Container(&id)).await {
-        Ok(waited) => eprintln!(
-            "[harness] {kind}: container {container_name} answered {} after {:.2} s",
-            P::REQUEST,
-            waited.as_secs_f64()
-        ),
-        Err(NotReady::Died(report)) => return Err(StartError::Other(anyhow::anyhow!(report))),
-        Err(NotReady::TimedOut(report)) => {
-            return Err(StartError::Other(anyhow::anyhow!(
-                "container {container_name} from {image}: {report}"
-            )));
-        }
-    }
+    let waited = P::wait(&url, READY_LIMIT, Liveness::Container(&id)).await;
+    container::settle(kind, P::REQUEST, &container_name, image, waited)?;
     Ok(Provisioned {
         host: "127.0.0.1".to_owned(),
         port: host_port,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{
     percent_encode,
-    ready::{self, Liveness, NotReady},
+    ready::{self, Liveness},
     Login, Provisioned, DEFAULT_IMAGE,
 };
 use crate::{
@@ -58,18 +58,8 @@ async fn run(image: &str) -> Result<Provisioned, StartError> {
         percent_encode(&user),
         percent_encode(&password)
     );
-    match ready::wait_for_select_1(&admin, READY_LIMIT, Liveness::Container(&id)).await {
-        Ok(waited) => eprintln!(
-            "[harness] mysql: container {container_name} answered SELECT 1 after {:.2} s",
-            waited.as_secs_f64()
-        ),
-        Err(NotReady::Died(report)) => return Err(StartError::Other(anyhow::anyhow!(report))),
-        Err(NotReady::TimedOut(report)) => {
-            return Err(StartError::Other(anyhow::anyhow!(
-                "container {container_name} from {image}: {report}"
-            )));
-        }
-    }
+    let waited = ready::wait_for_select_1(&admin, READY_LIMIT, Liveness::Container(&id)).await;
+    container::settle("mysql", "SELECT 1", &container_name, image, waited)?;
     Ok(Provisioned {
         host: "127.0.0.1".to_owned(),
         port,
