@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     db,
+    domain::password::Hasher,
     repo::{InMemoryUserRepo, Metered, MySqlUserRepo, UserRepo},
     routes::router,
     settings::Settings,
@@ -38,6 +39,8 @@ pub struct AppState {
     pub max_concurrent_bulk_operations: usize,
     /// The most users one bulk request may carry.
     pub max_bulk_users: usize,
+    /// Password hashing, bounded per process.
+    pub hasher: Hasher,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             limits: Limits::default(),
             max_concurrent_bulk_operations: Settings::default().max_concurrent_bulk_operations,
             max_bulk_users: MAX_BULK_USERS,
+            hasher: Hasher::default(),
         }
     }
 
@@ -97,6 +101,7 @@ impl App {
         let mut state = AppState::new(repo);
         state.limits = settings.limits.clone();
         state.max_concurrent_bulk_operations = settings.max_concurrent_bulk_operations;
+        state.hasher = Hasher::new(&settings.hashing);
         let ping_repo = state.repo.clone();
         state.readiness.add_check("mysql", move || {
             let repo = ping_repo.clone();

@@ -56,6 +56,9 @@ pub enum UserError {
     /// The e-mail address belongs to another user.
     #[error("{}", messages::DUPLICATE_USER)]
     Duplicate,
+    /// Too many passwords are being hashed (the process's bound): retry later.
+    #[error("too many passwords are being hashed; retry later")]
+    Overloaded,
     /// The database is unreachable or overloaded.
     #[error("the database is unavailable")]
     Unavailable,
@@ -92,6 +95,7 @@ impl UserError {
             Self::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_user"),
             Self::NotFound => (StatusCode::NOT_FOUND, "user_not_found"),
             Self::Duplicate => (StatusCode::CONFLICT, "duplicate_user"),
+            Self::Overloaded => (StatusCode::TOO_MANY_REQUESTS, "overloaded"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -101,7 +105,7 @@ impl UserError {
     pub fn into_api_error(self, retry_after_secs: u64) -> ApiError {
         let (status, code) = self.status_and_code();
         let error = ApiError::new(status, code, self.to_string());
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
             error.with_retry_after(retry_after_secs)
         } else {
             error

@@ -1,6 +1,8 @@
 //! The use cases behind the routes, shared by single and bulk requests: create and update one
-//! user. Each is split in two halves, `prepare_*` (validate, hash the password: slow, CPU-bound,
-//! run concurrently by bulk requests) and `store_*` (one quick statement: run in request order).
+//! user. Each is split in two halves, `prepare_*` (validate, check the user exists, then hash the
+//! password: slow, CPU-bound, bounded by the process's [`password::Hasher`], run concurrently by
+//! bulk requests) and `store_*` (one quick statement: run in request order). Nothing is hashed
+//! for a request that is refused anyway.
 
 use crate::{
     app::AppState,
@@ -10,11 +12,18 @@ use crate::{
     repo::NewUser,
 };
 
-async fn to_new_user(valid: ValidUser) -> Result<NewUser, UserError> {
-    let password_hash = password::hash(valid.password).await.map_err(|error| {
-        tracing::error!(%error, "cannot hash a password");
-        UserError::Internal
-    })?;
+async fn to_new_user(state: &AppState, valid: ValidUser) -> Result<NewUser, UserError> {
+    let password_hash = state
+        .hasher
+        .hash(valid.password)
+        .await
+        .map_err(|error| match error {
+            password::HashError::Busy => UserError::Overloaded,
+            password::HashError::Failed(reason) => {
+                tracing::error!(error = %reason, "cannot hash a password");
+                UserError::Internal
+            }
+        })?;
     Ok(NewUser {
         account_id: valid.account_id.get(),
         name: valid.name.as_str().to_owned(),
@@ -25,12 +34,12 @@ async fn to_new_user(valid: ValidUser) -> Result<NewUser, UserError> {
 }
 
 /// Checks and hashes a user to create (the CPU-heavy half of a create).
-pub async fn prepare_create(input: UserInput) -> Result<NewUser, UserError> {
+pub async fn prepare_create(state: &AppState, input: UserInput) -> Result<NewUser, UserError> {
     if input.id() != 0 {
         return Err(UserError::UnexpectedId(input.id()));
     }
     let valid = input.validate().map_err(UserError::Invalid)?;
-    to_new_user(valid).await
+    to_new_user(state, valid).await
 }
 
 /// Stores a prepared user; returns it with its new id and href.
@@ -50,7 +59,7 @@ pub async fn store_create(state: &AppState, new_user: NewUser) -> Result<User, U
 
 /// Creates a user; returns it with its new id and href.
 pub async fn create(state: &AppState, input: UserInput) -> Result<User, UserError> {
-    let new_user = prepare_create(input).await?;
+    let new_user = prepare_create(state, input).await?;
     store_create(state, new_user).await
 }
 
@@ -66,14 +75,18 @@ pub fn target_id(url_id: Option<i64>, body_id: i64) -> Result<i64, UserError> {
     }
 }
 
-/// Finds the target id, checks and hashes a user to update (the CPU-heavy half).
+/// Finds the target id, checks the user and that it exists, then hashes (the CPU-heavy half).
 pub async fn prepare_update(
+    state: &AppState,
     url_id: Option<i64>,
     input: UserInput,
 ) -> Result<(i64, NewUser), UserError> {
     let id = target_id(url_id, input.id())?;
     let valid = input.validate().map_err(UserError::Invalid)?;
-    Ok((id, to_new_user(valid).await?))
+    if state.repo.get(id).await?.is_none() {
+        return Err(UserError::NotFound);
+    }
+    Ok((id, to_new_user(state, valid).await?))
 }
 
 /// Stores a prepared update of user `id`.
@@ -89,13 +102,68 @@ pub async fn update(
     url_id: Option<i64>,
     input: UserInput,
 ) -> Result<i64, UserError> {
-    let (id, new_user) = prepare_update(url_id, input).await?;
+    let (id, new_user) = prepare_update(state, url_id, input).await?;
     store_update(state, id, new_user).await
 }
 
 #[cfg(test)]
 mod tests {
+    use secrecy::SecretString;
+
     use super::*;
+    use crate::domain::password::{HashLimits, Hasher};
+
+    fn brian() -> UserInput {
+        UserInput {
+            accountid: Some(1),
+            name: Some("Brian Wilson".to_owned()),
+            email: Some("goodvibrations@gmail.com".to_owned()),
+            role: Some(1),
+            password: Some(SecretString::from("helpmerhonda")),
+            ..UserInput::default()
+        }
+    }
+
+    /// A state whose hasher has one slot, taken, and no queue: every hash is refused at once.
+    fn saturated() -> (AppState, tokio::sync::OwnedSemaphorePermit) {
+        let mut state = AppState::in_memory();
+        state.hasher = Hasher::new(&HashLimits {
+            concurrent: 1,
+            queue: 0,
+            wait_ms: 0,
+        });
+        let held = state.hasher.occupy().unwrap();
+        (state, held)
+    }
+
+    #[tokio::test]
+    async fn a_create_refused_for_overload_stores_nothing() {
+        let (state, _held) = saturated();
+        let error = create(&state, brian()).await.unwrap_err();
+        assert!(matches!(error, UserError::Overloaded), "{error:?}");
+        let api = error.into_api_error(2);
+        assert_eq!(api.status().as_u16(), 429);
+        assert_eq!(api.code(), "overloaded");
+        assert!(state.repo.list().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_update_of_an_unknown_user_is_404_before_any_hashing() {
+        let (state, _held) = saturated();
+        let error = update(&state, Some(999), brian()).await.unwrap_err();
+        assert!(matches!(error, UserError::NotFound), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn an_invalid_user_is_400_before_any_hashing() {
+        let (state, _held) = saturated();
+        let input = UserInput {
+            email: Some("not an address".to_owned()),
+            ..brian()
+        };
+        let error = create(&state, input).await.unwrap_err();
+        assert!(matches!(error, UserError::Invalid(_)), "{error:?}");
+    }
 
     #[test]
     fn url_id_wins_and_must_agree_with_the_body() {

@@ -12,6 +12,9 @@
 //! | `db.password` | | `ACCOUNTD__DB__PASSWORD` | `dbpassword` | `admin` |
 //! | `db.migrate` | | `ACCOUNTD__DB__MIGRATE` | | true |
 //! | `max_concurrent_bulk_operations` | `maxConcurrentBulkOperations` | `ACCOUNTD__MAX_CONCURRENT_BULK_OPERATIONS` | | 10 |
+//! | `hashing.concurrent` | | `ACCOUNTD__HASHING__CONCURRENT` | | the cores, at most 4 (19 MiB each) |
+//! | `hashing.queue` | | `ACCOUNTD__HASHING__QUEUE` | | 64 |
+//! | `hashing.wait_ms` | | `ACCOUNTD__HASHING__WAIT_MS` | | 5000 |
 //! | `limits.*` | | `ACCOUNTD__LIMITS__BODY_LIMIT_BYTES`, `…__CONCURRENCY_LIMIT`, `…__REQUEST_TIMEOUT`, `…__RETRY_AFTER_SECS` | | see [`Limits`] |
 
 pub use platform::mysql::DbSettings;
@@ -20,6 +23,8 @@ use platform::{
     http::Limits,
 };
 use serde::Deserialize;
+
+use crate::domain::password::HashLimits;
 
 /// Environment variable prefix: `ACCOUNTD__DB__HOST` sets `db.host`.
 pub const ENV_PREFIX: &str = "ACCOUNTD";
@@ -36,6 +41,8 @@ pub struct Settings {
     pub db: DbSettings,
     /// Users of one bulk request processed at the same time (> 0).
     pub max_concurrent_bulk_operations: usize,
+    /// Password hashing: how many at once, how many waiting, for how long (beyond: 429).
+    pub hashing: HashLimits,
     /// HTTP limits: body size, concurrency, timeout.
     pub limits: Limits,
 }
@@ -47,6 +54,7 @@ impl Default for Settings {
             log_level: "info".to_owned(),
             db: DbSettings::default(),
             max_concurrent_bulk_operations: 10,
+            hashing: HashLimits::default(),
             limits: Limits::default(),
         }
     }
@@ -78,6 +86,12 @@ impl Load for Settings {
         if self.max_concurrent_bulk_operations == 0 {
             return Err(ConfigError::invalid(
                 "max_concurrent_bulk_operations",
+                "must be greater than zero",
+            ));
+        }
+        if self.hashing.concurrent == 0 {
+            return Err(ConfigError::invalid(
+                "hashing.concurrent",
                 "must be greater than zero",
             ));
         }

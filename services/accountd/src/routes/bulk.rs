@@ -106,11 +106,11 @@ enum Job {
     Update(i64, NewUser),
 }
 
-async fn prepare(operation: Operation, input: UserInput) -> Staged {
+async fn prepare(state: &AppState, operation: Operation, input: UserInput) -> Staged {
     let echo = input.echo();
     let job = match operation {
-        Operation::Create => service::prepare_create(input).await.map(Job::Create),
-        Operation::Update => service::prepare_update(None, input)
+        Operation::Create => service::prepare_create(state, input).await.map(Job::Create),
+        Operation::Update => service::prepare_update(state, None, input)
             .await
             .map(|(id, user)| Job::Update(id, user)),
     };
@@ -185,7 +185,7 @@ pub async fn run(
     let results = ordered_pipeline(
         users,
         state.max_concurrent_bulk_operations,
-        |input| prepare(operation, input),
+        |input| prepare(state, operation, input),
         |staged| store(state, operation, staged),
     )
     .await;
