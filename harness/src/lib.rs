@@ -10,4 +10,5 @@ pub mod cluster;
 pub mod fault;
 pub mod launch;
 pub mod load;
+pub mod memory;
 pub mod suite;

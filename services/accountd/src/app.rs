@@ -155,3 +155,19 @@ impl App {
         Ok(())
     }
 }
+
+/// The `accountd` binary: telemetry → command line → settings → app (with the seed's users when
+/// `--load-test-data`) → serve until SIGTERM or Ctrl-C.
+pub async fn main_from_env() -> anyhow::Result<()> {
+    use platform::config::Load as _;
+
+    platform::telemetry::init("accountd");
+    let cli = crate::cli::Cli::parse_args();
+    let settings = Settings::load(cli.config_file().as_deref(), cli.secrets_dir().as_deref())?;
+    let app = App::build(settings).await?;
+    if cli.load_test_data {
+        db::load_test_data(app.pool()).await?;
+    }
+    app.run_until_stopped(platform::shutdown::shutdown_signal())
+        .await
+}

@@ -125,14 +125,14 @@ mod tests {
     }
 
     /// A state whose hasher has one slot, taken, and no queue: every hash is refused at once.
-    fn saturated() -> (AppState, tokio::sync::OwnedSemaphorePermit) {
+    fn saturated() -> (AppState, Vec<std::sync::mpsc::Sender<()>>) {
         let mut state = AppState::in_memory();
         state.hasher = Hasher::new(&HashLimits {
             concurrent: 1,
             queue: 0,
             wait_ms: 0,
         });
-        let held = state.hasher.occupy().unwrap();
+        let held = state.hasher.occupy();
         (state, held)
     }
 

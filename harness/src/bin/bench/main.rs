@@ -29,7 +29,6 @@ mod activity;
 mod bulk_insert;
 mod cinema;
 mod events;
-mod memory;
 mod table;
 
 use std::time::Duration;

@@ -1,8 +1,9 @@
 //! The per-scenario state: the services a scenario started, the databases it owns, the last
-//! HTTP exchange and each capability's own part ([`activity`], [`cinema`], [`events`],
-//! [`cluster`]), torn down after the scenario. The world imports no steps: every step module
+//! HTTP exchange and each capability's own part ([`accountd`], [`activity`], [`cinema`],
+//! [`events`], [`cluster`]), torn down after the scenario. The world imports no steps: every step module
 //! imports it.
 
+pub mod accountd;
 pub mod activity;
 pub mod cinema;
 pub mod cluster;
@@ -13,7 +14,8 @@ use cucumber::World;
 use harness::{backing::mysql::DbParts, launch::RunningService};
 
 use self::{
-    activity::ActivityState, cinema::CinemaState, cluster::ClusterState, events::EventsState,
+    accountd::AccountdState, activity::ActivityState, cinema::CinemaState, cluster::ClusterState,
+    events::EventsState,
 };
 
 /// One HTTP request's answer, as the steps inspect it.
@@ -49,6 +51,8 @@ pub struct MockVideoWorld {
     pub http: reqwest::Client,
     /// Base URL the HTTP steps talk to (accountd, or a gRPC service's admin listener).
     pub base_url: Option<String>,
+    /// accountd as a process of its own, and a flood's answers.
+    pub accountd: AccountdState,
     /// gRPC state of the activity scenarios.
     pub activity: ActivityState,
     /// Databases, MongoDB server and remembered ids of the cinema scenarios.
@@ -75,6 +79,7 @@ impl MockVideoWorld {
         Ok(Self {
             http,
             base_url: None,
+            accountd: Default::default(),
             activity: Default::default(),
             cinema: Default::default(),
             events: Default::default(),
@@ -104,6 +109,7 @@ impl MockVideoWorld {
     /// paths are printed).
     pub async fn teardown(&mut self, failed: bool) {
         self.events.teardown(failed).await;
+        self.accountd.teardown(failed).await;
         self.cluster
             .teardown(&self.http, &self.cinema.services, &self.cinema.ids)
             .await;

@@ -9,8 +9,8 @@ use harness::load::format_latency;
 
 use super::calls::Clients;
 use super::seed::Seeded;
-use crate::memory::{self, mib, Memory, Sampler, Samples};
 use crate::table;
+use harness::memory::{self, mib, Memory, Sampler, Samples};
 
 /// How often the server's memory is read during the stream.
 const SAMPLE_EVERY: Duration = Duration::from_millis(20);

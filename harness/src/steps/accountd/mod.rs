@@ -1,5 +1,7 @@
 //! accountd steps: a fresh database per scenario with the seed's users, listing users and
-//! reading bulk results.
+//! reading bulk results; [`flood`]: accountd as a process under a flood of password hashes.
+
+pub mod flood;
 
 use cucumber::{given, then, when};
 use serde_json::Value;

@@ -1,6 +1,7 @@
-//! A process's resident memory from `/proc/<pid>/status`: one reading ([`read`]), the kernel's
-//! peak reset ([`reset_peak`]) and a background sampler ([`Sampler`]) that records the highest
-//! `VmRSS` seen while something runs.
+//! A process's resident memory from `/proc/<pid>/status`, as the kernel counts it: one reading
+//! ([`read`]), the kernel's peak reset ([`reset_peak`]) and a background sampler ([`Sampler`])
+//! that records the highest `VmRSS` seen while something runs. Used by the benchmarks and by the
+//! robustness features that prove a process stays within its memory bound under a flood.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,0 +1,25 @@
+//! The accountd scenarios' own state: accountd as a child process (so its memory can be read
+//! from `/proc`), and what each user of a flood was answered.
+
+use harness::launch::process::ChildService;
+
+/// accountd's part of the world.
+#[derive(Debug, Default)]
+pub struct AccountdState {
+    /// accountd started as a process of its own, stopped in teardown.
+    pub process: Option<ChildService>,
+    /// Each flooded user's e-mail and the `httpstatus` its bulk result gave.
+    pub answers: Vec<(String, u16)>,
+}
+
+impl AccountdState {
+    /// Stops the process, keeping its log when the scenario `failed`.
+    pub async fn teardown(&mut self, failed: bool) {
+        if let Some(process) = self.process.take() {
+            let name = process.name().to_owned();
+            if let Err(error) = process.stop(failed).await {
+                eprintln!("[harness] {name} stopped with an error: {error:#}");
+            }
+        }
+    }
+}
