@@ -1,11 +1,39 @@
 //! Where things are: the repository root, cargo's target directory (wherever the environment puts
-//! it) and the files xtask writes under the repository's own `target/`.
+//! it) and the files xtask writes under the repository's own `target/`, with
+//! [`write_private`] for the ones that hold secrets.
 
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use crate::cmd::Cmd;
+
+/// Writes `contents` to `file` so that only its owner can read it: the file 0600 (also one left
+/// by an earlier run), a missing parent directory created 0700. For secrets, tokens and files
+/// holding credentials.
+pub fn write_private(file: &Path, contents: &[u8]) -> Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(file)
+        .with_context(|| format!("opening {}", file.display()))?;
+    // `mode` applies only to a new file; one left by a killed run gets it too.
+    out.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("restricting {}", file.display()))?;
+    out.write_all(contents)
+        .with_context(|| format!("writing {}", file.display()))
+}
 use crate::runner::Runner;
 
 /// The workspace root (the parent of `xtask/`).

@@ -6,8 +6,7 @@
 //! services read from `--secrets-dir`; the token is minted by the built `cinema-token` and
 //! published as `CINEMA_TOKEN`. The secrets directory is removed when `up` stops.
 
-use std::io::{Read as _, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Context, Result};
@@ -80,24 +79,8 @@ pub fn generate_secret() -> Result<String> {
 
 /// Writes a fresh secret into `dir/jwt-secret` (directory 0700, file 0600); returns the file.
 pub fn write_secret(dir: &Path) -> Result<PathBuf> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))?;
     let file = dir.join(JWT_SECRET_FILE);
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&file)
-        .with_context(|| format!("opening {}", file.display()))?;
-    // `mode` applies only to a new file; one left by a killed run gets it too.
-    out.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("restricting {}", file.display()))?;
-    out.write_all(generate_secret()?.as_bytes())
-        .with_context(|| format!("writing {}", file.display()))?;
+    paths::write_private(&file, generate_secret()?.as_bytes())?;
     Ok(file)
 }
 
@@ -351,6 +334,8 @@ impl Service for Cinema {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
     use super::*;
     use crate::runner::recording::{Kind, RecordingRunner};
     use crate::up::process::ProcessComponent;

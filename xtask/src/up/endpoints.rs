@@ -47,11 +47,8 @@ pub fn format(endpoints: &[Endpoint], pid: u32) -> String {
 
 /// Writes the file at `path`, creating its directory.
 pub fn write(path: &Path, endpoints: &[Endpoint]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    std::fs::write(path, format(endpoints, std::process::id()))
-        .with_context(|| format!("writing {}", path.display()))
+    // It holds the development token and the stores' credentials: owner only.
+    crate::paths::write_private(path, format(endpoints, std::process::id()).as_bytes())
 }
 
 /// Removes the file; returns whether it was there.
@@ -65,6 +62,8 @@ pub fn remove(path: &Path) -> Result<bool> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
     use super::*;
 
     #[test]
@@ -196,6 +195,8 @@ mod tests {
         let file = dir.path().join("up/endpoints.env");
         write(&file, &[Endpoint::new("A", "b")]).unwrap();
         assert!(std::fs::read_to_string(&file).unwrap().ends_with("A=b\n"));
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
         assert!(remove(&file).unwrap());
         assert!(!remove(&file).unwrap());
     }
