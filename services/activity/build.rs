@@ -25,6 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // Malformed messages are INVALID_ARGUMENT, not tonic-prost's INTERNAL (src/codec.rs).
+        .codec_path("crate::codec::StrictCodec")
         .compile_fds(compiler.file_descriptor_set())?;
     Ok(())
 }

@@ -12,6 +12,7 @@
 pub mod app;
 pub mod cli;
 pub mod client;
+pub mod codec;
 pub mod codes;
 pub mod domain;
 pub mod error;

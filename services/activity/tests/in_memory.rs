@@ -197,3 +197,86 @@ async fn calls_over_the_concurrency_limit_are_refused_but_health_still_answers()
     assert!(created.is_ok(), "the slots were not released");
     server.stop().await;
 }
+
+/// Sends and receives raw bytes as gRPC messages, to put on the wire what no generated client
+/// would.
+#[derive(Default)]
+struct RawCodec;
+
+struct RawBytes;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawBytes;
+    type Decoder = RawBytes;
+
+    fn encoder(&mut self) -> RawBytes {
+        RawBytes
+    }
+
+    fn decoder(&mut self) -> RawBytes {
+        RawBytes
+    }
+}
+
+impl tonic::codec::Encoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        buf: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(buf, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        buf: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let bytes = bytes::Buf::copy_to_bytes(buf, bytes::Buf::remaining(buf));
+        Ok(Some(bytes.to_vec()))
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_message_is_invalid_argument_and_the_server_keeps_serving() {
+    let server = start(settings(), Arc::new(InMemoryEventRepo::new())).await;
+    let mut grpc = tonic::client::Grpc::new(server.channel().await);
+    grpc.ready().await.unwrap();
+    // A truncated varint where the first field's tag should be.
+    let status = grpc
+        .unary(
+            tonic::Request::new(vec![0xff, 0xff, 0xff]),
+            tonic::codegen::http::uri::PathAndQuery::from_static(
+                "/activityevents.ActivityEvents/CreateEvent",
+            ),
+            RawCodec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        status.message().contains("not valid protobuf"),
+        "{status:?}"
+    );
+    // The same connection still serves a well-formed call.
+    let mut client = ActivityEventsClient::new(server.channel().await);
+    let listed = client
+        .list_events(Deployment { id: 1 })
+        .await
+        .unwrap()
+        .into_inner()
+        .collect::<Vec<_>>()
+        .await;
+    assert!(listed.iter().all(Result::is_ok), "{listed:?}");
+    server.stop().await;
+}
