@@ -4,13 +4,9 @@
 
 use std::sync::Arc;
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::Response,
-};
+use axum::{extract::State, http::StatusCode, response::Response};
 use mongodb::bson::{oid::ObjectId, DateTime};
-use platform::http::{ApiError, Json};
+use platform::http::{ApiError, Json, Path};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::{

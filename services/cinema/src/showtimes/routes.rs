@@ -1,13 +1,8 @@
 //! `GET|POST /showtimes` (also `/showtimes/`), `GET /showtimes/{date}` (the first showtime of
 //! that day; 404 when none), `DELETE /showtimes/{id}`.
 
-use axum::{
-    extract::{Path, State},
-    response::Response,
-    routing::get,
-    Router,
-};
-use platform::http::ApiError;
+use axum::{extract::State, response::Response, routing::get, Router};
+use platform::http::{ApiError, Path};
 
 use super::Showtime;
 use crate::{

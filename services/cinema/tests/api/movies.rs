@@ -136,6 +136,17 @@ async fn movie_ids_malformed_are_400_and_unknown_are_404() {
 }
 
 #[tokio::test]
+async fn a_path_id_that_is_not_utf8_is_a_json_400() {
+    let app = seeded(Service::Movies);
+    app.get("/movies/%FF")
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_path");
+    app.delete("/movies/%FF")
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_path");
+}
+
+#[tokio::test]
 async fn delete_movie_is_204_then_404() {
     let app = seeded(Service::Movies);
     let uri = format!("/movies/{}", seed::MOVIE_FRESA);

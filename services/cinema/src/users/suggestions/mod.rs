@@ -12,11 +12,8 @@ pub mod upstream;
 
 use std::sync::Arc;
 
-use axum::{
-    extract::{Path, State},
-    response::Response,
-};
-use platform::http::ApiError;
+use axum::{extract::State, response::Response};
+use platform::http::{ApiError, Path};
 use tokio::time::Instant;
 
 use self::{
