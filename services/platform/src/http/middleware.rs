@@ -7,20 +7,27 @@
 //! 4. load shedding over a process-wide concurrency limit → 429 JSON + `Retry-After`;
 //! 5. a per-request timeout → 503 JSON + `Retry-After`;
 //! 6. panics → 500 JSON (the connection survives);
-//! 7. the body limit: a `Content-Length` over it → 413 JSON at once; a longer streamed body
-//!    makes the JSON extractor answer 413 JSON.
+//! 7. the body limit: a `Content-Length` over it → 413 JSON with `Connection: close`, after the
+//!    body was read and dropped (at most twice the limit, for at most 2 s) so that closing the
+//!    connection does not reset it under the answer; a longer streamed body makes the JSON
+//!    extractor answer 413 JSON.
 
-use std::{any::Any, sync::Arc, time::Instant};
+use std::{
+    any::Any,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     body::Body,
     error_handling::HandleErrorLayer,
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
-    http::{header, HeaderName, Method},
+    http::{header, HeaderName, HeaderValue, Method},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     BoxError, Router,
 };
+use futures::StreamExt as _;
 use tower::{limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer, ServiceBuilder};
 use tower_http::{
     catch_panic::{CatchPanicLayer, ResponseForPanic},
@@ -33,6 +40,9 @@ use super::{ApiError, Limits};
 
 /// The request id header, set when absent and echoed on every response.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// How long an oversized body is read and dropped before the 413 goes out.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
 
 /// Route label for requests that matched no route (they went to the fallback).
 const UNMATCHED_ROUTE: &str = "unmatched";
@@ -147,12 +157,33 @@ async fn reject_oversized(State(limit): State<usize>, req: Request, next: Next) 
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     match declared {
-        Some(length) if length > limit as u64 => ApiError::payload_too_large(format!(
-            "request body of {length} bytes is larger than the limit of {limit} bytes"
-        ))
-        .into_response(),
+        Some(length) if length > limit as u64 => {
+            // Closing a connection with unread bytes makes the kernel reset it, and a reset can
+            // destroy the answer before the client reads it: read what was sent first, bounded.
+            drain(req.into_body(), limit.saturating_mul(2)).await;
+            ApiError::payload_too_large(format!(
+                "request body of {length} bytes is larger than the limit of {limit} bytes"
+            ))
+            .with_header(header::CONNECTION, HeaderValue::from_static("close"))
+            .into_response()
+        }
         _ => next.run(req).await,
     }
+}
+
+/// Reads and drops `body`: at most `budget` bytes, for at most [`DRAIN_TIME`].
+async fn drain(body: Body, budget: usize) {
+    let mut frames = body.into_data_stream();
+    let read = async {
+        let mut seen = 0usize;
+        while seen <= budget {
+            match frames.next().await {
+                Some(Ok(chunk)) => seen += chunk.len(),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, read).await;
 }
 
 /// Turns a handler panic into a 500 JSON body (and logs it).
@@ -231,6 +262,7 @@ mod tests {
             .unwrap();
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(response.headers()[header::CONNECTION], "close");
         assert!(response.headers().contains_key(REQUEST_ID_HEADER));
         assert_eq!(
             json_body(response).await["error"]["code"],
