@@ -13,7 +13,7 @@ use axum::{
     routing::get,
     Router,
 };
-use platform::{health::Readiness, http::ApiError};
+use platform::health::Readiness;
 
 /// The health and metrics routes.
 pub fn routes(readiness: Readiness) -> Router {
@@ -42,11 +42,6 @@ async fn healthz() -> Response {
 async fn healthy(State(readiness): State<Readiness>) -> Response {
     match readiness.check().await {
         Ok(()) => ok(),
-        Err(not_ready) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            not_ready.to_string(),
-        )
-        .into_response(),
+        Err(not_ready) => not_ready.into_api_error().into_response(),
     }
 }

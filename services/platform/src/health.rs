@@ -153,16 +153,26 @@ pub async fn livez() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: 200 `ready`, or 503 JSON naming the reason.
+impl NotReady {
+    /// The 503 answer: it names the failed check, never the backend's own error text (which
+    /// can carry hosts, users or internals); that goes to the log.
+    pub fn into_api_error(self) -> ApiError {
+        let message = match self {
+            NotReady::Draining => "shutting down".to_owned(),
+            NotReady::CheckFailed { name, reason } => {
+                tracing::warn!(check = %name, %reason, "not ready");
+                format!("readiness check {name:?} failed")
+            }
+        };
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", message)
+    }
+}
+
+/// `GET /readyz`: 200 `ready`, or 503 JSON naming the check that failed.
 pub async fn readyz(State(readiness): State<Readiness>) -> axum::response::Response {
     match readiness.check().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(not_ready) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            not_ready.to_string(),
-        )
-        .into_response(),
+        Err(not_ready) => not_ready.into_api_error().into_response(),
     }
 }
 
@@ -176,6 +186,23 @@ mod tests {
         assert_eq!(readiness.check().await, Ok(()));
         readiness.clone().start_draining();
         assert_eq!(readiness.check().await, Err(NotReady::Draining));
+    }
+
+    #[test]
+    fn the_answer_names_the_check_but_not_the_backend_error() {
+        let error = NotReady::CheckFailed {
+            name: "db".to_owned(),
+            reason: "access denied for user 'admin'@'10.0.0.7'".to_owned(),
+        }
+        .into_api_error();
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.code(), "not_ready");
+        let text = error.to_string();
+        assert!(text.contains("\"db\""), "{text}");
+        assert!(
+            !text.contains("admin") && !text.contains("10.0.0.7"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
