@@ -417,7 +417,24 @@ impl Drop for Launched {
 
 /// The last `lines` lines of a log file (empty if it cannot be read).
 pub fn tail(path: &Path, lines: usize) -> String {
-    crate::images::tail(path, lines)
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Looks `program` up on `PATH` and in the sbin directories (absent from a non-root `PATH`);
+/// only an executable file counts.
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            candidate
+                .metadata()
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use anyhow::Context as _;
 
 use super::{
     cleanup::{Guard, Resource},
-    images::tail,
+    launch::tail,
     port::free_port,
     providers::Provisioned,
     ready::{Liveness, NotReady, Probe},

@@ -10,7 +10,7 @@ use std::{
 };
 
 use super::{
-    docker, images,
+    docker,
     wait::{self, Attempt, WaitError},
 };
 
@@ -121,7 +121,7 @@ async fn died(liveness: &mut Liveness<'_>) -> Option<String> {
             Ok(Some(status)) => Some(format!(
                 "the server exited ({status}); last lines of {}:\n{}",
                 log.display(),
-                images::tail(log, 20)
+                crate::launch::tail(log, 20)
             )),
             _ => None,
         },

@@ -273,21 +273,8 @@ impl Runner for SystemRunner {
     }
 }
 
-/// Looks `program` up on `PATH` and in the sbin directories (absent from a non-root `PATH`).
-pub fn find_program(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
+/// Looks `program` up on `PATH` and the sbin directories: backing's one lookup.
+pub use backing::launch::find_program;
 
 #[cfg(test)]
 pub mod recording {

@@ -3,7 +3,7 @@
 
 use std::{
     fs::File,
-    path::{Path, PathBuf},
+    path::Path,
     process::{Child, Command, Stdio},
     time::Duration,
 };
@@ -11,7 +11,10 @@ use std::{
 use anyhow::Context as _;
 
 use super::{docker, scratch, Build, Recipe};
-use crate::wait::{self, Attempt};
+use crate::{
+    launch::{find_program, tail},
+    wait::{self, Attempt},
+};
 
 /// Builds one image (its parent must exist). Blocking.
 pub(super) fn build(recipe: &Recipe) -> anyhow::Result<()> {
@@ -173,15 +176,6 @@ fn mirror_from_sources(deb822: &str, one_line: &str) -> Option<String> {
     from_deb822.or_else(from_one_line).map(str::to_owned)
 }
 
-/// Looks for an executable in `PATH` and the sbin directories (not in a normal user's `PATH`).
-pub(crate) fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-}
-
 /// Runs `command` with its output in `log`, bounded by `limit`; on failure the error holds the
 /// log's last lines.
 pub(super) fn run_logged(mut command: Command, log: &Path, limit: Duration) -> anyhow::Result<()> {
@@ -222,13 +216,6 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> anyhow::Result<std::proce
             }
         }
     })
-}
-
-/// The last `lines` lines of a text file.
-pub(crate) fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 #[cfg(test)]

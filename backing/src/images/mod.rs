@@ -10,7 +10,6 @@ mod recipes;
 
 pub use build::debian_mirror;
 use build::run_logged;
-pub(crate) use build::{find_program, tail};
 pub use recipes::*;
 
 use std::{
@@ -22,7 +21,7 @@ use std::{
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 
-use super::{docker, scratch};
+use super::{docker, launch::find_program, scratch};
 
 /// How an image is made.
 #[derive(Debug)]

@@ -14,7 +14,7 @@ use anyhow::Context as _;
 
 use super::{ready::Ping, Provisioned};
 use crate::{
-    images::find_program,
+    launch::find_program,
     local::{self, AttemptError, LocalServer},
     scratch,
 };

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     cleanup::{Guard, Resource},
-    images::{find_program, tail},
+    launch::{find_program, tail},
     port::free_port,
     scratch,
 };

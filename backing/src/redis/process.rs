@@ -12,7 +12,7 @@ use anyhow::Context as _;
 
 use super::{ready::Pong, Provisioned, RedisOptions};
 use crate::{
-    images::find_program,
+    launch::find_program,
     local::{self, AttemptError, LocalServer},
     scratch,
 };
