@@ -12,7 +12,7 @@ data:
 {{- end -}}
 
 {{- define "common.secret" -}}
-{{- if and .Values.secretsDir.path (not .Values.existingSecret) }}
+{{- if and (or .Values.secretsDir.path .Values.secretEnv) (not .Values.existingSecret) }}
 apiVersion: v1
 kind: Secret
 metadata:

@@ -1,5 +1,7 @@
 {{- define "common.deployment" -}}
 {{- $global := .Values.global | default dict -}}
+{{- include "common.requireJwt" . -}}
+{{- $jwt := include "common.jwtSecretName" . -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -26,6 +28,9 @@ spec:
       annotations:
         checksum/config: {{ toJson .Values.settings | sha256sum }}
         checksum/secrets: {{ toJson .Values.secrets | sha256sum }}
+        {{- with $global.auth }}
+        checksum/auth: {{ toJson . | sha256sum }}
+        {{- end }}
         {{- if .Values.metrics.port }}
         prometheus.io/scrape: "true"
         prometheus.io/port: {{ .Values.metrics.port | quote }}
@@ -44,6 +49,8 @@ spec:
         runAsUser: {{ .Values.securityContext.runAsUser }}
         runAsGroup: {{ .Values.securityContext.runAsUser }}
         fsGroup: {{ .Values.securityContext.runAsUser }}
+        seccompProfile:
+          type: RuntimeDefault
       {{- with .Values.imagePullSecrets }}
       imagePullSecrets:
         {{- toYaml . | nindent 8 }}
@@ -72,7 +79,7 @@ spec:
           envFrom:
             - configMapRef:
                 name: {{ include "common.fullname" . }}-settings
-          {{- if or .Values.secretsDir.path $global.bindAddress }}
+          {{- if or .Values.secretsDir.path $global.bindAddress .Values.secretEnv $global.env }}
           env:
             {{- if .Values.secretsDir.path }}
             - name: {{ .Values.secretsDir.env }}
@@ -81,6 +88,18 @@ spec:
             {{- with $global.bindAddress }}
             - name: MOCKVIDEO_BIND_ADDRESS
               value: {{ . | quote }}
+            {{- end }}
+            {{- range $name, $value := $global.env }}
+            - name: {{ $name }}
+              value: {{ $value | toString | quote }}
+            {{- end }}
+            {{- /* Secret files as variables, for a kubelet whose Secret volumes the containers cannot see (the `local` values). */}}
+            {{- range $name, $file := .Values.secretEnv }}
+            - name: {{ $name }}
+              valueFrom:
+                secretKeyRef:
+                  name: {{ include "common.secretName" $ }}
+                  key: {{ $file }}
             {{- end }}
           {{- end }}
           {{- with .Values.probes.liveness }}
@@ -103,12 +122,27 @@ spec:
             {{- end }}
       volumes:
         - name: tmp
-          emptyDir: {}
+          emptyDir:
+            sizeLimit: {{ .Values.tmpSizeLimit | default "16Mi" }}
         {{- if .Values.secretsDir.path }}
         - name: secrets
+          {{- if $jwt }}
+          # The service's own secret files plus `jwt-secret` from the shared JWT Secret.
+          projected:
+            defaultMode: 288  # 0440
+            sources:
+              - secret:
+                  name: {{ include "common.secretName" . }}
+              - secret:
+                  name: {{ $jwt }}
+                  items:
+                    - key: jwt-secret
+                      path: jwt-secret
+          {{- else }}
           secret:
             secretName: {{ include "common.secretName" . }}
             defaultMode: 288  # 0440
+          {{- end }}
         {{- end }}
       {{- with .Values.nodeSelector }}
       nodeSelector:

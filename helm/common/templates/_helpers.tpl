@@ -56,3 +56,36 @@ periodSeconds: {{ .probe.periodSeconds | default 10 }}
 timeoutSeconds: {{ .probe.timeoutSeconds | default 2 }}
 failureThreshold: {{ .probe.failureThreshold | default 3 }}
 {{- end -}}
+
+{{/*
+The Secret whose key `jwt-secret` lands in the secrets directory of a chart with `auth.jwt`:
+global.auth.existingSecret, else `mockvideo-jwt` (made by the umbrella) when global.auth.jwtSecret
+is set; empty (no JWT file) otherwise or without a secrets directory.
+*/}}
+{{- define "common.jwtSecretName" -}}
+{{- $auth := (.Values.global | default dict).auth | default dict -}}
+{{- if and (.Values.auth | default dict).jwt .Values.secretsDir.path -}}
+{{- if $auth.existingSecret -}}
+{{- $auth.existingSecret -}}
+{{- else if $auth.jwtSecret -}}
+mockvideo-jwt
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Fails the rendering when global.auth.required (the prod values) is set and a chart with
+`auth.jwt` would get no JWT secret: such a service runs with MOCKVIDEO_ENV=prod and refuses to
+start without the secret file `jwt-secret`.
+*/}}
+{{- define "common.requireJwt" -}}
+{{- $auth := (.Values.global | default dict).auth | default dict -}}
+{{- if and $auth.required (.Values.auth | default dict).jwt -}}
+{{- if not (or $auth.existingSecret $auth.jwtSecret) -}}
+{{- fail (printf "no JWT secret configured for %s: set global.auth.existingSecret (a Secret with the key jwt-secret, e.g. --set global.auth.existingSecret=mockvideo-jwt) or global.auth.jwtSecret; global.auth.required is on (prod) and %s refuses to start with MOCKVIDEO_ENV=prod and no jwt-secret" .Chart.Name .Chart.Name) -}}
+{{- end -}}
+{{- if not .Values.secretsDir.path -}}
+{{- fail (printf "%s: global.auth.required needs secretsDir.path: the JWT secret is the file jwt-secret in the secrets directory" .Chart.Name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -222,6 +222,7 @@ fn local_deploy() -> DeployArgs {
         dry_run: false,
         timeout: "5m".to_string(),
         charts: None,
+        sets: Vec::new(),
     }
 }
 

@@ -53,11 +53,21 @@ tag is `--image-tag`; `cargo xtask rollback` goes back.
 Without --kube-context, deploy, rollback and status use the local cluster when it is up, else
 helm's current context.
 
+Besides the API types, the rendering is checked for the hardening every environment must keep
+(validate::check_hardening): seccomp RuntimeDefault on every pod, a sizeLimit on every emptyDir,
+non-root containers, a NetworkPolicy for every workload and a default-deny one, Ingresses with
+only API paths (TLS in prod), no MySQL `GRANT ALL` or `WITH GRANT OPTION`.
+
+--env prod needs a JWT secret (its services run with MOCKVIDEO_ENV=prod and refuse to start
+without one): `--set global.auth.existingSecret=<Secret with the key jwt-secret>` (or
+global.auth.jwtSecret); without it the rendering fails, naming that value.
+
 Examples:
   cargo xtask cluster up && cargo xtask deploy --env local
   cargo xtask deploy --env dev --dry-run      validate only; no cluster needed
   cargo xtask deploy --env dev --kube-context kind-dev
-  cargo xtask deploy --env prod --namespace mockvideo";
+  cargo xtask deploy --env prod --dry-run --set global.auth.existingSecret=mockvideo-jwt
+  cargo xtask deploy --env prod --namespace mockvideo --set global.auth.existingSecret=mockvideo-jwt";
 
 /// The long help of `cargo xtask rollback` (the `Rollback` variant in `cli.rs` needs
 /// `#[command(long_about = crate::deploy::ROLLBACK_LONG_ABOUT)]`: its doc comment resets it).
@@ -105,6 +115,10 @@ pub struct DeployArgs {
     /// The charts' directory (default: helm/ in the repository).
     #[arg(long, value_name = "DIR")]
     pub charts: Option<PathBuf>,
+    /// A chart value, as helm's `--set` (repeatable), e.g. the JWT secret prod requires:
+    /// `--set global.auth.existingSecret=mockvideo-jwt`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
 }
 
 /// `rollback` options.

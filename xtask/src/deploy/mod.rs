@@ -4,8 +4,9 @@
 //! deploy: `helm dependency update` (file:// dependencies only, offline), `helm lint --strict`,
 //! `helm template`, every rendered manifest parsed into its k8s-openapi type ([`validate`]: an
 //! unknown kind or field fails with its path), then `helm upgrade --install --atomic --wait`.
-//! `--dry-run` stops after the validation. [`validate_all`] is the same validation for both
-//! environments, for `cargo xtask ci`. [`args`] holds the three commands' options, [`target`]
+//! `--dry-run` stops after the validation. [`validate_all`] is the same validation for every
+//! environment, for `cargo xtask ci` (prod with a stand-in JWT Secret name, after checking that
+//! prod without one fails naming it). [`args`] holds the three commands' options, [`target`]
 //! which cluster they talk to.
 
 pub mod args;
@@ -73,15 +74,23 @@ pub fn dependency_cmds(helm: &Path, charts: &Path) -> Vec<Cmd> {
         .collect()
 }
 
-/// The `--values`/`--set` arguments of `env` with `image_tag`.
-fn values_args(charts: &Path, env: Env, image_tag: &str) -> Vec<String> {
-    vec![
+/// The `--values`/`--set` arguments of `env` with `image_tag` and the caller's `sets`.
+fn values_args(charts: &Path, env: Env, image_tag: &str, sets: &[String]) -> Vec<String> {
+    let mut args = vec![
         "--values".to_string(),
         values_file(charts, env).display().to_string(),
         "--set".to_string(),
         format!("global.imageTag={image_tag}"),
-    ]
+    ];
+    args.extend(set_args(sets));
+    args
 }
+
+/// The value `validate_all` gives prod: a JWT Secret's name, which prod cannot render without.
+pub const CI_PROD_SETS: [&str; 1] = ["global.auth.existingSecret=mockvideo-jwt"];
+
+/// What prod's rendering must name when no JWT secret is configured.
+pub const JWT_VALUE: &str = "global.auth.existingSecret";
 
 /// `--set` for each of `sets`.
 fn set_args(sets: &[String]) -> Vec<String> {
@@ -90,21 +99,28 @@ fn set_args(sets: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// `helm lint --strict --with-subcharts` of the umbrella chart with `env`'s values.
-pub fn lint_cmd(helm: &Path, charts: &Path, env: Env, image_tag: &str) -> Cmd {
+/// `helm lint --strict --with-subcharts` of the umbrella chart with `env`'s values and `sets`.
+pub fn lint_cmd(helm: &Path, charts: &Path, env: Env, image_tag: &str, sets: &[String]) -> Cmd {
     helm_cmd(helm)
         .args(["lint", "--strict", "--with-subcharts"])
         .arg(charts.join(UMBRELLA).display().to_string())
-        .args(values_args(charts, env, image_tag))
+        .args(values_args(charts, env, image_tag, sets))
 }
 
-/// `helm template` of the umbrella chart with `env`'s values.
-pub fn template_cmd(helm: &Path, charts: &Path, env: Env, image_tag: &str, namespace: &str) -> Cmd {
+/// `helm template` of the umbrella chart with `env`'s values and `sets`.
+pub fn template_cmd(
+    helm: &Path,
+    charts: &Path,
+    env: Env,
+    image_tag: &str,
+    namespace: &str,
+    sets: &[String],
+) -> Cmd {
     helm_cmd(helm)
         .args(["template", RELEASE])
         .arg(charts.join(UMBRELLA).display().to_string())
         .args(["--namespace", namespace])
-        .args(values_args(charts, env, image_tag))
+        .args(values_args(charts, env, image_tag, sets))
 }
 
 /// `helm upgrade --install --atomic --wait` of the umbrella chart, with `extra` `--set` pairs.
@@ -121,7 +137,7 @@ pub fn upgrade_cmd(
         .arg(charts.join(UMBRELLA).display().to_string())
         .args(["--namespace", &args.namespace, "--create-namespace"])
         .args(["--atomic", "--wait", "--timeout", &args.timeout])
-        .args(values_args(charts, args.env, image_tag))
+        .args(values_args(charts, args.env, image_tag, &args.sets))
         .args(set_args(extra));
     target.apply(cmd)
 }
@@ -137,8 +153,9 @@ pub struct EnvReport {
     pub kinds: String,
 }
 
-/// Lints, renders and validates the charts for `env` with an installed `helm` (dependencies
-/// already built). Errors list every problem, one per line.
+/// Lints, renders and validates the charts for `env` (with `sets`) with an installed `helm`
+/// (dependencies already built): the API types, then the hardening
+/// ([`validate::check_hardening`]). Errors list every problem, one per line.
 pub fn validate_env(
     runner: &dyn Runner,
     helm: &Path,
@@ -146,24 +163,34 @@ pub fn validate_env(
     env: Env,
     image_tag: &str,
     namespace: &str,
+    sets: &[String],
 ) -> Result<EnvReport> {
-    runner
-        .run(&lint_cmd(helm, charts, env, image_tag))
-        .with_context(|| format!("helm lint of the {} values failed (see above)", env.name()))?;
     let rendered = runner
-        .read(&template_cmd(helm, charts, env, image_tag, namespace))
+        .read(&template_cmd(helm, charts, env, image_tag, namespace, sets))
         .with_context(|| format!("helm template with the {} values failed", env.name()))?;
-    let manifests = validate::validate_rendered(&rendered).map_err(|problems| {
-        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!(
-            "{} rendered manifest(s) of the {} values do not match the Kubernetes API:\n  {}\n\
+    runner
+        .run(&lint_cmd(helm, charts, env, image_tag, sets))
+        .with_context(|| format!("helm lint of the {} values failed (see above)", env.name()))?;
+    let manifests = validate::validate_rendered(&rendered)
+        .and_then(|manifests| {
+            let problems = validate::check_hardening(&rendered, env == Env::Prod);
+            if problems.is_empty() {
+                Ok(manifests)
+            } else {
+                Err(problems)
+            }
+        })
+        .map_err(|problems| {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!(
+                "{} rendered manifest(s) of the {} values do not match the Kubernetes API:\n  {}\n\
              Fix the templates under {} (the path is the field's place in the manifest).",
-            problems.len(),
-            env.name(),
-            lines.join("\n  "),
-            charts.display()
-        )
-    })?;
+                problems.len(),
+                env.name(),
+                lines.join("\n  "),
+                charts.display()
+            )
+        })?;
     let report = EnvReport {
         env,
         manifests: manifests.len(),
@@ -189,15 +216,50 @@ fn prepare(runner: &dyn Runner, charts: &Path) -> Result<PathBuf> {
     Ok(helm)
 }
 
-/// For `cargo xtask ci`: lints and validates every chart for dev and prod; returns one report
-/// per environment (the lead's summary row can show `report.manifests` and `report.kinds`).
+/// Checks that prod does not render without a JWT secret and that the failure names the value
+/// to set ([`JWT_VALUE`]).
+pub fn check_prod_needs_jwt(
+    runner: &dyn Runner,
+    helm: &Path,
+    charts: &Path,
+    image_tag: &str,
+) -> Result<()> {
+    match runner.read(&template_cmd(
+        helm,
+        charts,
+        Env::Prod,
+        image_tag,
+        "mockvideo",
+        &[],
+    )) {
+        Ok(_) => bail!(
+            "the prod values rendered without a JWT secret; they must fail naming {JWT_VALUE} \
+             (global.auth.required in values-prod.yaml, common.requireJwt)"
+        ),
+        Err(error) if format!("{error:#}").contains(JWT_VALUE) => Ok(()),
+        Err(error) => Err(error.context(format!(
+            "the prod values without a JWT secret failed without naming {JWT_VALUE}"
+        ))),
+    }
+}
+
+/// For `cargo xtask ci`: lints and validates every chart for every environment (prod with
+/// [`CI_PROD_SETS`], after [`check_prod_needs_jwt`]); returns one report per environment (the
+/// lead's summary row can show `report.manifests` and `report.kinds`).
 pub fn validate_all(runner: &dyn Runner) -> Result<Vec<EnvReport>> {
     let charts = charts_dir();
     let helm = prepare(runner, &charts)?;
     let tag = Version::detect(runner)?.tag();
+    check_prod_needs_jwt(runner, &helm, &charts, &tag)?;
     Env::ALL
         .iter()
-        .map(|env| validate_env(runner, &helm, &charts, *env, &tag, "mockvideo"))
+        .map(|env| {
+            let sets: Vec<String> = match env {
+                Env::Prod => CI_PROD_SETS.iter().map(ToString::to_string).collect(),
+                Env::Dev | Env::Local => Vec::new(),
+            };
+            validate_env(runner, &helm, &charts, *env, &tag, "mockvideo", &sets)
+        })
         .collect()
 }
 
@@ -210,7 +272,15 @@ pub async fn deploy(runner: &dyn Runner, args: &DeployArgs) -> Result<()> {
         Some(tag) => tag.clone(),
         None => Version::detect(runner)?.tag(),
     };
-    let report = validate_env(runner, &helm, &charts, args.env, &tag, &args.namespace)?;
+    let report = validate_env(
+        runner,
+        &helm,
+        &charts,
+        args.env,
+        &tag,
+        &args.namespace,
+        &args.sets,
+    )?;
     let target = Target::pick(args.kube_context.as_deref());
     if args.dry_run {
         eprintln!(
@@ -332,6 +402,7 @@ mod tests {
             dry_run,
             timeout: "5m".to_string(),
             charts: None,
+            sets: vec!["global.auth.existingSecret=jwt".to_string()],
         }
     }
 
@@ -340,14 +411,14 @@ mod tests {
         let helm = Path::new("/t/helm");
         let charts = Path::new("/r/helm");
         assert_eq!(
-            lint_cmd(helm, charts, Env::Dev, "0.1.0-abc").line(),
+            lint_cmd(helm, charts, Env::Dev, "0.1.0-abc", &[]).line(),
             "/t/helm lint --strict --with-subcharts /r/helm/mockvideo \
              --values /r/helm/mockvideo/values-dev.yaml --set global.imageTag=0.1.0-abc"
         );
         assert_eq!(
-            template_cmd(helm, charts, Env::Prod, "t", "mv").line(),
+            template_cmd(helm, charts, Env::Prod, "t", "mv", &["a.b=c".to_string()]).line(),
             "/t/helm template mockvideo /r/helm/mockvideo --namespace mv \
-             --values /r/helm/mockvideo/values-prod.yaml --set global.imageTag=t"
+             --values /r/helm/mockvideo/values-prod.yaml --set global.imageTag=t --set a.b=c"
         );
         assert_eq!(
             upgrade_cmd(
@@ -362,7 +433,8 @@ mod tests {
             "/t/helm upgrade --install mockvideo /r/helm/mockvideo --namespace mv \
              --create-namespace --atomic --wait --timeout 5m \
              --values /r/helm/mockvideo/values-prod.yaml --set global.imageTag=t \
-             --set backing.hostPath=/d --kube-context kind-dev"
+             --set global.auth.existingSecret=jwt --set backing.hostPath=/d \
+             --kube-context kind-dev"
         );
         assert_eq!(
             Target::Kubeconfig(PathBuf::from("/r/target/cluster/kubeconfig"))
@@ -419,10 +491,10 @@ mod tests {
                         apiVersion: v1\nkind: Service\nmetadata:\n  name: accountd\n\
                         spec:\n  ports:\n    - name: http\n      port: 5000\n      targetPort: http\n      protocoll: TCP\n";
         let runner = RecordingRunner::new().read_answer(
-            &template_cmd(helm, charts, Env::Dev, "t", "mv").line(),
+            &template_cmd(helm, charts, Env::Dev, "t", "mv", &[]).line(),
             rendered,
         );
-        let error = validate_env(&runner, helm, charts, Env::Dev, "t", "mv")
+        let error = validate_env(&runner, helm, charts, Env::Dev, "t", "mv", &[])
             .unwrap_err()
             .to_string();
         assert!(
@@ -432,13 +504,17 @@ mod tests {
             ),
             "{error}"
         );
-        assert_eq!(runner.lines(Kind::Run).len(), 1, "lint ran first");
+        assert_eq!(
+            runner.lines(Kind::Run).len(),
+            1,
+            "lint ran after the template"
+        );
         let fixed = rendered.replace("protocoll", "protocol");
         let runner = RecordingRunner::new().read_answer(
-            &template_cmd(helm, charts, Env::Dev, "t", "mv").line(),
+            &template_cmd(helm, charts, Env::Dev, "t", "mv", &[]).line(),
             &fixed,
         );
-        let report = validate_env(&runner, helm, charts, Env::Dev, "t", "mv").unwrap();
+        let report = validate_env(&runner, helm, charts, Env::Dev, "t", "mv", &[]).unwrap();
         assert_eq!((report.manifests, report.kinds.as_str()), (1, "Service 1"));
     }
 
@@ -473,5 +549,31 @@ mod tests {
                 std::fs::read_to_string(charts_dir().join(UMBRELLA).join("Chart.yaml")).unwrap();
             assert!(umbrella.contains(&format!("file://../{}", deployable.name)));
         }
+    }
+
+    #[test]
+    fn prod_without_a_jwt_secret_must_fail_naming_it() {
+        let helm = Path::new("/t/helm");
+        let charts = Path::new("/r/helm");
+        let line = template_cmd(helm, charts, Env::Prod, "t", "mockvideo", &[]).line();
+        let renders = RecordingRunner::new().read_answer(&line, "");
+        let error = check_prod_needs_jwt(&renders, helm, charts, "t")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("rendered without a JWT secret"), "{error}");
+        let fails_otherwise = RecordingRunner::new();
+        let error = format!(
+            "{:#}",
+            check_prod_needs_jwt(&fails_otherwise, helm, charts, "t").unwrap_err()
+        );
+        assert!(
+            error.contains(&format!("without naming {JWT_VALUE}")),
+            "{error}"
+        );
+        assert_eq!(
+            CI_PROD_SETS[0].split('=').next(),
+            Some(JWT_VALUE),
+            "ci validates prod with the value the failure names"
+        );
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use cucumber::given;
 use harness::cluster::Cluster;
+use k8s_openapi::api::core::v1::Secret;
 use tokio::sync::OnceCell;
 
 use crate::steps::{
@@ -18,6 +19,9 @@ use crate::steps::{
 const CONSUMER_SETTINGS: &str = "event-consumer-settings";
 const STREAM_KEY: &str = "EVENT_CONSUMER__REDIS__STREAM";
 const GROUP_KEY: &str = "EVENT_CONSUMER__GROUP";
+/// The Secret of the deployed event-consumer; its file `redis-password` is Redis's password.
+const CONSUMER_SECRET: &str = "event-consumer-secrets";
+const REDIS_PASSWORD_FILE: &str = "redis-password";
 /// Longest a Background waits for a deployed workload to be Ready.
 const READY_LIMIT: Duration = Duration::from_secs(60);
 
@@ -101,8 +105,13 @@ async fn pipeline_on_cluster(world: &mut MockVideoWorld) -> anyhow::Result<()> {
             .cloned()
             .with_context(|| format!("ConfigMap {CONSUMER_SETTINGS} has no {key}"))
     };
+    let redis = match redis_password(&cluster).await? {
+        // The chart only accepts passwords of URL-safe characters (templates/backing.yaml).
+        Some(password) => redis.replacen("http://", &format!("redis://:{password}@"), 1),
+        None => redis.replacen("http://", "redis://", 1),
+    };
     let pipeline = DeployedPipeline {
-        redis_url: redis.replacen("http://", "redis://", 1),
+        redis_url: redis,
         stream: setting(STREAM_KEY)?,
         group: setting(GROUP_KEY)?,
     };
@@ -110,4 +119,21 @@ async fn pipeline_on_cluster(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     let producer = use_service(world, "event-producer").await?;
     events::use_deployed(world, pipeline, producer, format!("{run}-"));
     Ok(())
+}
+
+/// The Redis password the deployed event-consumer uses (the file `redis-password` of its
+/// Secret), or none when the Secret or the file is missing or empty (a Redis without one).
+async fn redis_password(cluster: &Cluster) -> anyhow::Result<Option<String>> {
+    let secret = tokio::time::timeout(
+        Duration::from_secs(10),
+        cluster.api::<Secret>().get_opt(CONSUMER_SECRET),
+    )
+    .await
+    .with_context(|| format!("reading Secret {CONSUMER_SECRET}: no answer within 10 s"))?
+    .with_context(|| format!("reading Secret {CONSUMER_SECRET}"))?;
+    Ok(secret
+        .and_then(|secret| secret.data)
+        .and_then(|data| data.get(REDIS_PASSWORD_FILE).cloned())
+        .map(|bytes| String::from_utf8_lossy(&bytes.0).trim().to_owned())
+        .filter(|password| !password.is_empty()))
 }
