@@ -5,7 +5,8 @@ Feature: The consumer processes each accepted event exactly once
   A notification id seen before is acknowledged without being processed again. An entry that
   cannot be processed is retried and, after the configured number of deliveries, moved to the
   dead-letter stream "<stream>:dead" instead of being acknowledged silently. Entries left pending
-  by a consumer that died are claimed by a live one.
+  by a consumer that died are claimed by a live one. What every group has read and acknowledged
+  is trimmed from the stream.
 
   Scenario: An accepted event is processed once, by the consumer that read it
     Given an event producer on a fresh stream
@@ -62,3 +63,12 @@ Feature: The consumer processes each accepted event exactly once
     And the stream does not exist
     When a consumer "early" starts on that stream
     Then the stream exists with the consumer group "demo_consumer_group"
+
+  Scenario: Entries every group has acknowledged are trimmed from the stream
+    Given consumers that trim the stream every "200ms"
+    And an event producer on a fresh stream
+    And a consumer "c1" on that stream
+    When 50 events flow through the producer
+    Then every accepted event is processed exactly once
+    And the stream is trimmed to nothing
+    And consumer "c1"'s metric "events_stream_trimmed_total" is at least 50

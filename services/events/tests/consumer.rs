@@ -103,7 +103,7 @@ async fn every_event_is_processed_once_and_markers_are_only_acknowledged() {
     add_event(&mut connection, &stream, &late).await;
     let records = wait_processed(&connection, &stream, 26).await;
     assert_eq!(records.last().unwrap().id, late.id);
-    let seen: u64 = redis::cmd("SCARD")
+    let seen: u64 = redis::cmd("ZCARD")
         .arg(seen_key(&stream, GROUP))
         .query_async(&mut connection)
         .await
@@ -225,6 +225,8 @@ async fn a_restarted_consumer_reads_its_own_pending_entries_first() {
     // Claiming would take 10 minutes: only reading its own pending list can process it.
     let mut settings = consumer_settings(redis.url(), &stream, GROUP, "same");
     settings.claim_min_idle = std::time::Duration::from_secs(600);
+    // The de-duplication window must outlast the claim idle time (refused at start otherwise).
+    settings.seen_window = std::time::Duration::from_secs(900);
     let consumer = start_consumer(settings).await.unwrap();
     let records = wait_processed(&connection, &stream, 1).await;
     assert_eq!(records[0].id, nm.id);

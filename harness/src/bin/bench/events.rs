@@ -89,6 +89,7 @@ impl Keys {
             self.stream.clone(),
             self.direct.clone(),
             record::processed_key(&self.stream, GROUP),
+            record::processed_count_key(&self.stream, GROUP),
             record::seen_key(&self.stream, GROUP),
             record::dead_letter_key(&self.stream),
         ]
@@ -251,6 +252,7 @@ async fn measure(
         max_events: None,
         description: DESCRIPTION.to_string(),
         request_timeout: spec.op_timeout,
+        token: None,
     };
     let mut baseline = 0;
     if !spec.warmup.is_zero() {
@@ -280,7 +282,10 @@ async fn measure(
     let records = record::read_processed(&mut reader, &keys.stream, GROUP)
         .await
         .context("reading the processed records")?;
-    let measured = records.iter().skip(usize::try_from(baseline)?);
+    // The list is capped (`processed_max_len`): the lag is taken from its newest records, at
+    // most the measured run's.
+    let measured_count = usize::try_from(report.accepted)?.min(records.len());
+    let measured = records.iter().skip(records.len() - measured_count);
     let lag = Lag::from_micros(measured.map(|r| r.lag_us))?;
 
     println!();
@@ -363,7 +368,7 @@ async fn bench_direct(
 /// How far the consumers got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Drained {
-    /// Records in the processed list.
+    /// Processed records appended so far (the running count).
     processed: u64,
     /// Whether it reached the target.
     complete: bool,
@@ -371,31 +376,33 @@ struct Drained {
     waited: Duration,
 }
 
-/// Waits until the processed list holds `target` records, or `timeout_secs` pass.
+/// Waits until the consumers have appended `target` processed records (the list's running
+/// count, which its cap does not shrink), or `timeout_secs` pass.
 async fn drain(
     conn: redis::aio::ConnectionManager,
     keys: &Keys,
     target: u64,
     timeout_secs: u64,
 ) -> Result<Drained> {
-    let key = record::processed_key(&keys.stream, GROUP);
+    let key = record::processed_count_key(&keys.stream, GROUP);
     let started = Instant::now();
     // The last count read: what a drain that did not complete in time got to.
     let last = AtomicU64::new(0);
     let (key, seen) = (&key, &last);
     let waited = wait_until(
-        &format!("{target} records in the processed list"),
+        &format!("{target} processed records"),
         Duration::from_secs(timeout_secs),
         DRAIN_POLL,
         || {
             let mut conn = conn.clone();
             async move {
-                let llen = redis::cmd("LLEN").arg(key).query_async(&mut conn).await;
-                let processed: u64 = match llen {
-                    Ok(processed) => processed,
+                let count: redis::RedisResult<Option<u64>> =
+                    redis::cmd("GET").arg(key).query_async(&mut conn).await;
+                let processed: u64 = match count {
+                    Ok(processed) => processed.unwrap_or(0),
                     Err(error) => {
                         let error = anyhow::Error::new(error);
-                        return Attempt::Failed(error.context("LLEN of the processed list"));
+                        return Attempt::Failed(error.context("GET of the processed count"));
                     }
                 };
                 seen.store(processed, Ordering::Relaxed);

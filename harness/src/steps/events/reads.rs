@@ -1,5 +1,6 @@
 //! Reads straight from the scenario's Redis: stream entries, the Notification Messages in them,
-//! the consumer group's progress and the processed record.
+//! the consumer groups' progress and the processed record (through the follower when the
+//! consumers trim it).
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use redis::{
 };
 use serde_json::Value;
 
-use crate::steps::world::events::EventsState;
+use crate::steps::world::events::{EventsState, GROUP};
 
 /// Longest a functional check waits for the consumers to catch up.
 pub(super) const SETTLE_LIMIT: Duration = Duration::from_secs(30);
@@ -70,12 +71,17 @@ pub(super) async fn group_state(
 /// Waits (bounded) until the group has read every entry and acknowledged it (processed, seen
 /// as a duplicate, or dead-lettered).
 pub(super) async fn wait_until_settled(state: &EventsState) {
+    wait_until_settled_in(state, state.group()).await;
+}
+
+/// [`wait_until_settled`] for the group `group`.
+pub(super) async fn wait_until_settled_in(state: &EventsState, group: &str) {
     let conn = state.conn().await;
-    let what = "consumers settled: (pending, read to the end) = (0, true)";
-    wait_until(what, SETTLE_LIMIT, Duration::from_millis(100), || {
+    let what = format!("consumers of {group} settled: (pending, read to the end) = (0, true)");
+    wait_until(&what, SETTLE_LIMIT, Duration::from_millis(100), || {
         let mut conn = conn.clone();
         async move {
-            match group_state(&mut conn, &state.stream, state.group()).await {
+            match group_state(&mut conn, &state.stream, group).await {
                 Some((0, true)) => Attempt::Ready(()),
                 last => Attempt::Pending(format!("(pending, read to the end) = {last:?}")),
             }
@@ -87,8 +93,25 @@ pub(super) async fn wait_until_settled(state: &EventsState) {
 
 /// The processed record of the scenario's stream.
 pub(super) async fn processed(state: &EventsState) -> Vec<ProcessedRecord> {
+    processed_in(state, state.group()).await
+}
+
+/// The processed record of `group`: every record the follower saw when it follows that group
+/// (a step failure if the trimming took any before it read them), else the whole list.
+pub(super) async fn processed_in(state: &EventsState, group: &str) -> Vec<ProcessedRecord> {
+    if let Some(follower) = state.follower.as_ref().filter(|_| group == GROUP) {
+        let (records, missed, _) = follower
+            .catch_up()
+            .await
+            .unwrap_or_else(|error| panic!("{error:#}"));
+        assert_eq!(
+            missed, 0,
+            "the processed list was trimmed past {missed} records before they were read"
+        );
+        return records;
+    }
     let mut conn = state.conn().await;
-    read_processed(&mut conn, &state.stream, state.group())
+    read_processed(&mut conn, &state.stream, group)
         .await
         .unwrap_or_else(|error| panic!("reading the processed record: {error}"))
 }

@@ -25,8 +25,11 @@ EVENT_CONSUMER__* variables (EVENT_CONSUMER__GROUP, EVENT_CONSUMER__BATCH_SIZE, 
 EVENT_CONSUMER__CLAIM_MIN_IDLE, EVENT_CONSUMER__MAX_DELIVERIES, \
 EVENT_CONSUMER__DEAD_LETTER_STREAM, ...), and the file redis-password in the secrets directory.
 
-Processed events are recorded in the list <stream>:<group>:processed (ids in the set \
-<stream>:<group>:seen). /metrics, /livez and /readyz are on the admin port (default 9092). \
+Processed events are recorded in the list <stream>:<group>:processed (the newest \
+EVENT_CONSUMER__PROCESSED_MAX_LEN, default 10000; their ids for EVENT_CONSUMER__SEEN_WINDOW, \
+default 5 min, in the sorted set <stream>:<group>:seen-window). Every \
+EVENT_CONSUMER__TRIM_INTERVAL (default 10 s) the stream is trimmed below what every consumer \
+group has read and acknowledged. /metrics, /livez and /readyz are on the admin port (default 9092). \
 SIGTERM finishes the batch in hand, then exits 0.
 
 Example:

@@ -6,6 +6,7 @@
 //! - `events_dead_lettered_total`: entries moved to the dead-letter stream;
 //! - `events_claimed_total`: entries taken over with `XAUTOCLAIM`;
 //! - `events_processing_failures_total`: deliveries that could not be processed (left pending);
+//! - `events_stream_trimmed_total`: entries trimmed from the stream (done by every group);
 //! - `events_redis_errors_total`: Redis errors that made the worker reconnect;
 //! - `events_end_to_end_lag_seconds` (histogram): processing time minus the NM timestamp.
 
@@ -21,6 +22,8 @@ pub const EVENTS_DEAD_LETTERED: &str = "events_dead_lettered_total";
 pub const EVENTS_CLAIMED: &str = "events_claimed_total";
 /// Deliveries that could not be processed.
 pub const PROCESSING_FAILURES: &str = "events_processing_failures_total";
+/// Entries trimmed from the stream.
+pub const STREAM_TRIMMED: &str = "events_stream_trimmed_total";
 /// Redis errors.
 pub const REDIS_ERRORS: &str = "events_redis_errors_total";
 /// End-to-end lag.
@@ -42,6 +45,10 @@ pub fn register() {
         PROCESSING_FAILURES,
         "Deliveries that could not be processed (left pending)"
     );
+    metrics::describe_counter!(
+        STREAM_TRIMMED,
+        "Entries trimmed from the stream (read and acknowledged by every group)"
+    );
     metrics::describe_counter!(REDIS_ERRORS, "Redis errors that made the worker reconnect");
     metrics::describe_histogram!(
         END_TO_END_LAG,
@@ -54,6 +61,7 @@ pub fn register() {
         EVENTS_DEAD_LETTERED,
         EVENTS_CLAIMED,
         PROCESSING_FAILURES,
+        STREAM_TRIMMED,
         REDIS_ERRORS,
     ] {
         metrics::counter!(name).increment(0);

@@ -5,6 +5,7 @@
 //! - [`worker`]: the read/claim/process loop and the dead-letter move;
 //! - [`reply`]: the Redis replies it reads (stream entries, delivery counts), parsed;
 //! - [`record`]: the processed record (what the features and the bench check) and its keys;
+//! - [`trim`]: trimming the stream below what every consumer group is done with;
 //! - [`app`]: the admin listener (`/metrics`, `/livez`, `/readyz`) and [`main_from_env`].
 
 pub mod app;
@@ -14,6 +15,7 @@ pub mod record;
 pub mod reply;
 pub mod scripts;
 pub mod settings;
+pub mod trim;
 pub mod worker;
 
 pub use app::{main_from_env, App};

@@ -1,9 +1,16 @@
 //! What the consumer processed, kept in Redis so features and the bench can check it:
 //!
 //! - [`processed_key`] `<stream>:<group>:processed`: a LIST of [`ProcessedRecord`] JSON, one per
-//!   event processed (never two for one NM id);
-//! - [`seen_key`] `<stream>:<group>:seen`: a SET of the NM ids processed (the de-duplication);
+//!   event processed (never two for one NM id), the newest `processed_max_len` only;
+//! - [`processed_count_key`] `<stream>:<group>:processed-count`: how many records were ever
+//!   appended to that list (so a reader following it knows what the trimming took);
+//! - [`seen_key`] `<stream>:<group>:seen-window`: a sorted set of the NM ids processed in the
+//!   last `seen_window`, scored by when (milliseconds, the Redis server's clock): the
+//!   de-duplication. (Versions before it kept an unbounded SET at `<stream>:<group>:seen`; that
+//!   key is no longer written and may be deleted.)
 //! - [`dead_letter_key`] `<stream>:dead`: the default dead-letter stream.
+//!
+//! The bounds and their defaults are explained in [`super::settings`].
 
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
@@ -13,9 +20,14 @@ pub fn processed_key(stream: &str, group: &str) -> String {
     format!("{stream}:{group}:processed")
 }
 
-/// `<stream>:<group>:seen` (a SET of NM ids).
+/// `<stream>:<group>:processed-count` (an integer: records ever appended to the list).
+pub fn processed_count_key(stream: &str, group: &str) -> String {
+    format!("{stream}:{group}:processed-count")
+}
+
+/// `<stream>:<group>:seen-window` (a sorted set: NM id → when it was applied, in ms).
 pub fn seen_key(stream: &str, group: &str) -> String {
-    format!("{stream}:{group}:seen")
+    format!("{stream}:{group}:seen-window")
 }
 
 /// `<stream>:dead`.
@@ -39,7 +51,19 @@ pub struct ProcessedRecord {
     pub lag_us: u64,
 }
 
-/// Every record of `stream`/`group`, in processing order.
+/// Decodes one record of the processed list.
+pub fn decode_processed(item: &str) -> redis::RedisResult<ProcessedRecord> {
+    serde_json::from_str(item).map_err(|error| {
+        redis::RedisError::from((
+            redis::ErrorKind::TypeError,
+            "undecodable processed record",
+            format!("{error}: {item}"),
+        ))
+    })
+}
+
+/// Every record `stream`/`group` still keeps (the newest `processed_max_len`), in processing
+/// order.
 pub async fn read_processed(
     conn: &mut impl ConnectionLike,
     stream: &str,
@@ -51,18 +75,7 @@ pub async fn read_processed(
         .arg(-1)
         .query_async(conn)
         .await?;
-    items
-        .iter()
-        .map(|item| {
-            serde_json::from_str(item).map_err(|error| {
-                redis::RedisError::from((
-                    redis::ErrorKind::TypeError,
-                    "undecodable processed record",
-                    format!("{error}: {item}"),
-                ))
-            })
-        })
-        .collect()
+    items.iter().map(|item| decode_processed(item)).collect()
 }
 
 #[cfg(test)]
@@ -72,7 +85,8 @@ mod tests {
     #[test]
     fn key_names() {
         assert_eq!(processed_key("s", "g"), "s:g:processed");
-        assert_eq!(seen_key("s", "g"), "s:g:seen");
+        assert_eq!(processed_count_key("s", "g"), "s:g:processed-count");
+        assert_eq!(seen_key("s", "g"), "s:g:seen-window");
         assert_eq!(dead_letter_key("s"), "s:dead");
     }
 }

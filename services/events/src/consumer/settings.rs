@@ -17,7 +17,41 @@
 //! | `max_deliveries` | `EVENT_CONSUMER__MAX_DELIVERIES` | | 3 |
 //! | `dead_letter_stream` | `EVENT_CONSUMER__DEAD_LETTER_STREAM` | | `<stream>:dead` |
 //! | `retry_period` | `EVENT_CONSUMER__RETRY_PERIOD` | `REDIS_RETRY_PERIOD` (s) | 1 s |
+//! | `seen_window` | `EVENT_CONSUMER__SEEN_WINDOW` | | 5 min |
+//! | `processed_record` | `EVENT_CONSUMER__PROCESSED_RECORD` | | `true` |
+//! | `processed_max_len` | `EVENT_CONSUMER__PROCESSED_MAX_LEN` | | 10000 |
+//! | `trim_stream` | `EVENT_CONSUMER__TRIM_STREAM` | | `true` |
+//! | `trim_interval` | `EVENT_CONSUMER__TRIM_INTERVAL` | | 10 s |
 //! | `log_level` | `EVENT_CONSUMER__LOG_LEVEL` | `LOG_LEVEL` | `info` |
+//!
+//! ## What Redis holds, and its bounds
+//!
+//! - **The de-duplication record** (`<stream>:<group>:seen-window`, a sorted set of NM ids
+//!   scored by the Redis server's clock when applied) keeps the ids applied in the last
+//!   `seen_window`; older ones are removed by every batch, and the whole key expires after
+//!   `seen_window` without a batch. Its size is at most the events of one window.
+//!
+//!   *Sizing.* An entry applied by one consumer can reach a second one in two ways. (1) The
+//!   claim race: consumer A holds a batch it read while consumer B claims the same entries,
+//!   which `XAUTOCLAIM` does no earlier than `claim_min_idle` after A's read; the batch script
+//!   checks that every entry is still pending before applying it, which catches this race
+//!   however long A stalls. (2) The same Notification Message in a second entry (a replay, a
+//!   re-post of the same JSON): caught while its id is in the window. The window is also the
+//!   second line of defence for (1), so it must outlast `claim_min_idle` plus the longest a
+//!   batch can be in hand (one command's response timeout: `block` + 5 s):
+//!   [`min_seen_window`]; a shorter one is refused at start-up, naming both settings. The
+//!   default, 5 min, is ten times the default `claim_min_idle` (30 s): a consumer stalled for
+//!   minutes is still caught. Measured (`features/robustness/events/redis_growth.feature`):
+//!   about 120 bytes per id in Redis, so 1,000 events/s for 5 min hold 300,000 ids, about
+//!   35 MiB; the seed's rate (a few events a second) holds a few hundred KiB.
+//! - **The processed record** (`<stream>:<group>:processed`, a list) keeps the last
+//!   `processed_max_len` records (`LTRIM` in the same script), or none when `processed_record`
+//!   is false; `<stream>:<group>:processed-count` counts every record ever appended, so a reader
+//!   can tell how many it missed. A record is about 95 bytes plus its description (10,000
+//!   records of short descriptions: about 950 KiB), so the description size cap bounds it too.
+//! - **The stream** is trimmed every `trim_interval` (when `trim_stream`) below what every
+//!   consumer group is done with (see [`super::trim`]): an entry that any group has not read,
+//!   or read and not acknowledged, is never trimmed.
 
 use std::time::Duration;
 
@@ -25,6 +59,17 @@ use platform::config::{ConfigError, Layout, Load, SeedValues};
 use serde::Deserialize;
 
 use super::record::dead_letter_key;
+
+/// Added to `block` for the response timeout of every consumer command: the longest a batch
+/// can be in hand between its read and its script.
+pub const RESPONSE_MARGIN: Duration = Duration::from_secs(5);
+
+/// The shortest de-duplication window that still catches an entry claimed by another consumer
+/// while the first one holds it: `claim_min_idle` (the earliest a claim can happen) plus the
+/// longest a batch can be in hand (`block` + [`RESPONSE_MARGIN`]).
+pub fn min_seen_window(claim_min_idle: Duration, block: Duration) -> Duration {
+    claim_min_idle + block + RESPONSE_MARGIN
+}
 use crate::redis_link::{RedisSettings, REDIS_SECRET_FILES};
 
 /// Environment variable prefix: `EVENT_CONSUMER__REDIS__HOST` sets `redis.host`.
@@ -67,6 +112,19 @@ pub struct Settings {
     pub retry_period: Duration,
     /// Log level when `RUST_LOG` is unset. Default `info`.
     pub log_level: String,
+    /// How long an applied NM id stays in the de-duplication record; at least
+    /// [`min_seen_window`]. Default 5 min (see the module docs).
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub seen_window: Duration,
+    /// Whether to keep the processed record (the list of applied events). Default `true`.
+    pub processed_record: bool,
+    /// Most records the processed list keeps (the newest). Default 10,000.
+    pub processed_max_len: u64,
+    /// Whether to trim the stream below what every consumer group is done with. Default `true`.
+    pub trim_stream: bool,
+    /// How often to trim the stream. Default 10 s.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub trim_interval: Duration,
 }
 
 /// `consumer-<hostname>`, else `consumer-<pid>`.
@@ -97,6 +155,11 @@ impl Default for Settings {
             dead_letter_stream: None,
             retry_period: Duration::from_secs(1),
             log_level: "info".to_owned(),
+            seen_window: Duration::from_secs(300),
+            processed_record: true,
+            processed_max_len: 10_000,
+            trim_stream: true,
+            trim_interval: Duration::from_secs(10),
         }
     }
 }
@@ -158,9 +221,28 @@ impl Load for Settings {
                 "must be greater than zero",
             ));
         }
+        if self.processed_max_len == 0 {
+            return Err(ConfigError::invalid(
+                "processed_max_len",
+                "must be greater than zero (set processed_record = false to keep no record)",
+            ));
+        }
+        let min_window = min_seen_window(self.claim_min_idle, self.block);
+        if self.seen_window < min_window {
+            return Err(ConfigError::invalid(
+                "seen_window",
+                format!(
+                    "{:?} is shorter than claim_min_idle ({:?}) + block ({:?}) + {:?} = {:?}: \
+                     an entry claimed from a consumer still holding it would not be recognised \
+                     as a duplicate",
+                    self.seen_window, self.claim_min_idle, self.block, RESPONSE_MARGIN, min_window
+                ),
+            ));
+        }
         for (key, value) in [
             ("claim_interval", self.claim_interval),
             ("retry_period", self.retry_period),
+            ("trim_interval", self.trim_interval),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::invalid(key, "must be greater than zero"));
@@ -186,6 +268,56 @@ mod tests {
         assert_eq!(settings.block, Duration::from_secs(1));
         assert_eq!(settings.max_deliveries, 3);
         assert_eq!(settings.dead_letter_stream(), "NotificationStream:dead");
+        assert_eq!(settings.seen_window, Duration::from_secs(300));
+        assert!(settings.processed_record);
+        assert_eq!(settings.processed_max_len, 10_000);
+        assert!(settings.trim_stream);
+        assert_eq!(settings.trim_interval, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_window_must_outlast_the_claim_idle_time() {
+        assert_eq!(
+            min_seen_window(Duration::from_secs(30), Duration::from_secs(1)),
+            Duration::from_secs(36)
+        );
+        let error = Settings::load_with_env(
+            None,
+            None,
+            env(&[
+                ("EVENT_CONSUMER__CLAIM_MIN_IDLE", "2m"),
+                ("EVENT_CONSUMER__SEEN_WINDOW", "1m"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(error.key(), Some("seen_window"));
+        let text = error.to_string();
+        assert!(
+            text.contains("claim_min_idle") && text.contains("seen_window"),
+            "{text}"
+        );
+        let settings = Settings::load_with_env(
+            None,
+            None,
+            env(&[
+                ("EVENT_CONSUMER__CLAIM_MIN_IDLE", "1s"),
+                ("EVENT_CONSUMER__BLOCK", "200ms"),
+                ("EVENT_CONSUMER__SEEN_WINDOW", "6200ms"),
+                ("EVENT_CONSUMER__PROCESSED_RECORD", "false"),
+                ("EVENT_CONSUMER__TRIM_INTERVAL", "1s"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.seen_window, Duration::from_millis(6200));
+        assert!(!settings.processed_record);
+        assert_eq!(settings.trim_interval, Duration::from_secs(1));
+        let error = Settings::load_with_env(
+            None,
+            None,
+            env(&[("EVENT_CONSUMER__PROCESSED_MAX_LEN", "0")]),
+        )
+        .unwrap_err();
+        assert_eq!(error.key(), Some("processed_max_len"));
     }
 
     #[test]

@@ -7,14 +7,18 @@
 //! 3. every `claim_interval`, `XAUTOCLAIM <stream> <group> <me> <claim_min_idle> 0-0 COUNT
 //!    batch_size` over the whole cursor: entries of dead consumers are processed here; ids the
 //!    server reports deleted are acknowledged;
-//! 4. a batch is processed by one Lua script ([`super::scripts::PROCESS_BATCH`]): per entry
-//!    `SADD seen <NM id>`, `RPUSH processed <record>` when new, `XACK`. A killed consumer leaves
-//!    either all of it or nothing; a redelivered event is acknowledged as a duplicate;
+//! 4. a batch is processed by one Lua script ([`super::scripts::PROCESS_BATCH`]): per entry,
+//!    when it is still pending and its NM id is not in the seen window, `ZADD seen <now> <NM
+//!    id>` and `RPUSH processed <record>`; then `XACK`. A killed consumer leaves either all of
+//!    it or nothing; a redelivered event is acknowledged as a duplicate. The seen window and the
+//!    processed list are trimmed to their bounds in the same script (see [`super::settings`]);
 //! 5. `CreateStream` markers and deleted entries are only acknowledged; an entry without a
 //!    decodable `EventStream` stays pending and is retried (after the next read of new
 //!    entries); once delivered `max_deliveries` times it moves to the dead-letter stream
 //!    ([`super::scripts::DEAD_LETTER`]);
-//! 6. a Redis error: log, not ready, wait `retry_period`, reconnect. Stop: finish the batch in
+//! 6. every `trim_interval` (when `trim_stream`), the stream is trimmed below what every group
+//!    is done with ([`super::trim`]);
+//! 7. a Redis error: log, not ready, wait `retry_period`, reconnect. Stop: finish the batch in
 //!    hand, stop reading, return.
 
 use std::{
@@ -30,10 +34,11 @@ use time::OffsetDateTime;
 
 use super::{
     metrics,
-    record::{processed_key, seen_key, ProcessedRecord},
+    record::{processed_count_key, processed_key, seen_key, ProcessedRecord},
     reply::{parse_autoclaim_reply, parse_delivery_count, parse_read_reply, Entry},
     scripts::Scripts,
-    Settings,
+    settings::RESPONSE_MARGIN,
+    trim, Settings,
 };
 use crate::{
     notification::{NotificationMessage, CREATE_FIELD, EVENT_FIELD},
@@ -43,8 +48,6 @@ use crate::{
 
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Added to `block` for the response timeout of every command.
-const RESPONSE_MARGIN: Duration = Duration::from_secs(5);
 /// At most this many `XAUTOCLAIM` pages per claim round.
 const MAX_CLAIM_PAGES: usize = 1000;
 
@@ -101,6 +104,12 @@ pub struct Worker {
     dead_letter: String,
     seen: String,
     processed: String,
+    processed_count: String,
+    seen_window: Duration,
+    /// Records the processed list keeps; 0 when no list is kept.
+    processed_keep: u64,
+    /// How often to trim the stream; `None` when it is not trimmed.
+    trim_interval: Option<Duration>,
     batch_size: usize,
     block: Duration,
     claim_min_idle: Duration,
@@ -140,6 +149,14 @@ impl Worker {
             link,
             seen: seen_key(&stream, &settings.group),
             processed: processed_key(&stream, &settings.group),
+            processed_count: processed_count_key(&stream, &settings.group),
+            seen_window: settings.seen_window,
+            processed_keep: if settings.processed_record {
+                settings.processed_max_len
+            } else {
+                0
+            },
+            trim_interval: settings.trim_stream.then_some(settings.trim_interval),
             dead_letter: settings.dead_letter_stream(),
             stream,
             group: settings.group.clone(),
@@ -221,9 +238,17 @@ impl Worker {
         let mut pending_cursor: Option<String> = Some("0".to_owned());
         let mut retry_pending = false;
         let mut next_claim = Instant::now();
+        let mut next_trim = self.trim_interval.map(|interval| Instant::now() + interval);
         loop {
             if stop.is_stopped() {
                 return Ok(());
+            }
+            if let (Some(at), Some(interval)) = (next_trim, self.trim_interval) {
+                if Instant::now() >= at {
+                    self.trim(&mut connection).await?;
+                    next_trim = Some(Instant::now() + interval);
+                    continue;
+                }
             }
             if Instant::now() >= next_claim {
                 if self.claim(&mut connection, stop).await?.failed > 0 {
@@ -277,6 +302,19 @@ impl Worker {
         cmd.arg("STREAMS").arg(&self.stream).arg(id);
         let reply: Value = cmd.query_async(connection).await?;
         parse_read_reply(&reply)
+    }
+
+    /// One trim round ([`trim::trim`]).
+    async fn trim(&self, connection: &mut MultiplexedConnection) -> RedisResult<()> {
+        let outcome = trim::trim(connection, &self.stream).await?;
+        metrics::count(metrics::STREAM_TRIMMED, outcome.removed);
+        match outcome.point {
+            Some(point) => {
+                tracing::debug!(%point, removed = outcome.removed, groups = outcome.groups.len(), "stream trimmed")
+            }
+            None => tracing::debug!(stream = %self.stream, "no consumer group: stream not trimmed"),
+        }
+        Ok(())
     }
 
     /// One claim round over the whole `XAUTOCLAIM` cursor.
@@ -345,7 +383,10 @@ impl Worker {
             .key(&self.stream)
             .key(&self.seen)
             .key(&self.processed)
-            .arg(&self.group);
+            .key(&self.processed_count)
+            .arg(&self.group)
+            .arg(millis(self.seen_window))
+            .arg(self.processed_keep);
         let mut lags = Vec::new();
         let mut poison = Vec::new();
         for entry in entries {
