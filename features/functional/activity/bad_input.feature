@@ -34,3 +34,9 @@ Feature: Bad input is INVALID_ARGUMENT and the server keeps serving
   Scenario: Listing a negative deployment is refused
     When I list the events of deployment -1
     Then listing deployment -1 fails with INVALID_ARGUMENT
+
+  Scenario: Bytes that are no protobuf message are INVALID_ARGUMENT, and the server keeps serving
+    When I send bytes that are not an EventRequest to CreateEvent
+    Then the call fails with INVALID_ARGUMENT mentioning "not valid protobuf"
+    When I create event 5 for deployment 1 with message "still serving"
+    Then the event is accepted with id 5

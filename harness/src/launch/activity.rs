@@ -18,7 +18,13 @@ pub fn settings_for(db: &DbParts) -> activity::Settings {
 /// Starts activity-server on `db`; its gRPC address is the service address, and the admin
 /// listener (metrics, health) is recorded alongside.
 pub async fn start(db: &DbParts) -> anyhow::Result<RunningService> {
-    let app = activity::App::build(settings_for(db))
+    start_with(settings_for(db)).await
+}
+
+/// Starts activity-server with `settings` (e.g. [`settings_for`] with tighter limits), as
+/// [`start`] does.
+pub async fn start_with(settings: activity::Settings) -> anyhow::Result<RunningService> {
+    let app = activity::App::build(settings)
         .await
         .context("starting activity-server in-process")?;
     let grpc_addr = app.grpc_addr();

@@ -1,5 +1,8 @@
 //! activity steps: a fresh activity-server per scenario, CreateEvent and ListEvents over gRPC,
-//! restarts, health, reflection and the activity-client's output.
+//! restarts, health, reflection and the activity-client's output; [`hostile`]: malformed
+//! messages, unread and too many `ListEvents` streams.
+
+pub mod hostile;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,7 +26,7 @@ fn now_ns() -> i64 {
     i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX)
 }
 
-fn grpc_url(world: &MockVideoWorld) -> String {
+pub(super) fn grpc_url(world: &MockVideoWorld) -> String {
     world
         .activity
         .grpc_url
@@ -32,7 +35,7 @@ fn grpc_url(world: &MockVideoWorld) -> String {
 }
 
 /// A channel to the scenario's activity-server.
-async fn channel(world: &MockVideoWorld) -> Channel {
+pub(super) async fn channel(world: &MockVideoWorld) -> Channel {
     let url = grpc_url(world);
     let endpoint = Channel::from_shared(url.clone()).expect("a valid gRPC URL");
     endpoint
@@ -51,7 +54,15 @@ async fn start_server(world: &mut MockVideoWorld) -> anyhow::Result<()> {
         .db
         .clone()
         .expect("a database for activity-server");
-    let service = harness::launch::activity::start(&db).await?;
+    start_server_with(world, harness::launch::activity::settings_for(&db)).await
+}
+
+/// Starts activity-server with `settings` and points the scenario's gRPC and HTTP steps at it.
+async fn start_server_with(
+    world: &mut MockVideoWorld,
+    settings: activity::Settings,
+) -> anyhow::Result<()> {
+    let service = harness::launch::activity::start_with(settings).await?;
     world.activity.grpc_url = Some(service.base_url());
     world.base_url = service.admin_url();
     world.services.push(service);
@@ -192,7 +203,7 @@ fn accepted(world: &mut MockVideoWorld, id: i32) {
 }
 
 /// `INVALID_ARGUMENT` → [`tonic::Code::InvalidArgument`].
-fn code_named(name: &str) -> tonic::Code {
+pub(super) fn code_named(name: &str) -> tonic::Code {
     let camel: String = name
         .split('_')
         .map(|word| {
@@ -250,7 +261,7 @@ async fn list_events(world: &mut MockVideoWorld, deployment: i32) {
     world.activity.listed = Some(outcome);
 }
 
-fn listed(world: &MockVideoWorld) -> &[EventRequest] {
+pub(super) fn listed(world: &MockVideoWorld) -> &[EventRequest] {
     match world
         .activity
         .listed

@@ -1,5 +1,6 @@
-//! [`App`]: a built, bound activity-server: gRPC (events, health, reflection) on one port,
-//! admin HTTP (`/metrics`, `/livez`, `/readyz`) on another.
+//! [`App`]: a built, bound activity-server: gRPC (events, health, and reflection unless
+//! `grpc.reflection` is off) on one port, admin HTTP (`/metrics`, `/livez`, `/readyz`) on
+//! another.
 //!
 //! Shutdown, once the future given to [`App::run_until_stopped`] resolves:
 //! 1. readiness turns false and gRPC health turns `NOT_SERVING` (the pinger is stopped first so
@@ -33,10 +34,6 @@ use crate::{
 /// How long streams get to end after they were told to (drain deadline passed) before the
 /// server stops waiting for their connections.
 const ABORT_GRACE: Duration = Duration::from_secs(2);
-
-/// HTTP/2 keep-alive pings find dead clients (and free their stream slots).
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
-const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running-to-be activity-server: store ready, both listeners bound.
 pub struct App {
@@ -83,7 +80,11 @@ impl App {
             let repo = ping_repo.clone();
             async move { repo.ping().await.map_err(|error| error.to_string()) }
         });
-        let service = ActivityService::new(repo.clone(), settings.limits.max_message_chars);
+        let service = ActivityService::new(repo.clone(), settings.limits.max_message_chars)
+            .with_stream_limits(
+                settings.limits.max_list_streams,
+                settings.limits.stream_send_timeout,
+            );
 
         let (grpc_listener, grpc_addr) = bind(settings.port, "gRPC").await?;
         let (admin_listener, admin_addr) = bind(settings.admin_port, "admin").await?;
@@ -140,11 +141,16 @@ impl App {
             readiness.clone(),
             health::PING_INTERVAL,
         );
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .context("building the reflection service")?;
+        let reflection = if settings.grpc.reflection {
+            let reflection = tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .build_v1()
+                .context("building the reflection service")?;
+            Some(reflection)
+        } else {
+            None
+        };
         let events = ActivityEventsServer::new(service.clone())
             .max_decoding_message_size(limits.max_message_bytes)
             // Answers are never refused for size: events stored under an older, larger limit
@@ -172,15 +178,21 @@ impl App {
         };
 
         let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
-        tracing::info!(%grpc_addr, %admin_addr, db.host = %settings.db.host, db.name = %settings.db.name, "activity-server ready");
+        tracing::info!(%grpc_addr, %admin_addr, reflection = settings.grpc.reflection, db.host = %settings.db.host, db.name = %settings.db.name, "activity-server ready");
         tracing::info!("Server has been started on {}", grpc_addr.port());
+        let grpc = &settings.grpc;
         let server = Server::builder()
             .timeout(limits.request_timeout)
-            .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
-            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+            // Keep-alive pings find dead clients (and free their stream slots).
+            .http2_keepalive_interval(Some(grpc.http2_keepalive_interval))
+            .http2_keepalive_timeout(Some(grpc.http2_keepalive_timeout))
+            .tcp_keepalive(Some(grpc.tcp_keepalive))
+            .max_concurrent_streams(grpc.max_concurrent_streams)
+            .concurrency_limit_per_connection(grpc.concurrency_limit_per_connection)
+            .http2_max_header_list_size(grpc.http2_max_header_list_size)
             .layer(GrpcLayer::new(limits.concurrency_limit))
             .add_service(health_service)
-            .add_service(reflection)
+            .add_optional_service(reflection)
             .add_service(events)
             .serve_with_incoming_shutdown(incoming, signal);
         tokio::pin!(server);

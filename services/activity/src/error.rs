@@ -28,6 +28,22 @@ pub enum DomainError {
          list again"
     )]
     ShuttingDown,
+    /// As many `ListEvents` streams as allowed are open: `RESOURCE_EXHAUSTED`, worth a retry.
+    #[error("too many ListEvents streams are open on this server (at most {limit}); retry later")]
+    TooManyStreams {
+        /// The configured bound.
+        limit: usize,
+    },
+    /// The client took no event from its `ListEvents` stream for this long: `DEADLINE_EXCEEDED`.
+    #[error(
+        "the client read nothing from this ListEvents stream for {} s, so the server ended it; \
+         the list is incomplete, list again and read as you go",
+        waited.as_secs_f64()
+    )]
+    SlowReader {
+        /// The send timeout that passed.
+        waited: std::time::Duration,
+    },
     /// The store cannot be reached now: `UNAVAILABLE`, worth a retry. Details are logged.
     #[error("the event store is unavailable: {0}")]
     Unavailable(#[source] Cause),
@@ -51,6 +67,8 @@ impl From<DomainError> for Status {
             DomainError::Invalid(_) => Status::invalid_argument(error.to_string()),
             DomainError::Conflict { .. } => Status::already_exists(error.to_string()),
             DomainError::ShuttingDown => Status::unavailable(error.to_string()),
+            DomainError::TooManyStreams { .. } => Status::resource_exhausted(error.to_string()),
+            DomainError::SlowReader { .. } => Status::deadline_exceeded(error.to_string()),
             DomainError::Unavailable(reason) => {
                 tracing::warn!(%reason, "event store unavailable");
                 Status::unavailable("the event store is unavailable; retry later")
@@ -85,6 +103,17 @@ mod tests {
             DomainError::from(RepoError::Unavailable("pool timed out at 10.0.0.1".into())).into();
         assert_eq!(unavailable.code(), Code::Unavailable);
         assert!(!unavailable.message().contains("10.0.0.1"));
+
+        let busy: Status = DomainError::TooManyStreams { limit: 2 }.into();
+        assert_eq!(busy.code(), Code::ResourceExhausted);
+        assert!(busy.message().contains("at most 2"), "{busy:?}");
+
+        let slow: Status = DomainError::SlowReader {
+            waited: std::time::Duration::from_secs(30),
+        }
+        .into();
+        assert_eq!(slow.code(), Code::DeadlineExceeded);
+        assert!(slow.message().contains("30 s"), "{slow:?}");
 
         let internal: Status = DomainError::from(RepoError::Failed("syntax error".into())).into();
         assert_eq!(internal.code(), Code::Internal);

@@ -26,4 +26,4 @@ pub mod settings;
 pub mod text_format;
 
 pub use app::App;
-pub use settings::{GrpcLimits, Settings};
+pub use settings::{GrpcLimits, GrpcServer, Settings};

@@ -5,6 +5,10 @@
 //!   success, not stored again);
 //! - `activity_events_conflicts_total`: creates refused because the id holds another event;
 //! - `activity_events_streamed_total`: events sent by `ListEvents`;
+//! - `activity_list_streams_refused_total`: `ListEvents` calls refused because as many streams
+//!   as allowed were open;
+//! - `activity_list_streams_timed_out_total`: `ListEvents` streams ended because the client
+//!   read nothing for the send timeout;
 //! - `grpc_server_handled_total{grpc_service,grpc_method,grpc_code}` and
 //!   `grpc_server_handling_seconds{grpc_service,grpc_method,grpc_code}` (histogram): every
 //!   gRPC call (health and reflection included) by its final status, with go-grpc-prometheus's
@@ -20,6 +24,10 @@ pub const EVENTS_DUPLICATES: &str = "activity_events_duplicates_total";
 pub const EVENTS_CONFLICTS: &str = "activity_events_conflicts_total";
 /// Events streamed by `ListEvents`.
 pub const EVENTS_STREAMED: &str = "activity_events_streamed_total";
+/// `ListEvents` calls refused at the stream bound.
+pub const LIST_STREAMS_REFUSED: &str = "activity_list_streams_refused_total";
+/// `ListEvents` streams ended because the client read nothing.
+pub const LIST_STREAMS_TIMED_OUT: &str = "activity_list_streams_timed_out_total";
 /// gRPC calls by service, method and final code.
 pub const GRPC_HANDLED: &str = "grpc_server_handled_total";
 /// gRPC call durations by service, method and final code.
@@ -37,6 +45,14 @@ pub fn register() {
         "CreateEvent calls refused because the id holds a different event"
     );
     metrics::describe_counter!(EVENTS_STREAMED, "Events sent by ListEvents");
+    metrics::describe_counter!(
+        LIST_STREAMS_REFUSED,
+        "ListEvents calls refused because as many streams as allowed were open"
+    );
+    metrics::describe_counter!(
+        LIST_STREAMS_TIMED_OUT,
+        "ListEvents streams ended because the client read nothing for the send timeout"
+    );
     metrics::describe_counter!(GRPC_HANDLED, "gRPC calls completed, by final status code");
     metrics::describe_histogram!(
         GRPC_HANDLING_SECONDS,
@@ -48,6 +64,8 @@ pub fn register() {
         EVENTS_DUPLICATES,
         EVENTS_CONFLICTS,
         EVENTS_STREAMED,
+        LIST_STREAMS_REFUSED,
+        LIST_STREAMS_TIMED_OUT,
     ] {
         metrics::counter!(counter).increment(0);
     }
@@ -71,6 +89,16 @@ pub fn event_conflict() {
 /// Counts one streamed event.
 pub fn event_streamed() {
     metrics::counter!(EVENTS_STREAMED).increment(1);
+}
+
+/// Counts one `ListEvents` call refused at the stream bound.
+pub fn list_stream_refused() {
+    metrics::counter!(LIST_STREAMS_REFUSED).increment(1);
+}
+
+/// Counts one `ListEvents` stream ended because its client read nothing.
+pub fn list_stream_timed_out() {
+    metrics::counter!(LIST_STREAMS_TIMED_OUT).increment(1);
 }
 
 /// Records one finished gRPC call.

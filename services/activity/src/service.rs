@@ -10,16 +10,20 @@
 //!   reader, memory stays bounded, and no pooled connection is held between pages. The stream
 //!   covers the events stored when the call started. If the server's drain deadline passes
 //!   mid-stream it ends with `UNAVAILABLE` (never a silent, truncated `OK`).
+//! - `ListEvents` is bounded: at most `max_list_streams` are read from the store at once (more
+//!   get `RESOURCE_EXHAUSTED` at once), and a client that takes no event for
+//!   `stream_send_timeout` has its stream ended with `DEADLINE_EXCEEDED` (the reader stops and
+//!   frees its slot; what was buffered is still delivered before the status if it reads again).
 
 use std::{
     pin::Pin,
     sync::{Arc, Mutex},
     task::{Context, Poll},
-    time::{SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use futures::Stream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -28,6 +32,7 @@ use crate::{
     metrics,
     proto::{activity_events_server::ActivityEvents, Deployment, EventRequest, EventResponse},
     repo::{EventRepo, Inserted},
+    settings::GrpcLimits,
 };
 
 /// Rows read from the store per page of a `ListEvents` stream.
@@ -42,12 +47,18 @@ pub struct ActivityService {
     repo: Arc<dyn EventRepo>,
     max_message_chars: usize,
     abort: Arc<watch::Sender<bool>>,
+    /// One permit per `ListEvents` stream being read from the store.
+    streams: Arc<Semaphore>,
+    max_list_streams: usize,
+    stream_send_timeout: Duration,
 }
 
 impl std::fmt::Debug for ActivityService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ActivityService")
             .field("max_message_chars", &self.max_message_chars)
+            .field("max_list_streams", &self.max_list_streams)
+            .field("stream_send_timeout", &self.stream_send_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -62,14 +73,33 @@ pub fn now_ns() -> i64 {
 }
 
 impl ActivityService {
-    /// A service over `repo` accepting messages of up to `max_message_chars` characters.
+    /// A service over `repo` accepting messages of up to `max_message_chars` characters, with
+    /// the default `ListEvents` bounds ([`GrpcLimits`]).
     pub fn new(repo: Arc<dyn EventRepo>, max_message_chars: usize) -> Self {
+        let defaults = GrpcLimits::default();
         let (abort, _) = watch::channel(false);
         Self {
             repo,
             max_message_chars,
             abort: Arc::new(abort),
+            streams: Arc::new(Semaphore::new(defaults.max_list_streams)),
+            max_list_streams: defaults.max_list_streams,
+            stream_send_timeout: defaults.stream_send_timeout,
         }
+    }
+
+    /// The same service with at most `max_list_streams` `ListEvents` streams at once, each
+    /// ended when its client takes no event for `stream_send_timeout`.
+    #[must_use]
+    pub fn with_stream_limits(
+        mut self,
+        max_list_streams: usize,
+        stream_send_timeout: Duration,
+    ) -> Self {
+        self.streams = Arc::new(Semaphore::new(max_list_streams));
+        self.max_list_streams = max_list_streams;
+        self.stream_send_timeout = stream_send_timeout;
+        self
     }
 
     /// Ends every open and future `ListEvents` stream with `UNAVAILABLE` (the drain deadline
@@ -115,9 +145,17 @@ impl ActivityService {
         }
     }
 
-    /// `ListEvents`: validates the deployment, then streams its events (see the module docs).
+    /// `ListEvents`: validates the deployment, takes a stream slot, then streams its events (see
+    /// the module docs).
     pub fn list(&self, deployment: &Deployment) -> Result<EventStream, DomainError> {
         let filter = DeploymentFilter::parse(deployment)?;
+        let slot = self.streams.clone().try_acquire_owned().map_err(|_| {
+            metrics::list_stream_refused();
+            DomainError::TooManyStreams {
+                limit: self.max_list_streams,
+            }
+        })?;
+        let send_timeout = self.stream_send_timeout;
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
         let outcome = Arc::new(Mutex::new(None));
         let stream = EventStream {
@@ -131,8 +169,10 @@ impl ActivityService {
                 // The abort is checked first, so a stream opened after it sends nothing.
                 biased;
                 _ = abort.wait_for(|aborted| *aborted) => Some(Status::from(DomainError::ShuttingDown)),
-                result = produce(repo.as_ref(), filter, &sender) => result.err(),
+                result = produce(repo.as_ref(), filter, &sender, send_timeout) => result.err(),
             };
+            // The store is not read for this stream any more: its slot is free.
+            drop(slot);
             // The outcome is in place before the sender is dropped, so the client sees it
             // after the buffered events.
             if let Some(status) = failure {
@@ -144,11 +184,13 @@ impl ActivityService {
     }
 }
 
-/// Reads pages and sends their events until the snapshot's end or until the client leaves.
+/// Reads pages and sends their events until the snapshot's end, until the client leaves, or
+/// until it takes no event for `send_timeout`.
 async fn produce(
     repo: &dyn EventRepo,
     filter: DeploymentFilter,
     sender: &mpsc::Sender<Result<EventRequest, Status>>,
+    send_timeout: Duration,
 ) -> Result<(), Status> {
     let end = repo
         .last_seq()
@@ -163,9 +205,22 @@ async fn produce(
         let full = page.len() == usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
         for (seq, event) in page {
             after = seq;
-            if sender.send(Ok(event.to_proto())).await.is_err() {
-                tracing::debug!("ListEvents client went away");
-                return Ok(());
+            match tokio::time::timeout(send_timeout, sender.send(Ok(event.to_proto()))).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => {
+                    tracing::debug!("ListEvents client went away");
+                    return Ok(());
+                }
+                Err(_) => {
+                    metrics::list_stream_timed_out();
+                    tracing::info!(
+                        ?send_timeout,
+                        "ListEvents client read nothing: ending its stream"
+                    );
+                    return Err(Status::from(DomainError::SlowReader {
+                        waited: send_timeout,
+                    }));
+                }
             }
             metrics::event_streamed();
         }
@@ -402,5 +457,28 @@ mod tests {
         drop(stream);
         // Nothing to assert beyond "no hang, no panic": the producer's send fails and it ends.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    #[tokio::test]
+    async fn streams_over_the_bound_are_resource_exhausted_until_one_ends() {
+        let (service, _repo) = service();
+        let service = service.with_stream_limits(1, Duration::from_millis(200));
+        for id in 1..=500 {
+            service.create(event(id, 1, "m", 1), 2).await.unwrap();
+        }
+        // Nobody reads the first stream: the buffer fills, its slot stays taken...
+        let unread = service.list(&Deployment { id: 1 }).unwrap();
+        let status = Status::from(service.list(&Deployment { id: 1 }).unwrap_err());
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        assert!(status.message().contains("at most 1"), "{status:?}");
+        // ...until the send timeout ends it: then what was buffered, then DEADLINE_EXCEEDED.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let (all, failure) = collect(service.list(&Deployment { id: 1 }).unwrap()).await;
+        assert!(failure.is_none());
+        assert_eq!(all.len(), 500);
+        let (events, failure) = collect(unread).await;
+        assert!(events.len() < 500, "{}", events.len());
+        let status = failure.expect("the unread stream ended with a status");
+        assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     }
 }

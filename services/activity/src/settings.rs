@@ -13,7 +13,8 @@
 //! | `db.user` | | `ACTIVITY__DB__USER` | `dbuser` | `admin` |
 //! | `db.password` | | `ACTIVITY__DB__PASSWORD` | `dbpassword` | `admin` |
 //! | `db.migrate` | | `ACTIVITY__DB__MIGRATE` | | true |
-//! | `limits.*` | | `ACTIVITY__LIMITS__MAX_MESSAGE_BYTES`, `…__MAX_MESSAGE_CHARS`, `…__CONCURRENCY_LIMIT`, `…__REQUEST_TIMEOUT`, `…__DRAIN_DEADLINE` | | see [`GrpcLimits`] |
+//! | `limits.*` | | `ACTIVITY__LIMITS__MAX_MESSAGE_BYTES`, `…__MAX_MESSAGE_CHARS`, `…__CONCURRENCY_LIMIT`, `…__REQUEST_TIMEOUT`, `…__DRAIN_DEADLINE`, `…__MAX_LIST_STREAMS`, `…__STREAM_SEND_TIMEOUT` | | see [`GrpcLimits`] |
+//! | `grpc.*` | | `ACTIVITY__GRPC__REFLECTION`, `…__MAX_CONCURRENT_STREAMS`, `…__CONCURRENCY_LIMIT_PER_CONNECTION`, `…__HTTP2_KEEPALIVE_INTERVAL`, … | | see [`GrpcServer`] |
 //!
 //! The service needs its own database (sqlx keeps one migrations table per database), hence
 //! the default `activity` rather than accountd's `mockvideo`.
@@ -47,6 +48,8 @@ pub struct Settings {
     pub db: DbSettings,
     /// gRPC limits.
     pub limits: GrpcLimits,
+    /// The gRPC server's connections and optional services.
+    pub grpc: GrpcServer,
 }
 
 /// How much the gRPC server accepts before it pushes back.
@@ -70,6 +73,92 @@ pub struct GrpcLimits {
     /// running then end with `UNAVAILABLE`. Default 10 s.
     #[serde(deserialize_with = "platform::http::deserialize_duration")]
     pub drain_deadline: Duration,
+    /// `ListEvents` streams open at once; more get `RESOURCE_EXHAUSTED` at once. A stream's
+    /// slot is freed when the server has sent its last event or ended it. Default 32.
+    pub max_list_streams: usize,
+    /// Longest a `ListEvents` stream waits for the client to take the next event (a client that
+    /// stops reading); then it ends with `DEADLINE_EXCEEDED`. Default 30 s.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub stream_send_timeout: Duration,
+}
+
+/// The gRPC server's connection settings and optional services.
+///
+/// Durations are a number of seconds (`10`, `0.5`) or a string with a unit (`"500ms"`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GrpcServer {
+    /// Serve gRPC server reflection (`grpc.reflection.v1`), for grpcurl and the like. Default
+    /// true; the prod values turn it off.
+    pub reflection: bool,
+    /// HTTP/2 streams (calls) open at once on one connection. Default 100.
+    pub max_concurrent_streams: u32,
+    /// Calls handled at once on one connection; more wait for a slot. Default 64.
+    pub concurrency_limit_per_connection: usize,
+    /// How often a connection is pinged (HTTP/2), to find dead clients. Default 30 s.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub http2_keepalive_interval: Duration,
+    /// How long a ping may go unanswered before the connection is closed. Default 10 s.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub http2_keepalive_timeout: Duration,
+    /// Largest header list of a call (decoded), in bytes. Default 16 KiB.
+    pub http2_max_header_list_size: u32,
+    /// TCP keep-alive probes on accepted connections, after this much silence. Default 60 s.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub tcp_keepalive: Duration,
+}
+
+impl Default for GrpcServer {
+    fn default() -> Self {
+        Self {
+            reflection: true,
+            max_concurrent_streams: 100,
+            concurrency_limit_per_connection: 64,
+            http2_keepalive_interval: Duration::from_secs(30),
+            http2_keepalive_timeout: Duration::from_secs(10),
+            http2_max_header_list_size: 16 * 1024,
+            tcp_keepalive: Duration::from_secs(60),
+        }
+    }
+}
+
+impl GrpcServer {
+    /// Checks the values that would make the server unusable; names the bad field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            (
+                "grpc.max_concurrent_streams",
+                usize::try_from(self.max_concurrent_streams).unwrap_or(usize::MAX),
+            ),
+            (
+                "grpc.concurrency_limit_per_connection",
+                self.concurrency_limit_per_connection,
+            ),
+            (
+                "grpc.http2_max_header_list_size",
+                usize::try_from(self.http2_max_header_list_size).unwrap_or(usize::MAX),
+            ),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::invalid(key, "must be greater than zero"));
+            }
+        }
+        let durations = [
+            (
+                "grpc.http2_keepalive_interval",
+                self.http2_keepalive_interval,
+            ),
+            ("grpc.http2_keepalive_timeout", self.http2_keepalive_timeout),
+            ("grpc.tcp_keepalive", self.tcp_keepalive),
+        ];
+        for (key, value) in durations {
+            if value.is_zero() {
+                return Err(ConfigError::invalid(key, "must be greater than zero"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The database activity-server uses unless told otherwise.
@@ -94,6 +183,7 @@ impl Default for Settings {
             log_level: "info".to_owned(),
             db: default_db(),
             limits: GrpcLimits::default(),
+            grpc: GrpcServer::default(),
         }
     }
 }
@@ -106,6 +196,8 @@ impl Default for GrpcLimits {
             concurrency_limit: 256,
             request_timeout: Duration::from_secs(10),
             drain_deadline: Duration::from_secs(10),
+            max_list_streams: 32,
+            stream_send_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -117,17 +209,21 @@ impl GrpcLimits {
             ("limits.max_message_bytes", self.max_message_bytes),
             ("limits.max_message_chars", self.max_message_chars),
             ("limits.concurrency_limit", self.concurrency_limit),
+            ("limits.max_list_streams", self.max_list_streams),
         ];
         for (key, value) in positive {
             if value == 0 {
                 return Err(ConfigError::invalid(key, "must be greater than zero"));
             }
         }
-        if self.request_timeout.is_zero() {
-            return Err(ConfigError::invalid(
-                "limits.request_timeout",
-                "must be greater than zero",
-            ));
+        let durations = [
+            ("limits.request_timeout", self.request_timeout),
+            ("limits.stream_send_timeout", self.stream_send_timeout),
+        ];
+        for (key, value) in durations {
+            if value.is_zero() {
+                return Err(ConfigError::invalid(key, "must be greater than zero"));
+            }
         }
         Ok(())
     }
@@ -155,6 +251,7 @@ impl Load for Settings {
     fn validate(&self) -> Result<(), ConfigError> {
         platform::config::check_log_level(&self.log_level)?;
         self.limits.validate()?;
+        self.grpc.validate()?;
         self.db.validate()
     }
 }
@@ -176,6 +273,34 @@ mod tests {
         assert_eq!(settings.limits, GrpcLimits::default());
         assert_eq!(settings.limits.max_message_bytes, 65536);
         assert_eq!(settings.limits.max_message_chars, 4096);
+        assert_eq!(settings.limits.max_list_streams, 32);
+        assert_eq!(settings.limits.stream_send_timeout, Duration::from_secs(30));
+        assert!(settings.grpc.reflection);
+        assert_eq!(settings.grpc, GrpcServer::default());
+    }
+
+    #[test]
+    fn reflection_and_stream_bounds_are_settings() {
+        let settings = Settings::load_with_env(
+            None,
+            None,
+            env(&[
+                ("ACTIVITY__GRPC__REFLECTION", "false"),
+                ("ACTIVITY__LIMITS__STREAM_SEND_TIMEOUT", "2s"),
+                ("ACTIVITY__LIMITS__MAX_LIST_STREAMS", "3"),
+            ]),
+        )
+        .unwrap();
+        assert!(!settings.grpc.reflection);
+        assert_eq!(settings.limits.stream_send_timeout, Duration::from_secs(2));
+        assert_eq!(settings.limits.max_list_streams, 3);
+        let error = Settings::load_with_env(
+            None,
+            None,
+            env(&[("ACTIVITY__GRPC__MAX_CONCURRENT_STREAMS", "0")]),
+        )
+        .unwrap_err();
+        assert_eq!(error.key(), Some("grpc.max_concurrent_streams"));
     }
 
     #[test]

@@ -280,3 +280,55 @@ async fn a_malformed_message_is_invalid_argument_and_the_server_keeps_serving() 
     assert!(listed.iter().all(Result::is_ok), "{listed:?}");
     server.stop().await;
 }
+
+/// The names reflection lists, or the status of the reflection call.
+async fn reflected_services(channel: Channel) -> Result<Vec<String>, tonic::Status> {
+    use tonic_reflection::pb::v1::{
+        server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+        ServerReflectionRequest,
+    };
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await?
+        .into_inner();
+    match answers.next().await {
+        Some(Ok(answer)) => match answer.message_response {
+            Some(MessageResponse::ListServicesResponse(list)) => Ok(list
+                .service
+                .into_iter()
+                .map(|service| service.name)
+                .collect()),
+            other => panic!("unexpected reflection answer {other:?}"),
+        },
+        Some(Err(status)) => Err(status),
+        None => panic!("no reflection answer"),
+    }
+}
+
+#[tokio::test]
+async fn reflection_is_served_unless_the_setting_turns_it_off() {
+    let server = start(settings(), Arc::new(InMemoryEventRepo::new())).await;
+    let names = reflected_services(server.channel().await).await.unwrap();
+    assert!(
+        names.contains(&"activityevents.ActivityEvents".to_owned()),
+        "{names:?}"
+    );
+    server.stop().await;
+
+    let mut off = settings();
+    off.grpc.reflection = false;
+    let server = start(off, Arc::new(InMemoryEventRepo::new())).await;
+    let status = reflected_services(server.channel().await)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
+    // The events service itself is unaffected.
+    let mut client = ActivityEventsClient::new(server.channel().await);
+    client.create_event(event(1, "m")).await.unwrap();
+    server.stop().await;
+}

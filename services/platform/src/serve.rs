@@ -1,16 +1,23 @@
-//! Serving a router with a graceful, bounded drain.
+//! Serving a router with bounded connections and a graceful, bounded drain.
+//!
+//! Connections are served by the accept loop in `serve/connection.rs` (hyper-util, HTTP/1 and
+//! HTTP/2 on one port): header-read and idle timeouts, a connection cap and HTTP/2 stream
+//! limits, as [`ServeOptions::connections`] ([`Connections`]) sets them.
 //!
 //! When the shutdown future resolves: readiness turns false first (so `/readyz` answers 503),
-//! the listener stops accepting, in-flight requests finish, and after
-//! [`ServeOptions::drain_deadline`] whatever is still running is dropped.
+//! the listener stops accepting, in-flight requests finish (kept-alive connections close after
+//! their current response), and after [`ServeOptions::drain_deadline`] whatever is still
+//! running is dropped.
 //!
 //! Also what every service does around that: [`prepare`] (log level and metrics recorder),
 //! [`bind`] (a port on all interfaces, or on the address [`BIND_ADDRESS_ENV`] names) and
 //! [`AdminServer`] (`/metrics`, `/livez`, `/readyz` on a port of their own, for services whose
 //! main port is not HTTP).
 
+mod connection;
+
 use std::{
-    future::{Future, IntoFuture},
+    future::Future,
     net::{IpAddr, Ipv4Addr, SocketAddr},
     time::Duration,
 };
@@ -19,19 +26,24 @@ use anyhow::Context as _;
 use axum::{routing::get, Router};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
+use self::connection::Acceptor;
+pub use self::connection::{Connections, MAX_CONNECTIONS_LIMIT};
 use crate::health::Readiness;
 
-/// How [`serve`] shuts down.
+/// How [`serve`] treats connections and shuts down.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeOptions {
     /// Longest time in-flight requests get after shutdown starts. Default 10 s (the seed's).
     pub drain_deadline: Duration,
+    /// Timeouts and caps per connection and per server (a service's `connections` setting).
+    pub connections: Connections,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
         Self {
             drain_deadline: Duration::from_secs(10),
+            connections: Connections::default(),
         }
     }
 }
@@ -102,6 +114,7 @@ impl AdminServer {
             },
             ServeOptions {
                 drain_deadline: ADMIN_DRAIN,
+                ..ServeOptions::default()
             },
         ));
         Self { stop, task }
@@ -119,7 +132,8 @@ impl AdminServer {
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains (see the module docs).
 ///
-/// Handlers can read the peer address with `ConnectInfo<SocketAddr>`.
+/// Handlers can read the peer address with `ConnectInfo<SocketAddr>`. Fails at once, naming the
+/// key, when `options.connections` is unusable.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -127,40 +141,27 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     options: ServeOptions,
 ) -> std::io::Result<()> {
-    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
-    let drain_readiness = readiness.clone();
-    let signal = async move {
+    options
+        .connections
+        .validate()
+        .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
+    let acceptor = Acceptor::new(&options.connections);
+    let stop = async move {
         shutdown.await;
-        drain_readiness.start_draining();
+        // Not ready first, so the load balancer stops sending before the listener closes.
+        readiness.start_draining();
         tracing::info!("shutdown requested: not ready any more, draining in-flight requests");
-        let _ = draining_tx.send(());
     };
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal)
-    .into_future();
-    tokio::pin!(server);
-
-    tokio::select! {
-        result = &mut server => result,
-        Ok(()) = draining_rx => {
-            match tokio::time::timeout(options.drain_deadline, &mut server).await {
-                Ok(result) => {
-                    tracing::info!("drained; server stopped");
-                    result
-                }
-                Err(_) => {
-                    tracing::warn!(
-                        deadline = ?options.drain_deadline,
-                        "drain deadline passed; dropping the remaining connections"
-                    );
-                    Ok(())
-                }
-            }
-        }
+    acceptor.accept_until(listener, router, stop).await;
+    if acceptor.drain(options.drain_deadline).await {
+        tracing::info!("drained; server stopped");
+    } else {
+        tracing::warn!(
+            deadline = ?options.drain_deadline,
+            "drain deadline passed; dropping the remaining connections"
+        );
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -244,6 +245,7 @@ mod tests {
             },
             ServeOptions {
                 drain_deadline: Duration::from_millis(200),
+                ..ServeOptions::default()
             },
         ));
         let _hanging = tokio::spawn(get_text(addr, "/hang"));
@@ -252,5 +254,151 @@ mod tests {
         stop_tx.send(()).unwrap();
         server.await.unwrap().unwrap();
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    /// Serves `router` with `connections` until the returned sender is used.
+    async fn start(router: Router, connections: Connections) -> (SocketAddr, oneshot::Sender<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        tokio::spawn(serve(
+            listener,
+            router,
+            Readiness::new(),
+            async {
+                let _ = stop_rx.await;
+            },
+            ServeOptions {
+                connections,
+                ..ServeOptions::default()
+            },
+        ));
+        (addr, stop_tx)
+    }
+
+    /// Reads until the server closes the connection; returns what was read and when.
+    async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> (String, Duration) {
+        let started = std::time::Instant::now();
+        let mut buffer = Vec::new();
+        // A reset counts as closed too.
+        let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buffer))
+            .await
+            .expect("closed by the server within 10 s");
+        (
+            String::from_utf8_lossy(&buffer).into_owned(),
+            started.elapsed(),
+        )
+    }
+
+    fn hello() -> Router {
+        Router::new().route("/", get(|| async { "hello" }))
+    }
+
+    #[test]
+    fn connection_limits_have_documented_defaults_and_refuse_zero_by_name() {
+        let defaults = Connections::default();
+        assert_eq!(defaults.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.idle_timeout, Duration::from_secs(60));
+        assert_eq!(defaults.max_connections, 1024);
+        assert_eq!(defaults.http2_max_concurrent_streams, 100);
+        assert!(defaults.validate().is_ok());
+        let zero = Connections {
+            max_connections: 0,
+            ..Connections::default()
+        };
+        let error = zero.validate().unwrap_err();
+        assert_eq!(error.key(), Some("connections.max_connections"));
+        let parsed: Connections =
+            serde_json::from_str(r#"{"header_read_timeout":"2s","idle_timeout":0.5}"#).unwrap();
+        assert_eq!(parsed.header_read_timeout, Duration::from_secs(2));
+        assert_eq!(parsed.idle_timeout, Duration::from_millis(500));
+        assert_eq!(parsed.max_connections, 1024);
+    }
+
+    #[tokio::test]
+    async fn a_partial_or_missing_header_is_closed_after_the_header_read_timeout() {
+        let timeout = Duration::from_millis(400);
+        let (addr, _stop) = start(
+            hello(),
+            Connections {
+                header_read_timeout: timeout,
+                ..Connections::default()
+            },
+        )
+        .await;
+        let mut partial = tokio::net::TcpStream::connect(addr).await.unwrap();
+        partial
+            .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n")
+            .await
+            .unwrap();
+        let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+        for stream in [&mut partial, &mut silent] {
+            let (_, after) = read_until_closed(stream).await;
+            assert!(after < timeout + Duration::from_secs(2), "{after:?}");
+        }
+        // The server still answers.
+        assert!(get_text(addr, "/").await.ends_with("hello"));
+    }
+
+    #[tokio::test]
+    async fn a_kept_alive_connection_is_closed_after_the_idle_timeout() {
+        let idle = Duration::from_millis(300);
+        let (addr, _stop) = start(
+            hello(),
+            Connections {
+                idle_timeout: idle,
+                ..Connections::default()
+            },
+        )
+        .await;
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let (response, after) = read_until_closed(&mut stream).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(response.ends_with("hello"), "{response}");
+        assert!(after >= idle, "closed after {after:?}");
+        assert!(
+            after < idle + Duration::from_secs(2),
+            "closed after {after:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn connections_over_the_cap_are_closed_at_once() {
+        let (addr, _stop) = start(
+            hello(),
+            Connections {
+                max_connections: 2,
+                ..Connections::default()
+            },
+        )
+        .await;
+        let _first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let _second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (response, after) = read_until_closed(&mut third).await;
+        assert!(response.is_empty(), "{response}");
+        assert!(after < Duration::from_secs(2), "{after:?}");
+        drop((_first, _second));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(get_text(addr, "/").await.ends_with("hello"));
+    }
+
+    #[tokio::test]
+    async fn handlers_see_the_peer_address() {
+        let router = Router::new().route(
+            "/peer",
+            get(
+                |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>| async move {
+                    peer.ip().to_string()
+                },
+            ),
+        );
+        let (addr, _stop) = start(router, Connections::default()).await;
+        assert!(get_text(addr, "/peer").await.ends_with("127.0.0.1"));
     }
 }

@@ -19,6 +19,8 @@ pub struct ActivityState {
     pub listed: Option<Result<Vec<EventRequest>, tonic::Status>>,
     /// The last activity-client run: exit code and what it printed.
     pub client: Option<ClientRun>,
+    /// `ListEvents` streams opened and left unread, oldest first.
+    pub unread: Vec<tonic::Streaming<EventRequest>>,
 }
 
 /// What one activity-client run printed and returned.
