@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use axum::{extract::State, http::StatusCode, response::Response};
 use mongodb::bson::{oid::ObjectId, DateTime};
-use platform::http::{ApiError, Json, Path};
+use platform::http::{ApiError, Path};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::{
-    envelope,
+    envelope::{self, Incoming},
     error::store_error,
     object_id,
     repo::{Record, Repo},
@@ -65,9 +65,8 @@ pub async fn list<D: Resource>(State(store): State<Collection<D>>) -> Result<Res
 /// as stored; a failed insert is a 503/500, never a 200.
 pub async fn create<D: Resource>(
     State(store): State<Collection<D>>,
-    Json(body): Json<serde_json::Value>,
+    Incoming(input): Incoming<D::Input>,
 ) -> Result<Response, ApiError> {
-    let input = envelope::decode_incoming::<D::Input>(body)?;
     let document = D::from_input(input, ObjectId::new(), DateTime::now());
     store
         .repo

@@ -32,12 +32,12 @@ impl User {
     }
 }
 
-/// A user as a request body carries it, after its keys were lower-cased.
+/// A user as a request body carries it (decoded by `routes::decode`, which matches keys
+/// case-insensitively and rejects unknown ones).
 ///
 /// Every field is optional, as in Go where a missing field is its zero value; `href` is
-/// accepted and ignored. Unknown keys are rejected.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// accepted and ignored.
+#[derive(Debug, Default)]
 pub struct UserInput {
     /// `accountid`.
     pub accountid: Option<i64>,

@@ -165,6 +165,15 @@ where
         .await
 }
 
+/// 413 `bulk_request_too_large`: a bulk request of `got` users when at most `max` are allowed.
+pub fn too_many_users(max: usize, got: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "bulk_request_too_large",
+        format!("a bulk request may hold at most {max} users, got {got}"),
+    )
+}
+
 /// Runs a bulk request and builds its response.
 pub async fn run(
     state: &AppState,
@@ -172,15 +181,7 @@ pub async fn run(
     users: Vec<UserInput>,
 ) -> Result<Response, ApiError> {
     if users.len() > state.max_bulk_users {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "bulk_request_too_large",
-            format!(
-                "a bulk request may hold at most {} users, got {}",
-                state.max_bulk_users,
-                users.len()
-            ),
-        ));
+        return Err(too_many_users(state.max_bulk_users, users.len()));
     }
     let results = ordered_pipeline(
         users,

@@ -65,11 +65,12 @@ pub async fn get_one(
 /// `POST /users`: 201 + `Location: /users/<id>` and an empty body; or a bulk create.
 pub async fn create(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let is_bulk = bulk::is_bulk(req.headers())?;
-    let body = decode::read_json(req).await?;
+    let body = decode::read_body(req).await?;
     if is_bulk {
-        return bulk::run(&state, Operation::Create, decode::bulk(body)?).await;
+        let users = decode::bulk(&body, state.max_bulk_users)?;
+        return bulk::run(&state, Operation::Create, users).await;
     }
-    let input = decode::user(body)?;
+    let input = decode::user(&body)?;
     let user = service::create(&state, input)
         .await
         .map_err(|error| error.into_api_error(state.limits.retry_after_secs))?;
@@ -82,12 +83,13 @@ async fn update_with(
     req: Request,
 ) -> Result<Response, ApiError> {
     let is_bulk = bulk::is_bulk(req.headers())?;
-    let body = decode::read_json(req).await?;
+    let body = decode::read_body(req).await?;
     if is_bulk {
         // As in the seed, a bulk PUT ignores the URL id: each user names its own.
-        return bulk::run(&state, Operation::Update, decode::bulk(body)?).await;
+        let users = decode::bulk(&body, state.max_bulk_users)?;
+        return bulk::run(&state, Operation::Update, users).await;
     }
-    let input = decode::user(body)?;
+    let input = decode::user(&body)?;
     service::update(&state, url_id, input)
         .await
         .map_err(|error| error.into_api_error(state.limits.retry_after_secs))?;

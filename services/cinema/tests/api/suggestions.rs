@@ -48,6 +48,7 @@ async fn serve_dependencies(repos: &Repos) -> SuggestionSettings {
         timeout: Duration::from_millis(800),
         attempts: 3,
         retry_backoff: Duration::from_millis(20),
+        ..SuggestionSettings::default()
     }
 }
 
@@ -308,4 +309,100 @@ async fn a_garbled_answer_is_a_502_without_retries() {
         "not a list of movies",
     );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// A loopback listener that accepts connections and holds them without a word; its URL.
+async fn silent_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn suggestions_beyond_the_computation_bound_are_429_with_retry_after() {
+    let repos = seeded_repos();
+    let defaults = serve_dependencies(&repos).await;
+    // One computation at a time, none waiting; the first one hangs on a silent movies service.
+    let settings = SuggestionSettings {
+        movies_url: silent_url().await,
+        timeout: Duration::from_millis(1500),
+        concurrent: 1,
+        queue: 0,
+        ..defaults
+    };
+    let users = build_router(
+        Service::Users,
+        &repos,
+        Readiness::new(),
+        &Limits::default(),
+        None,
+        Arc::new(Upstream::new(settings)),
+    );
+    let get = || {
+        Request::builder()
+            .uri(suggestions_path(seed::USER_RAMON))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let first = tokio::spawn({
+        let users = users.clone();
+        let request = get();
+        async move { call(&users, request).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = tokio::time::Instant::now();
+    let busy = call(&users, get()).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "refused at once"
+    );
+    assert_error(
+        &busy,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        "retry",
+    );
+    assert_eq!(busy.headers["retry-after"], "1");
+    // The first one ends as it would have (504), and frees its slot.
+    assert_eq!(first.await.unwrap().status, StatusCode::GATEWAY_TIMEOUT);
+    let after = call(&users, get()).await;
+    assert_eq!(after.status, StatusCode::GATEWAY_TIMEOUT, "{}", after.text);
+}
+
+#[tokio::test]
+async fn a_waiting_suggestion_request_gets_the_freed_slot() {
+    let repos = seeded_repos();
+    let settings = SuggestionSettings {
+        concurrent: 1,
+        queue: 8,
+        queue_wait: Duration::from_secs(5),
+        upstream_calls: 1,
+        ..serve_dependencies(&repos).await
+    };
+    let users = build_router(
+        Service::Users,
+        &repos,
+        Readiness::new(),
+        &Limits::default(),
+        None,
+        Arc::new(Upstream::new(settings)),
+    );
+    let answers = futures::future::join_all((0..4).map(|_| {
+        let request = Request::builder()
+            .uri(suggestions_path(seed::USER_RAMON))
+            .body(Body::empty())
+            .unwrap();
+        let users = users.clone();
+        async move { call(&users, request).await }
+    }))
+    .await;
+    for answer in answers {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    }
 }

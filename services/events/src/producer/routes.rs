@@ -6,6 +6,7 @@
 //! | `POST /event` undecodable body | 400 `Error unmarshalling body` |
 //! | `/event`, any other method | 405 (`title` = the method), `Allow: POST` |
 //! | body over `limits.body_limit_bytes` | 413 |
+//! | description over `max_description_bytes` (default 64 KiB) | 413 naming the limit |
 //! | Redis unreachable or slow | 503 + `Retry-After` |
 //! | Redis refused the write | 500 `Redis Client error` |
 //! | `GET /metrics`, `/livez`, `/readyz` | Prometheus text, liveness, readiness |
@@ -18,7 +19,9 @@
 //! data is ignored), unknown keys are ignored, keys match case-insensitively, `{}`, `null` and
 //! `{"description":null}` mean an empty description; an empty body, malformed JSON, a
 //! non-string description or a non-object value is a 400 whose description is the decoder's
-//! error, in Go's words where the seed documents them.
+//! error, in Go's words where the seed documents them. The body is decoded straight into the
+//! description (other members skipped unread, no JSON tree), so a request costs about its
+//! body's size whatever its shape.
 
 use axum::{
     extract::{Request, State},
@@ -27,8 +30,11 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use platform::{health::Readiness, http::ApiError};
-use serde_json::Value;
+use platform::{
+    health::Readiness,
+    http::{go_key_matches, ApiError},
+};
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{
     metrics,
@@ -38,6 +44,8 @@ use crate::notification::NotificationMessage;
 
 /// The seed's title for undecodable bodies.
 pub const TITLE_UNMARSHAL: &str = "Error unmarshalling body";
+/// The title of a 413 (a body over the body limit, or a description over its cap).
+pub const TITLE_TOO_LARGE: &str = "Payload Too Large";
 /// The seed's title and description for unknown paths.
 pub const NOT_FOUND: &str = "Endpoint Not Found";
 /// The seed's description for other methods on `/event`.
@@ -88,7 +96,7 @@ async fn post_event(State(state): State<AppState>, request: Request) -> Response
         Err(error) => {
             let message = error.message().to_owned();
             let title = if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                "Payload Too Large"
+                TITLE_TOO_LARGE
             } else {
                 TITLE_UNMARSHAL
             };
@@ -103,6 +111,11 @@ async fn post_event(State(state): State<AppState>, request: Request) -> Response
             return unmarshal_error(&detail).into_response();
         }
     };
+    let limit = state.writer.max_description_bytes();
+    if description.len() > limit {
+        metrics::rejected(metrics::REASON_BAD_REQUEST);
+        return description_too_large(description.len(), limit).into_response();
+    }
     let nm = NotificationMessage::new(description);
     match state.writer.append(&nm).await {
         Ok(entry_id) => {
@@ -160,56 +173,263 @@ async fn not_found() -> Response {
 
 /// Decodes an Event Message body like the seed's `json.NewDecoder(body).Decode(&em)`; the
 /// error is the decoder's text.
+///
+/// The first JSON value is read straight into the description: other members are skipped
+/// unread ([`IgnoredAny`]) and no JSON tree is built, so a body costs about its own size.
 pub fn decode_description(body: &[u8]) -> Result<String, String> {
-    let mut values = serde_json::Deserializer::from_slice(body).into_iter::<Value>();
-    let value = match values.next() {
-        None => return Err("EOF".to_owned()),
-        Some(Err(error)) if error.is_eof() => return Err("unexpected EOF".to_owned()),
-        Some(Err(error)) => return Err(error.to_string()),
-        Some(Ok(value)) => value,
-    };
-    match value {
-        Value::Null => Ok(String::new()),
-        Value::Object(members) => {
-            // Go prefers the exact key, else any case-insensitive match.
-            let field = members.get("description").or_else(|| {
-                members
-                    .iter()
-                    .filter(|(key, _)| key.eq_ignore_ascii_case("description"))
-                    .map(|(_, value)| value)
-                    .next_back()
-            });
-            match field {
-                None | Some(Value::Null) => Ok(String::new()),
-                Some(Value::String(text)) => Ok(text.clone()),
-                Some(other) => Err(format!(
-                    "json: cannot unmarshal {} into Go struct field EventMessage.description of type string",
-                    go_kind(other)
-                )),
-            }
-        }
-        other => Err(format!(
-            "json: cannot unmarshal {} into Go value of type schema.EventMessage",
-            go_kind(&other)
+    let mut values = serde_json::Deserializer::from_slice(body).into_iter::<EventMessage>();
+    match values.next() {
+        None => Err("EOF".to_owned()),
+        Some(Err(error)) if error.is_eof() => Err("unexpected EOF".to_owned()),
+        Some(Err(error)) => Err(error.to_string()),
+        Some(Ok(EventMessage::Description(description))) => Ok(description),
+        Some(Ok(EventMessage::NotAnObject(kind))) => Err(format!(
+            "json: cannot unmarshal {kind} into Go value of type schema.EventMessage"
+        )),
+        Some(Ok(EventMessage::DescriptionNotAString(kind))) => Err(format!(
+            "json: cannot unmarshal {kind} into Go struct field EventMessage.description of type string"
         )),
     }
 }
 
-/// How Go's decoder names a JSON value's kind in type errors.
-fn go_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+/// The 413 for a description longer than `limit` bytes, naming the limit.
+pub fn description_too_large(length: usize, limit: usize) -> ApiError {
+    let message = format!("the description is {length} bytes long; the limit is {limit} bytes");
+    seed_error(
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "description_too_large",
+            message.clone(),
+        ),
+        TITLE_TOO_LARGE,
+        &message,
+    )
+}
+
+/// What the first JSON value of an Event Message body came to. Go's decoder reads the whole
+/// value before it reports a type mismatch, so a mismatched value is still read to its end
+/// (a syntax error inside it wins), though never kept.
+enum EventMessage {
+    /// An object (its `description`, `""` when absent or `null`) or `null`.
+    Description(String),
+    /// Another kind of value, in Go's words (`array`, `string`, …).
+    NotAnObject(&'static str),
+    /// An object whose `description` is not a string (the kind, in Go's words).
+    DescriptionNotAString(&'static str),
+}
+
+impl<'de> Deserialize<'de> for EventMessage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(EventMessageVisitor)
+    }
+}
+
+/// The value of a `description` member.
+enum Description {
+    Text(String),
+    Null,
+    /// Not a string: the kind, in Go's words.
+    Other(&'static str),
+}
+
+impl<'de> Deserialize<'de> for Description {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(DescriptionVisitor)
+    }
+}
+
+struct EventMessageVisitor;
+
+impl<'de> Visitor<'de> for EventMessageVisitor {
+    type Value = EventMessage;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an Event Message (a JSON object)")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<EventMessage, E> {
+        Ok(EventMessage::Description(String::new()))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<EventMessage, E> {
+        Ok(EventMessage::NotAnObject("bool"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<EventMessage, E> {
+        Ok(EventMessage::NotAnObject("number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<EventMessage, E> {
+        Ok(EventMessage::NotAnObject("number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<EventMessage, E> {
+        Ok(EventMessage::NotAnObject("number"))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<EventMessage, E> {
+        Ok(EventMessage::NotAnObject("string"))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EventMessage, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(EventMessage::NotAnObject("array"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventMessage, A::Error> {
+        // The exact key wins, else the last case-insensitive match; a mismatched type counts
+        // only for the member that wins.
+        let mut exact = None;
+        let mut folded = None;
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Exact => exact = Some(map.next_value::<Description>()?),
+                Key::Folded => folded = Some(map.next_value::<Description>()?),
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(match exact.or(folded) {
+            None | Some(Description::Null) => EventMessage::Description(String::new()),
+            Some(Description::Text(text)) => EventMessage::Description(text),
+            Some(Description::Other(kind)) => EventMessage::DescriptionNotAString(kind),
+        })
+    }
+}
+
+struct DescriptionVisitor;
+
+impl<'de> Visitor<'de> for DescriptionVisitor {
+    type Value = Description;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Description, E> {
+        Ok(Description::Text(text.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<Description, E> {
+        Ok(Description::Text(text))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Description, E> {
+        Ok(Description::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Description, E> {
+        Ok(Description::Other("bool"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Description, E> {
+        Ok(Description::Other("number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Description, E> {
+        Ok(Description::Other("number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Description, E> {
+        Ok(Description::Other("number"))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Description, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Description::Other("array"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Description, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Description::Other("object"))
+    }
+}
+
+/// How a member's key relates to `description`.
+enum Key {
+    Exact,
+    Folded,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(if key == "description" {
+                    Key::Exact
+                } else if go_key_matches(key, "description") {
+                    Key::Folded
+                } else {
+                    Key::Other
+                })
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use axum::body::Body;
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    /// `POST /event` with `body` to a producer whose descriptions may hold `limit` bytes (Redis
+    /// never connected, so an accepted event is a 503).
+    async fn post_with_limit(limit: usize, body: String) -> (StatusCode, serde_json::Value) {
+        let settings = super::super::Settings {
+            max_description_bytes: limit,
+            ..Default::default()
+        };
+        let state = AppState {
+            writer: StreamWriter::new(&settings).unwrap(),
+            retry_after_secs: 1,
+        };
+        let response = router(state, Readiness::new())
+            .oneshot(
+                axum::http::Request::post("/event")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn descriptions_over_the_cap_are_413_naming_the_limit() {
+        let (status, body) = post_with_limit(8, r#"{"description":"123456789"}"#.to_owned()).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body["error"]["code"], "description_too_large");
+        assert_eq!(body["status"], 413);
+        assert_eq!(body["title"], TITLE_TOO_LARGE);
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("limit is 8 bytes"), "{message}");
+        assert_eq!(body["description"], message);
+        // At the cap the event is accepted (and meets the absent Redis).
+        let (status, _) = post_with_limit(8, r#"{"description":"12345678"}"#.to_owned()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn a_big_array_is_refused_without_keeping_it() {
+        let body = format!("[{}0]", "0,".repeat(500_000));
+        assert_eq!(
+            decode_description(body.as_bytes()).unwrap_err(),
+            "json: cannot unmarshal array into Go value of type schema.EventMessage"
+        );
+    }
 
     #[test]
     fn lenient_decoding_like_go() {
@@ -222,6 +442,15 @@ mod tests {
         assert_eq!(ok(r#" {"description":"a"} trailing garbage {"#), "a");
         assert_eq!(ok(r#"{"Description":"case"}"#), "case");
         assert_eq!(ok(r#"{"DESCRIPTION":"b","description":"exact"}"#), "exact");
+        assert_eq!(ok(r#"{"description":"exact","DESCRIPTION":"b"}"#), "exact");
+        assert_eq!(ok(r#"{"DESCRIPTION":"b","Description":"c"}"#), "c");
+        assert_eq!(ok(r#"{"description":"a","description":"b"}"#), "b");
+        assert_eq!(ok(r#"{"Description":5,"description":"x"}"#), "x");
+        assert_eq!(ok(r#"{"description":"a\u00e9\n"}"#), "a\u{e9}\n");
+        assert_eq!(
+            ok(r#"{"other":{"a":[1,{"b":null}]},"description":"x"}"#),
+            "x"
+        );
     }
 
     #[test]
@@ -244,6 +473,24 @@ mod tests {
         assert_eq!(
             err(r#""text""#),
             "json: cannot unmarshal string into Go value of type schema.EventMessage"
+        );
+        assert_eq!(
+            err(r#"{"description":{"a":1}}"#),
+            "json: cannot unmarshal object into Go struct field EventMessage.description of type string"
+        );
+        assert_eq!(
+            err("[0,0,0]"),
+            "json: cannot unmarshal array into Go value of type schema.EventMessage"
+        );
+        assert_eq!(
+            err("12"),
+            "json: cannot unmarshal number into Go value of type schema.EventMessage"
+        );
+        assert_eq!(err("[0,0,"), "unexpected EOF");
+        assert!(
+            err("[0,0,}").contains("expected value"),
+            "{}",
+            err("[0,0,}")
         );
         assert_eq!(err(r#"{"description":"x""#), "unexpected EOF");
         assert!(!err("{nope}").is_empty());

@@ -49,6 +49,7 @@ struct Inner {
     max_len: u64,
     write_timeout: Duration,
     check_interval: Duration,
+    max_description_bytes: usize,
     state: RwLock<State>,
     lost: Notify,
 }
@@ -96,10 +97,16 @@ impl StreamWriter {
                 max_len: settings.max_len,
                 write_timeout: settings.write_timeout,
                 check_interval: settings.reconnect_interval,
+                max_description_bytes: settings.max_description_bytes,
                 state: RwLock::new(State::default()),
                 lost: Notify::new(),
             }),
         })
+    }
+
+    /// The longest description an event may carry, in bytes (`max_description_bytes`).
+    pub fn max_description_bytes(&self) -> usize {
+        self.inner.max_description_bytes
     }
 
     /// The stream written to.

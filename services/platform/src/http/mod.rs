@@ -10,7 +10,10 @@ mod middleware;
 mod path;
 
 pub use error::ApiError;
-pub use json::{decode, decoding_error, json_kind, read_body, Json, JSON_DECODING_ERROR};
+pub use json::{
+    decode, decode_seed, decoding_error, go_key_matches, json_kind, read_body, Json, ObjectOrNull,
+    JSON_DECODING_ERROR,
+};
 pub use limits::{deserialize_duration, parse_duration, Limits};
 pub use middleware::{with_middleware, REQUEST_ID_HEADER};
 pub use path::Path;

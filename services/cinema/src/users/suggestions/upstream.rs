@@ -14,6 +14,7 @@ use platform::http::ApiError;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
+use super::limit::ComputeLimit;
 use crate::{envelope::Data, settings::SuggestionSettings, Service};
 
 /// Calls to the other services, counted by `service` and `outcome` (`ok`, `retried`,
@@ -52,11 +53,12 @@ impl From<UpstreamError> for ApiError {
     }
 }
 
-/// The client and settings for the calls.
-#[derive(Debug, Clone)]
+/// The client and settings for the calls, and the process's bound on suggestion computations.
+#[derive(Debug)]
 pub struct Upstream {
     client: reqwest::Client,
     settings: SuggestionSettings,
+    computations: ComputeLimit,
 }
 
 /// What one attempt came to.
@@ -73,7 +75,24 @@ impl Upstream {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_default();
-        Self { client, settings }
+        let computations =
+            ComputeLimit::new(settings.concurrent, settings.queue, settings.queue_wait);
+        Self {
+            client,
+            settings,
+            computations,
+        }
+    }
+
+    /// The bound on suggestion computations in this process (`suggestions.concurrent`,
+    /// `queue`, `queue_wait`).
+    pub fn computations(&self) -> &ComputeLimit {
+        &self.computations
+    }
+
+    /// How many calls one computation makes at once (`suggestions.upstream_calls`).
+    pub fn calls_at_once(&self) -> usize {
+        self.settings.upstream_calls
     }
 
     /// The budget of one suggestions request.
