@@ -113,13 +113,16 @@ or a local redis-server), the event producer (POST /event on 8080 if free), two 
 and the event simulator sending 2 events/s, all on the stream NotificationStream; then MongoDB \
 (MONGODB_URL, a container or a local mongod/SecantusDB) and the cinema services movies, \
 showtimes, bookings and users (debug builds, on 8081-8084 if free, database `cinema`, seed data \
-loaded) with JWT auth on for POST and DELETE: a random secret in target/up/secrets/jwt-secret \
-and a development token from cinema-token. One `cargo build` builds every service binary; logs \
+loaded). accountd (every route but health, metrics, /openapi.json), the producer's POST /event \
+and the cinema services' POST and DELETE need a bearer token: one random secret in \
+target/up/secrets/jwt-secret, and development tokens from mockvideo-token (ACCOUNTD_TOKEN, \
+EVENT_PRODUCER_TOKEN, CINEMA_TOKEN). One `cargo build` builds every service binary; logs \
 go to target/up/<name>.log. Prints the URLs and example requests and writes \
-target/up/endpoints.env (MYSQL_URL, ACCOUNTD_URL, ACTIVITY_ADDR, ACTIVITY_ADMIN_URL, \
+target/up/endpoints.env, mode 0600 (MYSQL_URL, ACCOUNTD_TOKEN, EVENT_PRODUCER_TOKEN, \
+CINEMA_TOKEN, ACCOUNTD_URL, ACTIVITY_ADDR, ACTIVITY_ADMIN_URL, \
 ACTIVITY_CLIENT_BIN, REDIS_URL, REDIS_STREAM, EVENT_PRODUCER_URL, EVENT_CONSUMER_GROUP, \
 EVENT_CONSUMER_1_ADMIN_URL, EVENT_CONSUMER_2_ADMIN_URL, EVENT_SIMULATOR_ACTIVE=1, MONGODB_URL, \
-CINEMA_TOKEN, MOVIES_URL, SHOWTIMES_URL, BOOKINGS_URL, USERS_URL). Ctrl-C or SIGTERM stops \
+MOVIES_URL, SHOWTIMES_URL, BOOKINGS_URL, USERS_URL). Ctrl-C or SIGTERM stops \
 everything (services first, then the containers), removes the file and the secrets and reports \
 what was cleaned.
 
@@ -131,7 +134,9 @@ Examples:
 
 Then, in another terminal:
   set -a; . target/up/endpoints.env; set +a
-  curl -si -X POST $EVENT_PRODUCER_URL/event -d '{\"description\":\"hello world\"}'
+  curl -s -H \"Authorization: Bearer $ACCOUNTD_TOKEN\" $ACCOUNTD_URL/users
+  curl -si -X POST $EVENT_PRODUCER_URL/event -H \"Authorization: Bearer $EVENT_PRODUCER_TOKEN\" \\
+       -d '{\"description\":\"hello world\"}'
   curl -s $EVENT_CONSUMER_1_ADMIN_URL/metrics | grep ^events_consumed_total
   curl -s $MOVIES_URL/movies
   curl -si -X POST $MOVIES_URL/movies -H \"Authorization: Bearer $CINEMA_TOKEN\" \\

@@ -86,14 +86,29 @@ pub fn event_consumer_cmd(
 }
 
 /// The command starting the event simulator: `events_per_second` `POST /event` to `producer_url`
-/// until stopped.
-pub fn event_simulator_cmd(binary: &Path, producer_url: &str, events_per_second: f64) -> Cmd {
-    Cmd::new(binary.display().to_string())
+/// until stopped, with the bearer `token` (hidden in the echo) when the producer needs one.
+pub fn event_simulator_cmd(
+    binary: &Path,
+    producer_url: &str,
+    events_per_second: f64,
+    token: Option<&str>,
+) -> Cmd {
+    let cmd = Cmd::new(binary.display().to_string())
         .env("EVENT_SIMULATOR__PRODUCER_URL", producer_url)
         .env(
             "EVENT_SIMULATOR__EVENTS_PER_SECOND",
             events_per_second.to_string(),
-        )
+        );
+    match token {
+        Some(token) => cmd.env_secret("EVENT_SIMULATOR__TOKEN", token),
+        None => cmd,
+    }
+}
+
+/// `cmd` reading its secrets (the file `jwt-secret`: JWT auth on) from `dir`:
+/// `--secrets-dir DIR`.
+pub fn with_secrets_dir(cmd: Cmd, dir: &Path) -> Cmd {
+    cmd.arg("--secrets-dir").arg(dir.display().to_string())
 }
 
 /// How `up` configures one cinema service (movies, showtimes, bookings, users).
@@ -135,13 +150,24 @@ pub fn cinema_cmd(binary: &Path, config: &CinemaConfig<'_>) -> Cmd {
     cmd
 }
 
-/// The command minting a development token for the cinema services' writes with the built
-/// `cinema-token`, signed with the secret in `secret_file`; its standard output is the token.
-pub fn cinema_token_cmd(binary: &Path, secret_file: &Path, subject: &str, ttl: &str) -> Cmd {
-    Cmd::new(binary.display().to_string())
+/// The command minting a development token for `audiences` (service names: `accountd`,
+/// `event-producer`, `movies`, …) with the built `mockvideo-token`, signed with the secret in
+/// `secret_file`; its standard output is the token.
+pub fn mockvideo_token_cmd(
+    binary: &Path,
+    secret_file: &Path,
+    subject: &str,
+    audiences: &[&str],
+    ttl: &str,
+) -> Cmd {
+    let cmd = Cmd::new(binary.display().to_string())
         .arg("--secret-file")
         .arg(secret_file.display().to_string())
-        .args(["--subject", subject, "--ttl", ttl])
+        .args(["--subject", subject]);
+    audiences
+        .iter()
+        .fold(cmd, |cmd, audience| cmd.args(["--audience", audience]))
+        .args(["--ttl", ttl])
 }
 
 #[cfg(test)]
@@ -220,11 +246,13 @@ mod tests {
             Path::new("/t/debug/event-simulator"),
             "http://127.0.0.1:8080",
             2.0,
+            Some("eyJ.token.sig"),
         );
         assert_eq!(
             simulator.to_string(),
             "EVENT_SIMULATOR__PRODUCER_URL=http://127.0.0.1:8080 \
-             EVENT_SIMULATOR__EVENTS_PER_SECOND=2 /t/debug/event-simulator"
+             EVENT_SIMULATOR__EVENTS_PER_SECOND=2 EVENT_SIMULATOR__TOKEN=*** \
+             /t/debug/event-simulator"
         );
     }
 
@@ -299,17 +327,30 @@ mod tests {
     }
 
     #[test]
-    fn the_token_is_minted_by_the_built_cinema_token() {
-        let cmd = cinema_token_cmd(
-            Path::new("/t/debug/cinema-token"),
+    fn tokens_are_minted_by_the_built_mockvideo_token() {
+        let cmd = mockvideo_token_cmd(
+            Path::new("/t/debug/mockvideo-token"),
             Path::new("/r/target/up/secrets/jwt-secret"),
             "up-dev",
+            &["movies", "users"],
             "12h",
         );
         assert_eq!(
             cmd.to_string(),
-            "/t/debug/cinema-token --secret-file /r/target/up/secrets/jwt-secret \
-             --subject up-dev --ttl 12h"
+            "/t/debug/mockvideo-token --secret-file /r/target/up/secrets/jwt-secret \
+             --subject up-dev --audience movies --audience users --ttl 12h"
+        );
+    }
+
+    #[test]
+    fn accountd_and_the_producer_read_the_secrets_directory() {
+        let cmd = with_secrets_dir(
+            accountd_cmd(Path::new("/t/debug/accountd"), 5000, &db()),
+            Path::new("/r/target/up/secrets"),
+        );
+        assert_eq!(
+            cmd.line(),
+            "/t/debug/accountd --load-test-data --secrets-dir /r/target/up/secrets"
         );
     }
 

@@ -16,7 +16,17 @@ pub fn settings_for(db: &DbParts) -> accountd::Settings {
 
 /// Starts accountd on `db`; with `test_data`, loads the seed's five users first.
 pub async fn start(db: &DbParts, test_data: bool) -> anyhow::Result<RunningService> {
-    let app = accountd::App::build(settings_for(db))
+    start_with(settings_for(db), db, test_data).await
+}
+
+/// Starts accountd with `settings` (e.g. [`settings_for`] `db` with a JWT secret) on `db`; with
+/// `test_data`, loads the seed's five users first.
+pub async fn start_with(
+    settings: accountd::Settings,
+    db: &DbParts,
+    test_data: bool,
+) -> anyhow::Result<RunningService> {
+    let app = accountd::App::build(settings)
         .await
         .context("starting accountd in-process")?;
     if test_data {

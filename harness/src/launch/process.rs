@@ -132,6 +132,49 @@ impl ChildService {
         self.child.as_mut().is_some_and(Launched::is_running)
     }
 
+    /// Waits, at most `limit`, until `GET url` answers 2xx (e.g. the service's `/readyz`); fails
+    /// at once when the process exits, and with the last lines of its log when it does not get
+    /// ready in time.
+    pub async fn wait_http_ready(
+        &mut self,
+        http: &reqwest::Client,
+        url: &str,
+        limit: Duration,
+    ) -> anyhow::Result<()> {
+        let name = self.name.clone();
+        let ready = crate::backing::wait::wait_until(
+            &format!("200 from {name}'s {url}"),
+            limit,
+            Duration::from_millis(100),
+            || {
+                let alive = self.is_running();
+                let (http, url, name) = (http.clone(), url.to_owned(), name.clone());
+                async move {
+                    if !alive {
+                        return crate::backing::wait::Attempt::Failed(anyhow::anyhow!(
+                            "{name} exited"
+                        ));
+                    }
+                    match http.get(&url).send().await {
+                        Ok(answer) if answer.status().is_success() => {
+                            crate::backing::wait::Attempt::Ready(())
+                        }
+                        Ok(answer) => crate::backing::wait::Attempt::Pending(format!(
+                            "HTTP {}",
+                            answer.status()
+                        )),
+                        Err(error) => crate::backing::wait::Attempt::Pending(error.to_string()),
+                    }
+                }
+            },
+        )
+        .await;
+        if let Err(error) = ready {
+            anyhow::bail!("{error}; last lines of its log:\n{}", self.log_tail(30));
+        }
+        Ok(())
+    }
+
     /// The process, once started.
     fn child(&mut self) -> anyhow::Result<&mut Launched> {
         let name = &self.name;

@@ -8,6 +8,8 @@
 
 pub mod accountd;
 pub mod activity;
+pub mod auth;
+pub mod big_body;
 pub mod cinema;
 pub mod cluster;
 pub mod events;

@@ -5,6 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use anyhow::Context as _;
 use axum::extract::FromRef;
 use platform::{
+    auth::{Audience, Verifier},
     config::Load as _,
     health::Readiness,
     http::Limits,
@@ -41,6 +42,9 @@ pub struct AppState {
     pub max_bulk_users: usize,
     /// Password hashing, bounded per process.
     pub hasher: Hasher,
+    /// Checks bearer tokens on every route but health, metrics and the OpenAPI document; `None`
+    /// (no JWT secret configured): everything is open.
+    pub verifier: Option<Verifier>,
 }
 
 impl AppState {
@@ -54,6 +58,7 @@ impl AppState {
             max_concurrent_bulk_operations: Settings::default().max_concurrent_bulk_operations,
             max_bulk_users: MAX_BULK_USERS,
             hasher: Hasher::default(),
+            verifier: None,
         }
     }
 
@@ -75,6 +80,7 @@ pub struct App {
     local_addr: SocketAddr,
     pool: MySqlPool,
     state: AppState,
+    connections: platform::serve::Connections,
 }
 
 impl std::fmt::Debug for App {
@@ -102,6 +108,7 @@ impl App {
         state.limits = settings.limits.clone();
         state.max_concurrent_bulk_operations = settings.max_concurrent_bulk_operations;
         state.hasher = Hasher::new(&settings.hashing);
+        state.verifier = settings.auth.verifier(Audience::Accountd);
         let ping_repo = state.repo.clone();
         state.readiness.add_check("mysql", move || {
             let repo = ping_repo.clone();
@@ -109,12 +116,18 @@ impl App {
         });
 
         let (listener, local_addr) = platform::serve::bind(settings.port, "HTTP").await?;
-        tracing::info!(%local_addr, db.host = %settings.db.host, db.name = %settings.db.name, "accountd ready");
+        let auth = if state.verifier.is_some() {
+            "every route but health, metrics and /openapi.json needs a bearer token"
+        } else {
+            "off"
+        };
+        tracing::info!(%local_addr, db.host = %settings.db.host, db.name = %settings.db.name, auth, "accountd ready");
         Ok(App {
             listener,
             local_addr,
             pool,
             state,
+            connections: settings.connections.clone(),
         })
     }
 
@@ -146,7 +159,10 @@ impl App {
             app,
             readiness,
             shutdown,
-            ServeOptions::default(),
+            ServeOptions {
+                connections: self.connections,
+                ..ServeOptions::default()
+            },
         )
         .await
         .context("serving HTTP")?;

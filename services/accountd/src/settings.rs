@@ -16,9 +16,18 @@
 //! | `hashing.queue` | | `ACCOUNTD__HASHING__QUEUE` | | 64 |
 //! | `hashing.wait_ms` | | `ACCOUNTD__HASHING__WAIT_MS` | | 5000 |
 //! | `limits.*` | | `ACCOUNTD__LIMITS__BODY_LIMIT_BYTES`, `…__CONCURRENCY_LIMIT`, `…__REQUEST_TIMEOUT`, `…__RETRY_AFTER_SECS` | | see [`Limits`] |
+//! | `connections.*` | | `ACCOUNTD__CONNECTIONS__HEADER_READ_TIMEOUT`, `…__IDLE_TIMEOUT`, `…__MAX_CONNECTIONS`, … | | see [`Connections`](platform::serve::Connections) |
+//! | `auth.jwt_secret` | | `ACCOUNTD__AUTH__JWT_SECRET` | `jwt-secret` | none: auth off (required with `MOCKVIDEO_ENV=prod`) |
+//! | `auth.issuer` | | `ACCOUNTD__AUTH__ISSUER` | | `mockvideo` |
+//! | `auth.leeway` | | `ACCOUNTD__AUTH__LEEWAY` | | 30 s |
+//! | `auth.max_lifetime` | | `ACCOUNTD__AUTH__MAX_LIFETIME` | | 24 h |
+//!
+//! With a JWT secret, every route but health, metrics and the OpenAPI document needs a bearer
+//! token for the audience `accountd` (see [`platform::auth`]).
 
 pub use platform::mysql::DbSettings;
 use platform::{
+    auth::AuthSettings,
     config::{ConfigError, Layout, Load, SeedValues},
     http::Limits,
 };
@@ -45,6 +54,11 @@ pub struct Settings {
     pub hashing: HashLimits,
     /// HTTP limits: body size, concurrency, timeout.
     pub limits: Limits,
+    /// JWT bearer auth on every route but health, metrics and the OpenAPI document (off unless
+    /// a secret is configured).
+    pub auth: AuthSettings,
+    /// Connection limits: header-read and idle timeouts, connection cap, HTTP/2 streams.
+    pub connections: platform::serve::Connections,
 }
 
 impl Default for Settings {
@@ -56,6 +70,8 @@ impl Default for Settings {
             max_concurrent_bulk_operations: 10,
             hashing: HashLimits::default(),
             limits: Limits::default(),
+            auth: AuthSettings::default(),
+            connections: platform::serve::Connections::default(),
         }
     }
 }
@@ -78,7 +94,11 @@ impl Load for Settings {
             ),
         ],
         // The seed's secret file names.
-        secret_files: &[("dbuser", "db.user"), ("dbpassword", "db.password")],
+        secret_files: &[
+            ("dbuser", "db.user"),
+            ("dbpassword", "db.password"),
+            platform::auth::SECRET_FILE,
+        ],
     };
 
     /// Checks what types cannot: positive sizes, a usable log level, a database to talk to.
@@ -97,6 +117,8 @@ impl Load for Settings {
         }
         platform::config::check_log_level(&self.log_level)?;
         self.limits.validate()?;
+        self.auth.validate()?;
+        self.connections.validate()?;
         self.db.validate()
     }
 }
@@ -170,6 +192,33 @@ mod tests {
         let error =
             Settings::load_with_env(None, None, env(&[("ACCOUNTD__LOG_LEVEL", "9")])).unwrap_err();
         assert_eq!(error.key(), Some("log_level"), "{error}");
+    }
+
+    #[test]
+    fn auth_is_off_by_default_and_on_with_the_secret_file() {
+        let settings = Settings::load_with_env(None, None, env(&[])).unwrap();
+        assert!(settings.auth.jwt_secret.is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let secret = "0123456789abcdef0123456789abcdef";
+        std::fs::write(dir.path().join("jwt-secret"), format!("{secret}\n")).unwrap();
+        let settings = Settings::load_with_env(
+            None,
+            Some(dir.path()),
+            env(&[("ACCOUNTD__AUTH__MAX_LIFETIME", "1h")]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.auth.jwt_secret.as_ref().unwrap().expose_secret(),
+            secret
+        );
+        assert_eq!(
+            settings.auth.max_lifetime,
+            std::time::Duration::from_secs(3600)
+        );
+        assert!(!format!("{settings:?}").contains(secret));
+        std::fs::write(dir.path().join("jwt-secret"), "short").unwrap();
+        let error = Settings::load_with_env(None, Some(dir.path()), env(&[])).unwrap_err();
+        assert_eq!(error.key(), Some("auth.jwt_secret"));
     }
 
     #[test]

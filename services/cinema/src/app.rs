@@ -22,6 +22,7 @@ use mongodb::{
     Client, Database, IndexModel,
 };
 use platform::{
+    auth::{self, Audience, Guard, Verifier},
     health::Readiness,
     http::{with_middleware, ApiError, Limits},
     serve::{serve, ServeOptions},
@@ -31,7 +32,6 @@ use tokio::net::TcpListener;
 use tower::Layer as _;
 
 use crate::{
-    auth::{self, Verifier},
     bookings::{self, Booking},
     crud::Collection,
     movies::{self, Movie},
@@ -87,6 +87,16 @@ pub fn indexes(service: Service) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// The audience `service`'s tokens must name (its `aud`): the service's name.
+pub fn audience(service: Service) -> Audience {
+    match service {
+        Service::Movies => Audience::Movies,
+        Service::Showtimes => Audience::Showtimes,
+        Service::Bookings => Audience::Bookings,
+        Service::Users => Audience::Users,
+    }
+}
+
 /// `service`'s router over `repos` with auth off: see [`router_with_auth`].
 pub fn router(service: Service, repos: &Repos, readiness: Readiness, limits: &Limits) -> Router {
     router_with_auth(service, repos, readiness, limits, None)
@@ -107,7 +117,8 @@ pub fn router_with_auth(
 /// `service`'s router over `repos`: its routes, health and metrics, a 404 JSON fallback, the
 /// platform middleware, and the original's URL-format handling (a `.json`-style suffix on the
 /// last path segment is ignored for routing, as chi's `URLFormat` did). With a `verifier`,
-/// every write needs a valid bearer token ([`auth::require_token`]); reads stay open. The users
+/// every write needs a valid bearer token for the service's [`audience`]
+/// ([`auth::require_token`] with [`Guard::Writes`]); reads stay open. The users
 /// service reaches the other three through `upstream` for its suggestions.
 pub fn build_router(
     service: Service,
@@ -139,15 +150,10 @@ pub fn build_router(
             upstream,
         ),
     };
-    let mut inner = routes
+    let inner = routes
         .merge(crate::health::routes(readiness))
         .fallback(not_found);
-    if let Some(verifier) = verifier {
-        inner = inner.layer(axum::middleware::from_fn_with_state(
-            verifier,
-            auth::require_token,
-        ));
-    }
+    let inner = auth::protect(inner, verifier, Guard::Writes);
     let inner = with_middleware(inner, service.name(), limits);
     Router::new().fallback_service(tower::util::MapRequestLayer::new(strip_format).layer(inner))
 }
@@ -283,7 +289,7 @@ impl App {
             &self.repos,
             self.readiness.clone(),
             &self.settings.limits,
-            self.settings.auth.verifier(),
+            self.settings.auth.verifier(audience(self.service)),
             self.upstream.clone(),
         )
     }
@@ -314,6 +320,7 @@ impl App {
             shutdown,
             ServeOptions {
                 drain_deadline: self.settings.limits.request_timeout,
+                connections: self.settings.connections.clone(),
             },
         )
         .await;

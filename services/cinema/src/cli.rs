@@ -20,7 +20,9 @@ secrets directory.
 
 Auth: with a JWT secret (file jwt-secret, MOVIES__AUTH__JWT_SECRET or the shared \
 CINEMA_JWT_SECRET; at least 32 bytes) every POST and DELETE needs `Authorization: Bearer \
-<token>`, an HS256 token made by `cinema-token`; reads stay open. Without one, writes are open.
+<token>`, an HS256 token for the service's audience (movies, showtimes, bookings or users) made \
+by `mockvideo-token`; reads stay open. Without one, writes are open (and with MOCKVIDEO_ENV=prod \
+the service refuses to start).
 
 The service starts even while MongoDB is down: /healthy and /readyz answer 503 and requests \
 503 until the database answers. /healthz, /livez and /metrics are on the same port (default \

@@ -10,11 +10,10 @@
 //! - [`users::suggestions`]: `GET /users/{id}/suggestions`, ranked from the other three
 //!   services' lists, fetched over HTTP with a deadline and bounded retries (502/504, never a
 //!   hang).
-//! - [`auth`]: HS256 bearer tokens on every write when a JWT secret is configured, and
-//!   [`auth::issue`] (wrapped by the `cinema-token` binary) to make them.
+//! - Auth: [`platform::auth`] (HS256 bearer tokens, audience = the service's name) on every
+//!   write when a JWT secret is configured; `mockvideo-token` mints them.
 
 pub mod app;
-pub mod auth;
 pub mod bookings;
 pub mod cli;
 pub mod crud;
@@ -32,6 +31,6 @@ pub mod showtimes;
 pub mod timestamp;
 pub mod users;
 
-pub use app::{build_router, router, router_with_auth, App, Repos};
+pub use app::{audience, build_router, router, router_with_auth, App, Repos};
 pub use service::Service;
 pub use settings::Settings;

@@ -12,18 +12,26 @@
 //! | `mongo.connect_timeout` | `MOVIES__MONGO__CONNECT_TIMEOUT` | 2 s |
 //! | `mongo.operation_timeout` | `MOVIES__MONGO__OPERATION_TIMEOUT` | 5 s |
 //! | `limits.*` | `MOVIES__LIMITS__BODY_LIMIT_BYTES`, … | see [`Limits`] |
+//! | `connections.*` | `MOVIES__CONNECTIONS__HEADER_READ_TIMEOUT`, `…__IDLE_TIMEOUT`, `…__MAX_CONNECTIONS`, … | see [`Connections`](platform::serve::Connections) |
 //! | `auth.jwt_secret` | `MOVIES__AUTH__JWT_SECRET`, else `CINEMA_JWT_SECRET`; secret file `jwt-secret` wins | none: auth off |
+//! | `auth.issuer` | `MOVIES__AUTH__ISSUER` | `mockvideo` |
 //! | `auth.leeway` | `MOVIES__AUTH__LEEWAY` | 30 s |
+//! | `auth.max_lifetime` | `MOVIES__AUTH__MAX_LIFETIME` | 24 h |
 //! | `suggestions.movies_url` | `USERS__SUGGESTIONS__MOVIES_URL`, else `MOVIES_URL` | `http://cinema-movies-svc` |
 //! | `suggestions.showtimes_url` | `USERS__SUGGESTIONS__SHOWTIMES_URL`, else `SHOWTIMES_URL` | `http://cinema-showtimes-svc` |
 //! | `suggestions.bookings_url` | `USERS__SUGGESTIONS__BOOKINGS_URL`, else `BOOKINGS_URL` | `http://cinema-bookings-svc` |
 //! | `suggestions.timeout` | `USERS__SUGGESTIONS__TIMEOUT` | 2 s |
 //! | `suggestions.attempts` | `USERS__SUGGESTIONS__ATTEMPTS` | 3 |
 //! | `suggestions.retry_backoff` | `USERS__SUGGESTIONS__RETRY_BACKOFF` | 100 ms |
+//! | `suggestions.concurrent` | `USERS__SUGGESTIONS__CONCURRENT` | 16 |
+//! | `suggestions.queue` | `USERS__SUGGESTIONS__QUEUE` | 32 |
+//! | `suggestions.queue_wait` | `USERS__SUGGESTIONS__QUEUE_WAIT` | 500 ms |
+//! | `suggestions.upstream_calls` | `USERS__SUGGESTIONS__UPSTREAM_CALLS` | 3 |
 //!
 //! Durations are seconds (`2`, `0.5`) or strings with a unit (`"500ms"`). The URL may carry
 //! credentials, so it is a secret: never logged; so is the JWT secret, which turns on auth for
-//! every write (see [`crate::auth`]) and must be at least 32 bytes long. The `suggestions.*`
+//! every write (see [`platform::auth`]; a token's audience is the service's name) and must be at
+//! least 32 bytes long; with `MOCKVIDEO_ENV=prod` it is required. The `suggestions.*`
 //! settings are the users service's calls to the other three (see
 //! [`crate::users::suggestions`]); the default URLs are the Kubernetes service names.
 
@@ -33,7 +41,7 @@ use platform::{
     config::{Alias, ConfigError, Layout, SeedValues},
     http::Limits,
 };
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::Service;
@@ -68,6 +76,8 @@ pub struct Settings {
     pub mongo: MongoSettings,
     /// HTTP limits (body size, concurrency, request timeout, `Retry-After`).
     pub limits: Limits,
+    /// Connection limits: header-read and idle timeouts, connection cap, HTTP/2 streams.
+    pub connections: platform::serve::Connections,
     /// JWT auth on writes (off unless a secret is configured).
     pub auth: AuthSettings,
     /// Where the users service finds the other three, and how long it waits for them.
@@ -95,6 +105,16 @@ pub struct SuggestionSettings {
     /// Pause before the first retry, doubled before each next one. Default 100 ms.
     #[serde(deserialize_with = "platform::http::deserialize_duration")]
     pub retry_backoff: Duration,
+    /// Suggestion requests computed at once in this process (> 0). Default 16.
+    pub concurrent: usize,
+    /// Suggestion requests waiting for a slot at most; one more gets 429 at once. Default 32.
+    pub queue: usize,
+    /// Longest a suggestion request waits for a slot before it gets 429. Default 500 ms.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub queue_wait: Duration,
+    /// Calls to the other services one suggestion request makes at once (> 0; 1 = one after
+    /// the other). Default 3 (all of them).
+    pub upstream_calls: usize,
 }
 
 impl Default for SuggestionSettings {
@@ -106,39 +126,16 @@ impl Default for SuggestionSettings {
             timeout: Duration::from_secs(2),
             attempts: 3,
             retry_backoff: Duration::from_millis(100),
+            concurrent: 16,
+            queue: 32,
+            queue_wait: Duration::from_millis(500),
+            upstream_calls: 3,
         }
     }
 }
 
-/// Who may write: see [`crate::auth`].
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AuthSettings {
-    /// The HS256 secret (at least 32 bytes). When set, every `POST` and `DELETE` needs a
-    /// bearer token signed with it; unset (the default), writes are open.
-    pub jwt_secret: Option<SecretString>,
-    /// How far past `exp` a token is still accepted (clock skew). Default 30 s.
-    #[serde(deserialize_with = "platform::http::deserialize_duration")]
-    pub leeway: Duration,
-}
-
-impl Default for AuthSettings {
-    fn default() -> Self {
-        Self {
-            jwt_secret: None,
-            leeway: crate::auth::DEFAULT_LEEWAY,
-        }
-    }
-}
-
-impl AuthSettings {
-    /// The token verifier, when auth is on.
-    pub fn verifier(&self) -> Option<crate::auth::Verifier> {
-        self.jwt_secret
-            .as_ref()
-            .map(|secret| crate::auth::Verifier::new(secret, self.leeway))
-    }
-}
+/// Who may write: see [`platform::auth`].
+pub use platform::auth::AuthSettings;
 
 /// Where the documents live and how long to wait for them.
 #[derive(Debug, Clone, Deserialize)]
@@ -166,6 +163,7 @@ impl Default for Settings {
             log_level: "info".to_owned(),
             mongo: MongoSettings::default(),
             limits: Limits::default(),
+            connections: platform::serve::Connections::default(),
             auth: AuthSettings::default(),
             suggestions: SuggestionSettings::default(),
         }
@@ -214,10 +212,7 @@ impl Settings {
             // A URL or secret is used as given; an empty one is not "unset".
             seed_values: SeedValues::AsGiven,
             file_keys: &[],
-            secret_files: &[
-                ("mongodb-url", "mongo.url"),
-                ("jwt-secret", "auth.jwt_secret"),
-            ],
+            secret_files: &[("mongodb-url", "mongo.url"), platform::auth::SECRET_FILE],
         }
     }
 
@@ -225,6 +220,7 @@ impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         platform::config::check_log_level(&self.log_level)?;
         self.limits.validate()?;
+        self.connections.validate()?;
         let mongo = &self.mongo;
         if mongo.database.trim().is_empty() {
             return Err(ConfigError::invalid("mongo.database", "must not be empty"));
@@ -243,25 +239,14 @@ impl Settings {
             }
         }
         self.suggestions.validate()?;
-        if let Some(secret) = &self.auth.jwt_secret {
-            let len = secret.expose_secret().len();
-            if len < crate::auth::MIN_SECRET_BYTES {
-                return Err(ConfigError::invalid(
-                    "auth.jwt_secret",
-                    format!(
-                        "must be at least {} bytes long (got {len})",
-                        crate::auth::MIN_SECRET_BYTES
-                    ),
-                ));
-            }
-        }
+        self.auth.validate()?;
         Ok(())
     }
 }
 
 impl SuggestionSettings {
-    /// Checks the URLs are `http://` (the services speak plain HTTP inside the cluster) and at
-    /// least one attempt is made.
+    /// Checks the URLs are `http://` (the services speak plain HTTP inside the cluster), and
+    /// that at least one attempt, one computation and one call at a time are allowed.
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (key, url) in [
             ("suggestions.movies_url", &self.movies_url),
@@ -276,11 +261,14 @@ impl SuggestionSettings {
                 ));
             }
         }
-        if self.attempts == 0 {
-            return Err(ConfigError::invalid(
-                "suggestions.attempts",
-                "must be at least 1",
-            ));
+        for (key, value) in [
+            ("suggestions.attempts", self.attempts as usize),
+            ("suggestions.concurrent", self.concurrent),
+            ("suggestions.upstream_calls", self.upstream_calls),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(key, "must be at least 1"));
+            }
         }
         Ok(())
     }
@@ -289,6 +277,7 @@ impl SuggestionSettings {
 #[cfg(test)]
 mod tests {
     use platform::config::vars as env;
+    use secrecy::ExposeSecret as _;
 
     use super::*;
 
@@ -402,8 +391,14 @@ mod tests {
     fn auth_is_off_by_default_and_on_with_a_secret() {
         let settings = Settings::load_with_env(Service::Movies, None, None, env(&[])).unwrap();
         assert!(settings.auth.jwt_secret.is_none());
-        assert!(settings.auth.verifier().is_none());
-        assert!(Settings::default().auth.verifier().is_none());
+        assert!(settings
+            .auth
+            .verifier(platform::auth::Audience::Movies)
+            .is_none());
+        assert!(Settings::default()
+            .auth
+            .verifier(platform::auth::Audience::Movies)
+            .is_none());
 
         let vars = env(&[
             ("CINEMA_JWT_SECRET", SECRET),
@@ -419,7 +414,10 @@ mod tests {
             SECRET
         );
         assert_eq!(movies.auth.leeway, Duration::from_secs(30));
-        assert!(movies.auth.verifier().is_some());
+        assert!(movies
+            .auth
+            .verifier(platform::auth::Audience::Movies)
+            .is_some());
         let users = Settings::load_with_env(Service::Users, None, None, vars).unwrap();
         assert_eq!(
             users.auth.jwt_secret.as_ref().unwrap().expose_secret(),

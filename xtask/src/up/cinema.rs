@@ -1,23 +1,18 @@
-//! The cinema services of `cargo xtask up`: MongoDB, the JWT secret and a development token,
-//! then `movies`, `showtimes`, `bookings` and `users` (debug builds of the `cinema` crate), all on
-//! the database [`CINEMA_DATABASE`], with JWT auth on for every write.
-//!
-//! The secret is 48 random bytes in `target/up/secrets/jwt-secret` (mode 0600), the file the
-//! services read from `--secrets-dir`; the token is minted by the built `cinema-token` and
-//! published as `CINEMA_TOKEN`. The secrets directory is removed when `up` stops.
+//! The cinema services of `cargo xtask up`: MongoDB, then `movies`, `showtimes`, `bookings` and
+//! `users` (debug builds of the `cinema` crate), all on the database [`CINEMA_DATABASE`], with
+//! JWT auth on for every write: they read the secret of [`super::auth`] from `--secrets-dir`,
+//! and `CINEMA_TOKEN` opens all four.
 
-use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{ensure, Context, Result};
+use anyhow::Result;
 
 use super::endpoints::Endpoint;
 use super::process::Service;
 use super::server::ServerComponent;
-use super::{BoxFuture, Component, Stack};
+use super::Stack;
 use crate::child::{pid_and_log, Child};
 use crate::cmd::Cmd;
-use crate::paths;
 use crate::runner::Runner;
 use crate::service::{self, CinemaConfig};
 use crate::stores::MongoServer;
@@ -28,22 +23,6 @@ pub const SEED_USER_CRISTINA: &str = crate::deployables::CINEMA_SEED_USER;
 
 /// The database all four services share.
 pub const CINEMA_DATABASE: &str = "cinema";
-
-/// The file in the secrets directory the services read the JWT secret from.
-pub const JWT_SECRET_FILE: &str = "jwt-secret";
-
-/// Length of the generated JWT secret in bytes (the services need at least 32).
-pub const SECRET_BYTES: usize = 48;
-
-/// The development token's subject and lifetime.
-pub const TOKEN_SUBJECT: &str = "up-dev";
-/// See [`TOKEN_SUBJECT`].
-pub const TOKEN_TTL: &str = "12h";
-
-/// Where `up` keeps the cinema secrets: `target/up/secrets`.
-pub fn secrets_dir() -> PathBuf {
-    paths::up_dir().join("secrets")
-}
 
 /// MongoDB from the harness's provisioning (MONGODB_URL, a container, or a local mongod or
 /// SecantusDB); publishes `MONGODB_URL`.
@@ -61,108 +40,6 @@ fn publish_mongo(server: &MongoServer, stack: &mut Stack) {
         ),
         [],
     );
-}
-
-/// A random secret of [`SECRET_BYTES`] printable bytes (6 random bits each, from
-/// `/dev/urandom`): the services read the file as text.
-pub fn generate_secret() -> Result<String> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut random = [0u8; SECRET_BYTES];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut file| file.read_exact(&mut random))
-        .context("reading random bytes from /dev/urandom")?;
-    Ok(random
-        .iter()
-        .map(|byte| char::from(ALPHABET[usize::from(byte & 63)]))
-        .collect())
-}
-
-/// Writes a fresh secret into `dir/jwt-secret` (directory 0700, file 0600); returns the file.
-pub fn write_secret(dir: &Path) -> Result<PathBuf> {
-    let file = dir.join(JWT_SECRET_FILE);
-    paths::write_private(&file, generate_secret()?.as_bytes())?;
-    Ok(file)
-}
-
-/// The token `cinema-token` printed: one line, no spaces.
-pub fn parse_token(output: &str) -> Result<String> {
-    let token = output.trim();
-    ensure!(
-        !token.is_empty() && !token.contains(char::is_whitespace),
-        "cinema-token printed no token (got {:?})",
-        output
-    );
-    Ok(token.to_string())
-}
-
-/// The JWT secret in [`secrets_dir`] and a development token minted with it; publishes
-/// `CINEMA_TOKEN`. Stopping removes the directory.
-pub struct CinemaAuth {
-    dir: PathBuf,
-    created: bool,
-}
-
-impl CinemaAuth {
-    /// The secret and token, kept in `dir`.
-    pub fn new(dir: PathBuf) -> Self {
-        Self {
-            dir,
-            created: false,
-        }
-    }
-}
-
-impl Default for CinemaAuth {
-    fn default() -> Self {
-        Self::new(secrets_dir())
-    }
-}
-
-impl Component for CinemaAuth {
-    fn name(&self) -> &'static str {
-        "cinema-auth"
-    }
-
-    fn start<'a>(
-        &'a mut self,
-        stack: &'a mut Stack,
-        runner: &'a dyn Runner,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            // Noted first, so stop removes whatever part of it was written.
-            self.created = true;
-            let secret_file = write_secret(&self.dir)?;
-            let binary = stack.debug_binary(runner, "cinema-token")?;
-            let cmd = service::cinema_token_cmd(&binary, &secret_file, TOKEN_SUBJECT, TOKEN_TTL);
-            let token = parse_token(&runner.read(&cmd)?)?;
-            stack.cinema_secrets_dir = Some(self.dir.clone());
-            stack.publish(
-                [Endpoint::new("CINEMA_TOKEN", token)],
-                format!(
-                    "cinema auth: JWT secret in {}; CINEMA_TOKEN (subject {TOKEN_SUBJECT}, valid \
-                     {TOKEN_TTL}) for POST and DELETE",
-                    secret_file.display()
-                ),
-                [],
-            );
-            Ok(())
-        })
-    }
-
-    fn stop<'a>(&'a mut self, _runner: &'a dyn Runner) -> BoxFuture<'a, Result<Option<String>>> {
-        Box::pin(async move {
-            if !std::mem::take(&mut self.created) {
-                return Ok(None);
-            }
-            match std::fs::remove_dir_all(&self.dir) {
-                Ok(()) => Ok(Some(format!("removed {}", self.dir.display()))),
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(error) => {
-                    Err(error).with_context(|| format!("removing {}", self.dir.display()))
-                }
-            }
-        })
-    }
 }
 
 /// Which cinema service (name, environment prefix, all four in start order: movies first, it
@@ -306,7 +183,7 @@ impl Service for Cinema {
 
     async fn start(&self, stack: &mut Stack, runner: &dyn Runner, child: &mut Child) -> Result<()> {
         let mongo_url = stack.mongo_url()?.to_string();
-        let secrets_dir = stack.cinema_secrets_dir()?.to_path_buf();
+        let secrets_dir = stack.secrets_dir()?.to_path_buf();
         let binary = stack.debug_binary(runner, self.kind.name())?;
         let others = self.others(stack);
         let (process, url) = child
@@ -334,88 +211,12 @@ impl Service for Cinema {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt as _;
+    use std::path::PathBuf;
 
     use super::*;
     use crate::runner::recording::{Kind, RecordingRunner};
     use crate::up::process::ProcessComponent;
-
-    #[test]
-    fn secrets_are_48_printable_random_bytes() {
-        let first = generate_secret().unwrap();
-        let second = generate_secret().unwrap();
-        assert_eq!(first.len(), SECRET_BYTES);
-        assert!(first
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        assert_ne!(first, second);
-    }
-
-    #[test]
-    fn the_secret_file_is_private() {
-        let dir = tempfile::tempdir().unwrap();
-        let secrets = dir.path().join("up/secrets");
-        let file = write_secret(&secrets).unwrap();
-        assert_eq!(file, secrets.join("jwt-secret"));
-        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(std::fs::read(&file).unwrap().len(), SECRET_BYTES);
-        // A second run replaces it.
-        let before = std::fs::read_to_string(&file).unwrap();
-        write_secret(&secrets).unwrap();
-        assert_ne!(std::fs::read_to_string(&file).unwrap(), before);
-    }
-
-    #[test]
-    fn the_token_is_the_one_line_cinema_token_prints() {
-        assert_eq!(parse_token("eyJ.a.b\n").unwrap(), "eyJ.a.b");
-        assert!(parse_token("\n").is_err());
-        assert!(parse_token("two words").is_err());
-    }
-
-    #[tokio::test]
-    async fn auth_writes_the_secret_mints_a_token_and_stop_removes_the_secrets() {
-        let dir = tempfile::tempdir().unwrap();
-        let secrets = dir.path().join("secrets");
-        let token_line = format!(
-            "/t/debug/cinema-token --secret-file {} --subject up-dev --ttl 12h",
-            secrets.join("jwt-secret").display()
-        );
-        let runner = RecordingRunner::new().read_answer(&token_line, "eyJhbGc.payload.sig\n");
-        let mut stack = Stack::new(PathBuf::from("/t"));
-        let mut auth = CinemaAuth::new(secrets.clone());
-        auth.start(&mut stack, &runner).await.unwrap();
-
-        assert_eq!(
-            runner.lines(Kind::Run),
-            ["cargo build -p accountd -p activity -p events -p cinema"]
-        );
-        assert_eq!(runner.lines(Kind::Read), [token_line]);
-        assert_eq!(
-            stack.endpoints,
-            [Endpoint::new("CINEMA_TOKEN", "eyJhbGc.payload.sig")]
-        );
-        assert_eq!(stack.cinema_secrets_dir.as_deref(), Some(secrets.as_path()));
-        assert!(secrets.join("jwt-secret").is_file());
-
-        let cleaned = auth.stop(&runner).await.unwrap();
-        assert_eq!(cleaned, Some(format!("removed {}", secrets.display())));
-        assert!(!secrets.exists());
-        assert_eq!(auth.stop(&runner).await.unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn a_failed_mint_still_removes_the_secrets() {
-        let dir = tempfile::tempdir().unwrap();
-        let secrets = dir.path().join("secrets");
-        let runner = RecordingRunner::new(); // no scripted token: `read` fails
-        let mut stack = Stack::new(PathBuf::from("/t"));
-        let mut auth = CinemaAuth::new(secrets.clone());
-        assert!(auth.start(&mut stack, &runner).await.is_err());
-        assert!(stack.endpoints.is_empty());
-        auth.stop(&runner).await.unwrap();
-        assert!(!secrets.exists());
-    }
+    use crate::up::Component as _;
 
     #[tokio::test]
     async fn a_cinema_service_needs_mongo_and_the_secrets_first() {
@@ -430,7 +231,7 @@ mod tests {
         let error = movies.start(&mut stack, &runner).await.unwrap_err();
         assert!(error
             .to_string()
-            .contains("cinema-auth component must start first"));
+            .contains("auth component must start first"));
         assert!(runner.lines(Kind::Run).is_empty());
         assert!(runner.lines(Kind::Spawn).is_empty());
     }
@@ -477,11 +278,6 @@ mod tests {
                  /t/debug/users --secrets-dir /r/target/up/secrets",
             ]
         );
-    }
-
-    #[test]
-    fn the_secrets_live_under_target_up() {
-        assert_eq!(secrets_dir(), paths::up_dir().join("secrets"));
     }
 
     #[test]

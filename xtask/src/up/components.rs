@@ -89,18 +89,19 @@ impl Component for MySqlComponent {
     }
 }
 
-/// `cargo build -p accountd -p activity -p events -p cinema`: every service binary `up` runs
-/// (accountd, activity-server, activity-client, event-producer, event-consumer, event-simulator,
-/// movies, showtimes, bookings, users, cinema-token) in one debug build.
+/// `cargo build -p accountd -p activity -p events -p cinema -p platform`: every binary `up`
+/// runs (accountd, activity-server, activity-client, event-producer, event-consumer,
+/// event-simulator, movies, showtimes, bookings, users, mockvideo-token) in one debug build.
 pub fn build_cmd() -> Cmd {
     Cmd::cargo([
-        "build", "-p", "accountd", "-p", "activity", "-p", "events", "-p", "cinema",
+        "build", "-p", "accountd", "-p", "activity", "-p", "events", "-p", "cinema", "-p",
+        "platform",
     ])
     .dir(paths::repo_root())
 }
 
-/// The accountd service (debug build) on 5000 or a free port, with the test users loaded;
-/// publishes `ACCOUNTD_URL`.
+/// The accountd service (debug build) on 5000 or a free port, with the test users loaded and
+/// auth on (the secrets directory of [`super::auth`]); publishes `ACCOUNTD_URL`.
 pub struct Accountd {
     preferred_port: Option<u16>,
 }
@@ -112,13 +113,16 @@ impl Accountd {
     }
 }
 
-/// Example requests printed once accountd is up.
+/// Example requests printed once accountd is up (`$ACCOUNTD_TOKEN` comes from `endpoints.env`):
+/// every route but health, metrics and the OpenAPI document needs it.
 pub fn examples(url: &str) -> Vec<String> {
+    let auth = "-H \"Authorization: Bearer $ACCOUNTD_TOKEN\"";
     vec![
-        format!("  curl -s {url}/users/1"),
-        format!("  curl -s {url}/users"),
+        format!("  curl -s {auth} {url}/users/1"),
+        format!("  curl -si {url}/users   # 401: no token"),
+        format!("  curl -s {auth} {url}/users"),
         format!(
-            "  curl -si -X POST {url}/users -d '{{\"accountid\":1,\"name\":\"Brian Wilson\",\
+            "  curl -si -X POST {auth} {url}/users -d '{{\"accountid\":1,\"name\":\"Brian Wilson\",\
              \"email\":\"goodvibrations@gmail.com\",\"role\":1,\"password\":\"helpmerhonda\"}}'"
         ),
         format!("  curl -s {url}/accountdhealth"),
@@ -133,10 +137,11 @@ impl Service for Accountd {
 
     async fn start(&self, stack: &mut Stack, runner: &dyn Runner, child: &mut Child) -> Result<()> {
         let db = stack.database(ACCOUNTD_DATABASE)?.clone();
+        let secrets_dir = stack.secrets_dir()?.to_path_buf();
         let binary = stack.debug_binary(runner, "accountd")?;
         let (process, url) = child
             .launch_on_port(runner, self.preferred_port, |port| {
-                service::accountd_cmd(&binary, port, &db)
+                service::with_secrets_dir(service::accountd_cmd(&binary, port, &db), &secrets_dir)
             })
             .await?;
         stack.publish(
@@ -237,7 +242,7 @@ mod tests {
         let cmd = build_cmd();
         assert_eq!(
             cmd.line(),
-            "cargo build -p accountd -p activity -p events -p cinema"
+            "cargo build -p accountd -p activity -p events -p cinema -p platform"
         );
         assert_eq!(cmd.dir, Some(paths::repo_root()));
     }
@@ -252,7 +257,7 @@ mod tests {
         assert_eq!(server, PathBuf::from("/t/debug/activity-server"));
         assert_eq!(
             runner.lines(Kind::Run),
-            ["cargo build -p accountd -p activity -p events -p cinema"]
+            ["cargo build -p accountd -p activity -p events -p cinema -p platform"]
         );
     }
 
@@ -285,7 +290,11 @@ mod tests {
     #[test]
     fn examples_use_the_url() {
         let lines = examples("http://127.0.0.1:5000");
-        assert_eq!(lines[0], "  curl -s http://127.0.0.1:5000/users/1");
+        assert_eq!(
+            lines[0],
+            "  curl -s -H \"Authorization: Bearer $ACCOUNTD_TOKEN\" http://127.0.0.1:5000/users/1"
+        );
+        assert!(lines[1].ends_with("# 401: no token"));
         assert!(lines
             .iter()
             .all(|line| line.contains("http://127.0.0.1:5000/")));
@@ -335,6 +344,7 @@ mod tests {
             names,
             [
                 "mysql",
+                "auth",
                 "accountd",
                 "activity",
                 "redis",
@@ -343,7 +353,6 @@ mod tests {
                 "event-consumer-2",
                 "event-simulator",
                 "mongo",
-                "cinema-auth",
                 "movies",
                 "showtimes",
                 "bookings",

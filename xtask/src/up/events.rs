@@ -81,12 +81,13 @@ impl EventProducer {
     }
 }
 
-/// Example requests printed once the producer is up.
+/// Example requests printed once the producer is up (`$EVENT_PRODUCER_TOKEN` comes from
+/// `endpoints.env`: `POST /event` needs it).
 pub fn producer_examples(url: &str) -> Vec<String> {
     vec![
         format!(
-            "  curl -si -X POST {url}/event -H 'Content-Type: application/json' \
-             -d '{{\"description\":\"hello world\"}}'"
+            "  curl -si -X POST {url}/event -H \"Authorization: Bearer $EVENT_PRODUCER_TOKEN\" \
+             -H 'Content-Type: application/json' -d '{{\"description\":\"hello world\"}}'"
         ),
         format!("  curl -si -X PUT {url}/event"),
         format!("  curl -s {url}/metrics | grep ^events_"),
@@ -100,10 +101,14 @@ impl Service for EventProducer {
 
     async fn start(&self, stack: &mut Stack, runner: &dyn Runner, child: &mut Child) -> Result<()> {
         let redis_url = stack.redis_url()?.to_string();
+        let secrets_dir = stack.secrets_dir()?.to_path_buf();
         let binary = stack.debug_binary(runner, "event-producer")?;
         let (process, url) = child
             .launch_on_port(runner, self.preferred_port, |port| {
-                service::event_producer_cmd(&binary, port, &redis_url, STREAM)
+                service::with_secrets_dir(
+                    service::event_producer_cmd(&binary, port, &redis_url, STREAM),
+                    &secrets_dir,
+                )
             })
             .await?;
         stack.event_producer_url = Some(url.clone());
@@ -222,8 +227,14 @@ impl Service for EventSimulator {
 
     async fn start(&self, stack: &mut Stack, runner: &dyn Runner, child: &mut Child) -> Result<()> {
         let producer_url = stack.event_producer_url()?.to_string();
+        let token = stack.endpoint("EVENT_PRODUCER_TOKEN")?.to_string();
         let binary = stack.debug_binary(runner, "event-simulator")?;
-        let cmd = service::event_simulator_cmd(&binary, &producer_url, self.events_per_second);
+        let cmd = service::event_simulator_cmd(
+            &binary,
+            &producer_url,
+            self.events_per_second,
+            Some(&token),
+        );
         let process = child.spawn(runner, cmd)?;
         // Ready when its traffic arrives: the producer has accepted at least one event.
         child::wait_for_metric(
@@ -310,8 +321,9 @@ mod tests {
         let lines = producer_examples("http://127.0.0.1:8080");
         assert_eq!(
             lines[0],
-            "  curl -si -X POST http://127.0.0.1:8080/event -H 'Content-Type: application/json' \
-             -d '{\"description\":\"hello world\"}'"
+            "  curl -si -X POST http://127.0.0.1:8080/event \
+             -H \"Authorization: Bearer $EVENT_PRODUCER_TOKEN\" \
+             -H 'Content-Type: application/json' -d '{\"description\":\"hello world\"}'"
         );
         let lines = consumer_examples(
             "http://127.0.0.1:9092",

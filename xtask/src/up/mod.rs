@@ -2,15 +2,18 @@
 //!
 //! The stack is a list of [`Component`]s ([`components`], [`events`], [`cinema`]; each of our
 //! services is one generic [`process::ProcessComponent`]), started in order and stopped in
-//! reverse: MySQL, accountd, the activity server, Redis, the event producer, two event consumers
-//! (one group), the event simulator, then MongoDB, the cinema JWT secret and token, and the cinema
-//! services movies, showtimes, bookings and users.
+//! reverse: MySQL, the JWT secret and development tokens ([`auth`]), accountd, the activity
+//! server, Redis, the event producer, two event consumers (one group), the event simulator, then
+//! MongoDB and the cinema services movies, showtimes, bookings and users. accountd,
+//! event-producer and the cinema services run with auth on (one secret; `ACCOUNTD_TOKEN`,
+//! `EVENT_PRODUCER_TOKEN`, `CINEMA_TOKEN` in `endpoints.env`).
 //! Each component adds what it offers to the shared [`Stack`] (the database it created, the
 //! endpoints it publishes, example commands); a later service is one more entry in that list.
 //! First, when the Docker engine or an image is missing, it runs the bootstrap ([`setup`]).
 //! Once all are ready the endpoints are written to `target/up/endpoints.env`; on Ctrl-C or SIGTERM
 //! (or when a component dies) everything is stopped, the file removed and the clean-up reported.
 
+pub mod auth;
 pub mod cinema;
 pub mod components;
 pub mod endpoints;
@@ -52,9 +55,9 @@ pub struct Stack {
     pub event_producer_url: Option<String>,
     /// The MongoDB URL, once the mongo component has started.
     pub mongo_url: Option<String>,
-    /// The directory holding the cinema services' `jwt-secret`, once the cinema-auth component
-    /// has written it.
-    pub cinema_secrets_dir: Option<PathBuf>,
+    /// The directory holding the services' `jwt-secret`, once the auth component has written
+    /// it.
+    pub secrets_dir: Option<PathBuf>,
     /// Endpoints published so far (written to `endpoints.env`).
     pub endpoints: Vec<Endpoint>,
     /// Lines printed once the stack is up (URLs, curl examples, log files).
@@ -71,7 +74,7 @@ impl Stack {
             redis_url: None,
             event_producer_url: None,
             mongo_url: None,
-            cinema_secrets_dir: None,
+            secrets_dir: None,
             endpoints: Vec::new(),
             notes: Vec::new(),
         }
@@ -111,11 +114,20 @@ impl Stack {
             .context("no MongoDB: the mongo component must start first")
     }
 
-    /// The cinema secrets directory written by the cinema-auth component.
-    pub fn cinema_secrets_dir(&self) -> Result<&std::path::Path> {
-        self.cinema_secrets_dir
+    /// The secrets directory (holding `jwt-secret`) written by the auth component.
+    pub fn secrets_dir(&self) -> Result<&std::path::Path> {
+        self.secrets_dir
             .as_deref()
-            .context("no JWT secret: the cinema-auth component must start first")
+            .context("no JWT secret: the auth component must start first")
+    }
+
+    /// The value of the endpoint `key` published so far (e.g. a token of the auth component).
+    pub fn endpoint(&self, key: &str) -> Result<&str> {
+        self.endpoints
+            .iter()
+            .find(|endpoint| endpoint.key == key)
+            .map(|endpoint| endpoint.value.as_str())
+            .with_context(|| format!("no {key}: the component publishing it must start first"))
     }
 
     /// Publishes what a component offers: its `endpoints`, then a `headline` and its `details`
@@ -183,6 +195,7 @@ pub fn components(options: &Options) -> Vec<Box<dyn Component>> {
             components::ACCOUNTD_DATABASE,
             components::ACTIVITY_DATABASE,
         ])),
+        Box::new(auth::Auth::default()),
         Box::new(ProcessComponent::new(components::Accountd::new(
             options.accountd_port.or(Some(5000)),
         ))),
@@ -207,7 +220,6 @@ pub fn components(options: &Options) -> Vec<Box<dyn Component>> {
         ))),
     ];
     stack.push(Box::new(cinema::mongo_component()));
-    stack.push(Box::new(cinema::CinemaAuth::default()));
     for service in cinema::services() {
         stack.push(Box::new(ProcessComponent::new(service)));
     }

@@ -7,10 +7,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use cucumber::{given, then, when};
 use harness::{
-    backing::{
-        port::free_port,
-        wait::{wait_until, Attempt},
-    },
+    backing::port::free_port,
     launch::process::{ChildService, ProcessSpec},
     memory,
 };
@@ -29,11 +26,25 @@ async fn accountd_process(
     concurrent: usize,
     queue: usize,
 ) -> anyhow::Result<()> {
+    let settings = [
+        ("ACCOUNTD__HASHING__CONCURRENT", concurrent.to_string()),
+        ("ACCOUNTD__HASHING__QUEUE", queue.to_string()),
+    ];
+    start_process(world, "accountd_flood", &settings).await
+}
+
+/// Starts accountd as a process of its own on a fresh database named after `label`, with
+/// `settings` (environment variables) on top of the database's, and waits until it is ready.
+pub(super) async fn start_process(
+    world: &mut MockVideoWorld,
+    label: &str,
+    settings: &[(&str, String)],
+) -> anyhow::Result<()> {
     let mysql = harness::suite::mysql().await?;
-    let db = mysql.create_database("accountd_flood").await?;
+    let db = mysql.create_database(label).await?;
     world.databases.push(db.clone());
     let port = free_port()?;
-    let spec = ProcessSpec::new("accountd", env!("CARGO_BIN_EXE_harness-accountd"))
+    let mut spec = ProcessSpec::new("accountd", env!("CARGO_BIN_EXE_harness-accountd"))
         .env("MOCKVIDEO_BIND_ADDRESS", "127.0.0.1")
         .env("ACCOUNTD__PORT", port.to_string())
         .env("ACCOUNTD__DB__HOST", &db.host)
@@ -41,36 +52,16 @@ async fn accountd_process(
         .env("ACCOUNTD__DB__NAME", &db.name)
         .env("ACCOUNTD__DB__USER", &db.user)
         .env("ACCOUNTD__DB__PASSWORD", &db.password)
-        .env("ACCOUNTD__HASHING__CONCURRENT", concurrent.to_string())
-        .env("ACCOUNTD__HASHING__QUEUE", queue.to_string())
         .env("RUST_LOG", "warn");
+    for (key, value) in settings {
+        spec = spec.env(*key, value.clone());
+    }
     let mut process = ChildService::spawn(spec)?;
     let base_url = format!("http://127.0.0.1:{port}");
     let readyz = format!("{base_url}/readyz");
-    let http = world.http.clone();
-    let ready = wait_until(
-        "200 from accountd's /readyz",
-        READY_LIMIT,
-        Duration::from_millis(100),
-        || {
-            let alive = process.is_running();
-            let (http, readyz) = (http.clone(), readyz.clone());
-            async move {
-                if !alive {
-                    return Attempt::Failed(anyhow::anyhow!("accountd exited"));
-                }
-                match http.get(&readyz).send().await {
-                    Ok(answer) if answer.status().is_success() => Attempt::Ready(()),
-                    Ok(answer) => Attempt::Pending(format!("HTTP {}", answer.status())),
-                    Err(error) => Attempt::Pending(error.to_string()),
-                }
-            }
-        },
-    )
-    .await;
-    if let Err(error) = ready {
-        anyhow::bail!("{error}; last lines of its log:\n{}", process.log_tail(30));
-    }
+    process
+        .wait_http_ready(&world.http, &readyz, READY_LIMIT)
+        .await?;
     world.base_url = Some(base_url);
     world.accountd.process = Some(process);
     Ok(())

@@ -1,7 +1,9 @@
 //! accountd steps: a fresh database per scenario with the seed's users, listing users and
-//! reading bulk results; [`flood`]: accountd as a process under a flood of password hashes.
+//! reading bulk results; [`flood`]: accountd as a process under a flood of password hashes;
+//! [`slowloris`]: accountd as a process against connections that never finish a request.
 
 pub mod flood;
+pub mod slowloris;
 
 use cucumber::{given, then, when};
 use serde_json::Value;
@@ -16,7 +18,10 @@ async fn accountd_with_test_data(world: &mut MockVideoWorld) -> anyhow::Result<(
     let mysql = harness::suite::mysql().await?;
     let db = mysql.create_database("accountd").await?;
     world.databases.push(db.clone());
-    let service = harness::launch::accountd::start(&db, true).await?;
+    // Auth on when the scenario has a JWT secret ("the services this scenario starts have …").
+    let mut settings = harness::launch::accountd::settings_for(&db);
+    settings.auth.jwt_secret = world.auth.secret.clone();
+    let service = harness::launch::accountd::start_with(settings, &db, true).await?;
     world.base_url = Some(service.base_url());
     world.services.push(service);
     Ok(())

@@ -5,18 +5,17 @@
 //!
 //! A remembered id is written `{name}` in a path or body: `"/movies/{zootopia}"`.
 //!
-//! Auth: "… with auth on" starts the services with a random JWT secret of the scenario's own;
-//! "I use a valid token" (and the expired, foreign, `alg: none` and no-token variants) sets the
+//! Auth: "… with auth on" starts the services with the scenario's random JWT secret;
+//! "I use a valid token" (and the other token steps of [`crate::steps::auth`]) sets the
 //! `Authorization` header that the "… to the {word} service at …" request steps send.
 //!
 //! The users service is always started last and pointed at the scenario's movies, showtimes and
 //! bookings services, so its suggestions go through all four ([`suggestions`] has their steps).
 //!
-//! The steps are grouped by what they do: [`services`] (starting them), [`requests`], [`auth`],
+//! The steps are grouped by what they do: [`services`] (starting them), [`requests`],
 //! [`data`] (the envelope and remembered documents), [`outage`] (MongoDB stopped or restarted)
 //! and [`suggestions`]; the scenario's part of the world is [`crate::steps::world::cinema`].
 
-pub mod auth;
 pub mod data;
 pub mod outage;
 pub mod requests;

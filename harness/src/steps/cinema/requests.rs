@@ -5,8 +5,7 @@ use std::time::Instant;
 
 use cucumber::{gherkin::Step, when};
 
-use super::auth::authorization;
-use crate::steps::{http::send, world::MockVideoWorld};
+use crate::steps::{auth::authorization, http::send, world::MockVideoWorld};
 
 /// Replaces every `{name}` of a remembered id in `text`.
 fn substitute(world: &MockVideoWorld, text: &str) -> String {

@@ -10,8 +10,7 @@ use harness::backing::{
     wait::{wait_until, Attempt},
 };
 
-use super::auth::scenario_secret;
-use crate::steps::world::MockVideoWorld;
+use crate::steps::{auth::scenario_secret, world::MockVideoWorld};
 
 /// How long a service may take to become ready (MongoDB pinged, indexes created).
 const READY_WITHIN: Duration = Duration::from_secs(30);
@@ -57,7 +56,8 @@ pub(super) async fn start_services(
     start_services_with(world, names, own_server, seed, false).await
 }
 
-/// [`start_services`], with the scenario's JWT secret configured when `auth` (auth on).
+/// [`start_services`], with the scenario's JWT secret configured (auth on) when `auth` or when
+/// the scenario already has one.
 async fn start_services_with(
     world: &mut MockVideoWorld,
     names: &[&str],
@@ -67,7 +67,11 @@ async fn start_services_with(
 ) -> anyhow::Result<()> {
     let url = provision(world, own_server, seed).await?;
     let database = world.cinema.database.clone().unwrap_or_default();
-    let secret = auth.then(|| scenario_secret(world));
+    let secret = if auth {
+        Some(scenario_secret(world))
+    } else {
+        world.auth.secret.clone()
+    };
     for name in names {
         let mut settings = harness::launch::cinema::settings_for(&url, &database);
         settings.auth.jwt_secret = secret.clone();

@@ -8,7 +8,7 @@ use std::{
 
 use anyhow::Context as _;
 use cucumber::{then, when};
-use events::consumer::record::processed_key;
+use events::consumer::record::processed_count_key;
 use harness::{
     backing::wait::{wait_until, Attempt},
     fault::{process::Process, Fault, Target as _},
@@ -17,7 +17,7 @@ use redis::AsyncCommands as _;
 
 use super::{
     faults::redis_fault,
-    reads::{group_state, processed, wait_until_settled},
+    reads::{group_state, processed_in, wait_until_settled_in},
 };
 use crate::steps::world::{
     events::{EventsState, GROUP},
@@ -44,6 +44,7 @@ pub fn simulator_settings(
         max_events: Some(count),
         description: format!("{prefix}-{{seq}}"),
         request_timeout: Duration::from_secs(30),
+        token: None,
     }
 }
 
@@ -68,6 +69,58 @@ async fn events_flow(world: &mut MockVideoWorld, count: u64) -> anyhow::Result<(
     let settings = simulator_settings(world, count, &prefix);
     let report = events::simulator::run(&settings, std::future::pending()).await?;
     record_report(world, &prefix, &report);
+    Ok(())
+}
+
+/// How often [`events_added_directly`] sends a pipelined batch.
+const XADD_TICK: Duration = Duration::from_millis(100);
+
+#[when(expr = "{int} events are added straight to the stream at {int} a second")]
+async fn events_added_directly(
+    world: &mut MockVideoWorld,
+    count: u64,
+    per_second: u64,
+) -> anyhow::Result<()> {
+    assert!(per_second >= 10, "at least 10 events a second");
+    world.events.flows += 1;
+    let prefix = world
+        .events
+        .labelled(&format!("direct{}", world.events.flows));
+    let mut conn = world.events.conn().await;
+    // One pipelined batch every tick, paced from the start (a late batch does not make the
+    // next one bigger).
+    let batch = per_second * u64::try_from(XADD_TICK.as_millis())? / 1000;
+    let started = Instant::now();
+    let mut seq = 0;
+    let mut tick: u32 = 0;
+    while seq < count {
+        tokio::time::sleep_until((started + XADD_TICK * tick).into()).await;
+        tick += 1;
+        let end = (seq + batch).min(count);
+        let mut pipe = redis::pipe();
+        for n in seq..end {
+            let nm = events::notification::NotificationMessage::new(format!("{prefix}-{n}"));
+            pipe.cmd("XADD")
+                .arg(&world.events.stream)
+                .arg("*")
+                .arg(events::notification::EVENT_FIELD)
+                .arg(nm.to_json());
+        }
+        let _: Vec<String> = pipe
+            .query_async(&mut conn)
+            .await
+            .context("XADD of a batch of events")?;
+        world
+            .events
+            .accepted
+            .extend((seq..end).map(|n| format!("{prefix}-{n}")));
+        seq = end;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "[events] {count} events added straight to the stream in {elapsed:.1} s ({:.0}/s)",
+        count as f64 / elapsed.max(f64::EPSILON)
+    );
     Ok(())
 }
 
@@ -196,10 +249,10 @@ fn count(accepted: &BTreeSet<String>, descriptions: &[String]) -> Counts {
     }
 }
 
-/// The processed record of the scenario's own events (others may share the stream), counted
-/// against `accepted`.
-async fn own_counts(events: &EventsState, accepted: &BTreeSet<String>) -> Counts {
-    let descriptions: Vec<String> = processed(events)
+/// The processed record of `group` for the scenario's own events (others may share the
+/// stream), counted against `accepted`.
+async fn own_counts(events: &EventsState, group: &str, accepted: &BTreeSet<String>) -> Counts {
+    let descriptions: Vec<String> = processed_in(events, group)
         .await
         .into_iter()
         .map(|record| record.description)
@@ -210,7 +263,20 @@ async fn own_counts(events: &EventsState, accepted: &BTreeSet<String>) -> Counts
 
 #[then("every accepted event is processed exactly once")]
 async fn exactly_once(world: &mut MockVideoWorld) {
-    let key = processed_key(&world.events.stream, world.events.group());
+    let group = world.events.group().to_owned();
+    exactly_once_in(world, &group).await;
+}
+
+#[then(expr = "every accepted event is processed exactly once by group {string}")]
+async fn exactly_once_by(world: &mut MockVideoWorld, group: String) {
+    exactly_once_in(world, &group).await;
+}
+
+/// Waits (bounded) until `group` has processed every accepted event, then checks that none was
+/// lost or processed twice, and that the group has acknowledged everything.
+async fn exactly_once_in(world: &mut MockVideoWorld, group: &str) {
+    // The count of records ever appended: the list itself may be trimmed.
+    let key = processed_count_key(&world.events.stream, group);
     let conn = world.events.conn().await;
     let started = Instant::now();
     let accepted = world.events.accepted.clone();
@@ -223,11 +289,16 @@ async fn exactly_once(world: &mut MockVideoWorld) {
         || {
             let mut conn = conn.clone();
             async move {
-                let len: usize = conn.llen(key).await.unwrap_or(0);
+                let len: usize = conn
+                    .get::<_, Option<usize>>(key)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0);
                 if len < accepted.len() {
                     return Attempt::Pending(format!("{len} of {} records", accepted.len()));
                 }
-                let counts = own_counts(events, accepted).await;
+                let counts = own_counts(events, group, accepted).await;
                 if counts.lost == 0 {
                     Attempt::Ready(counts)
                 } else {
@@ -240,10 +311,10 @@ async fn exactly_once(world: &mut MockVideoWorld) {
     // Not drained in time: the counts as they are, and the assertions below say what is missing.
     let counts = match drained {
         Ok(counts) => counts,
-        Err(_) => own_counts(events, accepted).await,
+        Err(_) => own_counts(events, group, accepted).await,
     };
     println!(
-        "[events] counts: accepted={} processed={} duplicates processed={} lost={} \
+        "[events] {group} counts: accepted={} processed={} duplicates processed={} lost={} \
          (refused={}, stored though refused={}, consumer kills={}, drained in {:.1} s)",
         counts.accepted,
         counts.processed,
@@ -257,7 +328,7 @@ async fn exactly_once(world: &mut MockVideoWorld) {
     assert_eq!(counts.lost, 0, "accepted events never processed");
     assert_eq!(counts.duplicates, 0, "events processed more than once");
     // Applied is not enough: every entry must also be acknowledged (or dead-lettered).
-    wait_until_settled(&world.events).await;
+    wait_until_settled_in(&world.events, group).await;
     for (name, process) in world.events.processes.iter_mut() {
         assert!(
             process.is_running(),

@@ -6,9 +6,11 @@
 //!
 //! [`reads`] reads the scenario's Redis (its part of the world is
 //! [`crate::steps::world::events`]); the steps are grouped by what they do: [`start`], [`post`],
-//! [`stream`], [`consumers`], [`admin`], [`faults`] and [`flows`].
+//! [`stream`], [`consumers`], [`admin`], [`faults`], [`flows`] and [`bounds`] (what Redis holds
+//! for the pipeline, and its bounds).
 
 mod admin;
+mod bounds;
 mod consumers;
 mod faults;
 mod flows;

@@ -14,7 +14,7 @@ use harness::{
 
 use super::admin::wait_for_readiness;
 use crate::steps::world::{
-    events::{DeployedPipeline, GROUP},
+    events::{ConsumerBounds, DeployedPipeline, GROUP},
     MockVideoWorld,
 };
 
@@ -27,9 +27,10 @@ async fn use_shared_redis(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts a Redis of the scenario's own, with append-only persistence, and a stream name.
-async fn use_own_redis(world: &mut MockVideoWorld) -> anyhow::Result<()> {
-    let redis = Redis::start_with(RedisOptions { append_only: true }).await?;
+/// Starts a Redis of the scenario's own (with append-only persistence when `append_only`), and
+/// a stream name.
+async fn use_own_redis(world: &mut MockVideoWorld, append_only: bool) -> anyhow::Result<()> {
+    let redis = Redis::start_with(RedisOptions { append_only }).await?;
     // The fault scenarios break it: fail here, in the Background, when they could not.
     Backing::of(&redis)?;
     world.events.stream = format!("{}{DEFAULT_STREAM}", redis.unique_prefix("events"));
@@ -44,6 +45,8 @@ pub(super) async fn start_producer(world: &mut MockVideoWorld) -> anyhow::Result
     let mut settings =
         harness::launch::events::producer_settings(&world.events.url(), &world.events.stream);
     settings.max_len = world.events.max_len;
+    // Auth on when the scenario has a JWT secret ("the services this scenario starts have …").
+    settings.auth.jwt_secret = world.auth.secret.clone();
     world.events.body_limit = settings.limits.body_limit_bytes;
     let service = harness::launch::events::start_producer(settings).await?;
     world.base_url = Some(service.base_url());
@@ -52,29 +55,41 @@ pub(super) async fn start_producer(world: &mut MockVideoWorld) -> anyhow::Result
     Ok(())
 }
 
-/// Starts an in-process consumer named `name`; `max_deliveries` overrides the default.
-async fn start_consumer(
+/// Starts an in-process consumer named `name` in `group`, with the scenario's bounds;
+/// `max_deliveries` overrides the default.
+pub(super) async fn start_consumer(
     world: &mut MockVideoWorld,
     name: &str,
+    group: &str,
     max_deliveries: Option<u64>,
 ) -> anyhow::Result<()> {
     let mut settings = harness::launch::events::consumer_settings(
         &world.events.url(),
         &world.events.stream,
-        GROUP,
+        group,
         name,
     );
+    world.events.bounds.apply(&mut settings);
     if let Some(max) = max_deliveries {
         settings.max_deliveries = max;
     }
     let service = harness::launch::events::start_consumer(settings).await?;
+    if group != GROUP {
+        world.events.other_groups.insert(group.to_owned());
+    }
     world.events.consumers.insert(name.to_owned(), service);
     Ok(())
 }
 
-/// The `harness-event-consumer` binary configured like the in-process consumers.
-fn consumer_process_spec(redis_url: &str, stream: &str, name: &str) -> ProcessSpec {
-    ProcessSpec::new(
+/// The `harness-event-consumer` binary configured like the in-process consumers, with the
+/// scenario's bounds.
+fn consumer_process_spec(
+    redis_url: &str,
+    stream: &str,
+    name: &str,
+    bounds: &ConsumerBounds,
+) -> ProcessSpec {
+    let spec = ProcessSpec::new(
         format!("event-consumer-{name}"),
         env!("CARGO_BIN_EXE_harness-event-consumer"),
     )
@@ -87,7 +102,26 @@ fn consumer_process_spec(redis_url: &str, stream: &str, name: &str) -> ProcessSp
     .env("EVENT_CONSUMER__CLAIM_MIN_IDLE", "1s")
     .env("EVENT_CONSUMER__CLAIM_INTERVAL", "250ms")
     .env("EVENT_CONSUMER__RETRY_PERIOD", "200ms")
-    .env("RUST_LOG", "info")
+    .env(
+        "EVENT_CONSUMER__SEEN_WINDOW",
+        format!("{}ms", bounds.seen_window.as_millis()),
+    )
+    .env(
+        "EVENT_CONSUMER__PROCESSED_MAX_LEN",
+        bounds.processed_max_len.to_string(),
+    )
+    .env(
+        "EVENT_CONSUMER__TRIM_STREAM",
+        bounds.trim_interval.is_some().to_string(),
+    )
+    .env("RUST_LOG", "info");
+    match bounds.trim_interval {
+        Some(interval) => spec.env(
+            "EVENT_CONSUMER__TRIM_INTERVAL",
+            format!("{}ms", interval.as_millis()),
+        ),
+        None => spec,
+    }
 }
 
 /// Points the events steps at a deployed pipeline: its stream and group on its Redis, the
@@ -125,7 +159,18 @@ async fn producer_trimmed(world: &mut MockVideoWorld, max_len: u64) -> anyhow::R
 
 #[given("an event producer on a Redis of its own with persistence")]
 async fn producer_own_redis(world: &mut MockVideoWorld) -> anyhow::Result<()> {
-    use_own_redis(world).await?;
+    use_own_redis(world, true).await?;
+    start_producer(world).await
+}
+
+#[given("a stream on a Redis of its own")]
+async fn stream_own_redis(world: &mut MockVideoWorld) -> anyhow::Result<()> {
+    use_own_redis(world, false).await
+}
+
+#[given("an event producer on a Redis of its own")]
+async fn producer_own_redis_volatile(world: &mut MockVideoWorld) -> anyhow::Result<()> {
+    use_own_redis(world, false).await?;
     start_producer(world).await
 }
 
@@ -136,15 +181,25 @@ async fn producer_and_consumer_own_redis(
     world: &mut MockVideoWorld,
     name: String,
 ) -> anyhow::Result<()> {
-    use_own_redis(world).await?;
+    use_own_redis(world, true).await?;
     start_producer(world).await?;
-    start_consumer(world, &name, None).await
+    start_consumer(world, &name, GROUP, None).await
 }
 
 #[given(expr = "a consumer {string} on that stream")]
 #[when(expr = "a consumer {string} starts on that stream")]
 async fn consumer_on_stream(world: &mut MockVideoWorld, name: String) -> anyhow::Result<()> {
-    start_consumer(world, &name, None).await
+    start_consumer(world, &name, GROUP, None).await
+}
+
+#[given(expr = "a consumer {string} of group {string} on that stream")]
+#[when(expr = "a consumer {string} of group {string} starts on that stream")]
+async fn consumer_of_group(
+    world: &mut MockVideoWorld,
+    name: String,
+    group: String,
+) -> anyhow::Result<()> {
+    start_consumer(world, &name, &group, None).await
 }
 
 #[given(expr = "a consumer {string} on that stream that dead-letters after {int} deliveries")]
@@ -153,7 +208,7 @@ async fn consumer_with_max_deliveries(
     name: String,
     max: u64,
 ) -> anyhow::Result<()> {
-    start_consumer(world, &name, Some(max)).await
+    start_consumer(world, &name, GROUP, Some(max)).await
 }
 
 #[given(expr = "consumer processes {string} and {string} on that stream")]
@@ -163,7 +218,12 @@ async fn consumer_processes(
     second: String,
 ) -> anyhow::Result<()> {
     for name in [first, second] {
-        let spec = consumer_process_spec(&world.events.url(), &world.events.stream, &name);
+        let spec = consumer_process_spec(
+            &world.events.url(),
+            &world.events.stream,
+            &name,
+            &world.events.bounds,
+        );
         let process = ChildService::spawn(spec)?;
         world.events.processes.insert(name, process);
     }

@@ -10,6 +10,11 @@ pub struct AccountdState {
     pub process: Option<ChildService>,
     /// Each flooded user's e-mail and the `httpstatus` its bulk result gave.
     pub answers: Vec<(String, u16)>,
+    /// Slow connections of a slowloris scenario, each with when accountd closed it after it
+    /// was opened (`None`: still open when the scenario stopped waiting).
+    pub slow_connections: Vec<Option<std::time::Duration>>,
+    /// Statuses of the ordinary requests sent while the slow connections were open.
+    pub answered_meanwhile: Vec<u16>,
 }
 
 impl AccountdState {

@@ -1,10 +1,10 @@
 //! The cinema part of a scenario: its services, its database (or MongoDB server of its own),
-//! the ids and documents it remembered, its JWT secret and token, and its teardown.
+//! the ids and documents it remembered, and its teardown (its JWT secret and token are the
+//! scenario's, in [`super::auth`]).
 
 use std::{collections::HashMap, time::Duration};
 
 use harness::backing::mongo::Mongo;
-use secrecy::SecretString;
 use serde_json::Value;
 
 /// The cinema part of a scenario.
@@ -20,10 +20,6 @@ pub struct CinemaState {
     pub ids: HashMap<String, String>,
     /// Whole `data` documents remembered from answers, by name.
     pub documents: HashMap<String, Value>,
-    /// The scenario's JWT secret, when its services were started with auth on.
-    pub secret: Option<SecretString>,
-    /// The bearer token the cinema request steps send (`Authorization: Bearer …`), if any.
-    pub token: Option<String>,
     /// Stand-ins for a service (a listener that never answers), by name; aborted in teardown.
     pub stand_ins: HashMap<String, tokio::task::JoinHandle<()>>,
     /// The users service's `suggestions.timeout`, once it runs.

@@ -1,10 +1,12 @@
 //! The per-scenario state: the services a scenario started, the databases it owns, the last
-//! HTTP exchange and each capability's own part ([`accountd`], [`activity`], [`cinema`],
-//! [`events`], [`cluster`]), torn down after the scenario. The world imports no steps: every step module
+//! HTTP exchange, its JWT secret and token ([`auth`]) and each capability's own part
+//! ([`accountd`], [`activity`], [`cinema`], [`events`], [`cluster`]), torn down after the scenario. The world imports no steps: every step module
 //! imports it.
 
 pub mod accountd;
 pub mod activity;
+pub mod auth;
+pub mod big_body;
 pub mod cinema;
 pub mod cluster;
 pub mod events;
@@ -14,8 +16,8 @@ use cucumber::World;
 use harness::{backing::mysql::DbParts, launch::RunningService};
 
 use self::{
-    accountd::AccountdState, activity::ActivityState, cinema::CinemaState, cluster::ClusterState,
-    events::EventsState,
+    accountd::AccountdState, activity::ActivityState, auth::AuthState, cinema::CinemaState,
+    cluster::ClusterState, events::EventsState,
 };
 
 /// One HTTP request's answer, as the steps inspect it.
@@ -55,6 +57,10 @@ pub struct MockVideoWorld {
     pub accountd: AccountdState,
     /// gRPC state of the activity scenarios.
     pub activity: ActivityState,
+    /// The scenario's JWT secret (auth on for the services it starts) and bearer token.
+    pub auth: AuthState,
+    /// The service flooded with big bodies, as a process of its own.
+    pub big_body: big_body::BigBodyState,
     /// Databases, MongoDB server and remembered ids of the cinema scenarios.
     pub cinema: CinemaState,
     /// Redis, streams, producer and consumers of the events scenarios.
@@ -81,6 +87,8 @@ impl MockVideoWorld {
             base_url: None,
             accountd: Default::default(),
             activity: Default::default(),
+            auth: Default::default(),
+            big_body: Default::default(),
             cinema: Default::default(),
             events: Default::default(),
             cluster: Default::default(),
@@ -110,6 +118,7 @@ impl MockVideoWorld {
     pub async fn teardown(&mut self, failed: bool) {
         self.events.teardown(failed).await;
         self.accountd.teardown(failed).await;
+        self.big_body.teardown(failed).await;
         self.cluster
             .teardown(&self.http, &self.cinema.services, &self.cinema.ids)
             .await;

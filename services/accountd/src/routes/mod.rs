@@ -9,6 +9,10 @@
 //!
 //! Other methods on these paths: 405 JSON with `Allow`. Any other path: 400 JSON with the seed's
 //! MalformedURL text.
+//!
+//! With a JWT secret configured, every request but those to [`OPEN_PATHS`] needs a bearer token
+//! for the audience `accountd` (401 JSON otherwise; see [`platform::auth`]): the users' reads
+//! are personal data too.
 
 mod bulk;
 pub mod decode;
@@ -25,7 +29,7 @@ use axum::{
     routing::{any, get, MethodRouter},
     Router,
 };
-use platform::http::ApiError;
+use platform::{auth::Guard, http::ApiError};
 
 pub use bulk::{parse_go_bool, BulkResponse, BulkResult, BULK_HEADER};
 pub use users::{UsersBody, ALLOWED_METHODS};
@@ -34,6 +38,16 @@ use crate::{app::AppState, domain::messages, error::malformed_url};
 
 /// The service name used in logs and metric labels.
 pub const SERVICE: &str = "accountd";
+
+/// The paths open without a token when auth is on: health, metrics and the OpenAPI document.
+pub const OPEN_PATHS: &[&str] = &[
+    "/accountdhealth",
+    "/healthz",
+    "/livez",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+];
 
 fn users_collection() -> MethodRouter<AppState> {
     get(users::list)
@@ -84,6 +98,7 @@ async fn record_user_request(req: Request, next: Next) -> Response {
 /// tracing, metrics, limits). Tests drive it with `router(state).oneshot(request)`.
 pub fn router(state: AppState) -> Router {
     let limits = state.limits.clone();
+    let verifier = state.verifier.clone();
     let users = Router::new()
         .route("/users", users_collection())
         .route("/users/", users_collection())
@@ -102,5 +117,89 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(platform::health::readyz).fallback(get_only))
         .fallback(fallback)
         .with_state(state);
+    let app = platform::auth::protect(app, verifier, Guard::AllBut(OPEN_PATHS));
     platform::http::with_middleware(app, SERVICE, &limits)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::{body::Body, http::Request};
+    use platform::auth::{self, Audience, AuthSettings, Claims, DEFAULT_ISSUER};
+    use secrecy::SecretString;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn app(secured: bool) -> Router {
+        let mut state = AppState::in_memory();
+        if secured {
+            state.verifier =
+                AuthSettings::with_secret(SecretString::from(SECRET)).verifier(Audience::Accountd);
+        }
+        router(state)
+    }
+
+    fn token(audiences: &[Audience]) -> String {
+        let claims = Claims::new("tester", audiences, DEFAULT_ISSUER, Duration::from_secs(60));
+        auth::issue(&SecretString::from(SECRET), &claims)
+    }
+
+    async fn status(app: Router, method: &str, uri: &str, token: Option<&str>) -> StatusCode {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let response = app
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        response.status()
+    }
+
+    #[tokio::test]
+    async fn with_a_secret_every_route_but_the_open_ones_needs_an_accountd_token() {
+        for (method, uri) in [
+            ("GET", "/users"),
+            ("GET", "/users/1"),
+            ("POST", "/users"),
+            ("PUT", "/users/1"),
+            ("DELETE", "/users/1"),
+            ("GET", "/nowhere"),
+        ] {
+            assert_eq!(
+                status(app(true), method, uri, None).await,
+                StatusCode::UNAUTHORIZED,
+                "{method} {uri}"
+            );
+        }
+        let cinema = token(&Audience::CINEMA);
+        assert_eq!(
+            status(app(true), "GET", "/users", Some(&cinema)).await,
+            StatusCode::UNAUTHORIZED
+        );
+        let good = token(&[Audience::Accountd]);
+        assert_eq!(
+            status(app(true), "GET", "/users", Some(&good)).await,
+            StatusCode::OK
+        );
+        for uri in OPEN_PATHS.iter().filter(|uri| **uri != "/healthz") {
+            assert_ne!(
+                status(app(true), "GET", uri, None).await,
+                StatusCode::UNAUTHORIZED,
+                "{uri}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_secret_everything_is_open() {
+        assert_eq!(
+            status(app(false), "GET", "/users", None).await,
+            StatusCode::OK
+        );
+    }
 }

@@ -40,8 +40,9 @@ fn text_response(description: &str, example: &str) -> Value {
     })
 }
 
+/// A `GET` route open without a token (health, metrics, this document).
 fn get_only(summary: &str, response: Value) -> Value {
-    json!({"get": {"summary": summary, "responses": {"200": response}}})
+    json!({"get": {"summary": summary, "security": [], "responses": {"200": response}}})
 }
 
 /// The OpenAPI document.
@@ -56,7 +57,9 @@ pub fn document() -> Value {
             "description": format!(
                 "MockVideo users. Errors are JSON `{{\"error\":{{\"code\",\"message\"}}}}`. Unknown paths \
                  answer 400 \"{}\". Request bodies are limited in size (413), the service sheds load \
-                 with 429 + Retry-After and times out slow requests with 503 + Retry-After.",
+                 with 429 + Retry-After and times out slow requests with 503 + Retry-After. When the \
+                 service has a JWT secret, every route but health, metrics and this document needs \
+                 `Authorization: Bearer <token>` (HS256, audience `accountd`; 401 JSON otherwise).",
                 messages::MALFORMED_URL
             )
         },
@@ -127,13 +130,22 @@ pub fn document() -> Value {
             "/accountdhealth": get_only("Health check (any method)", text_response("Healthy", messages::HEALTHY)),
             "/livez": get_only("Liveness", text_response("The process answers", "ok")),
             "/readyz": {"get": {"summary": "Readiness: database reachable and not shutting down",
+                                "security": [],
                                 "responses": {"200": text_response("Ready", "ready"),
                                               "503": error_response("Not ready")}}},
             "/metrics": get_only("Prometheus metrics", text_response("Text exposition format", "")),
             "/openapi.json": get_only("This document", json!({"description": "OpenAPI 3 document",
                                                              "content": {"application/json": {}}}))
         },
+        "security": [{"bearerAuth": []}],
         "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "description": "HS256 token for the audience accountd (mockvideo-token --audience accountd); \
+                                    required only when the service has a JWT secret"
+                }
+            },
             "parameters": {
                 "BulkRequest": {
                     "name": "Bulk-Request", "in": "header", "required": false,

@@ -1,6 +1,7 @@
 //! Auth on writes, through the whole router (`oneshot` over in-memory stores): every `POST` and
 //! `DELETE` of the four services needs a valid HS256 bearer token when a secret is configured;
-//! reads, health and metrics stay open; without a secret nothing changes.
+//! reads, health and metrics stay open; without a secret nothing changes. A token opens only the
+//! services its audience names.
 
 use std::time::Duration;
 
@@ -9,11 +10,12 @@ use axum::{
     http::{header, Method, Request, StatusCode},
     Router,
 };
-use cinema::{
-    auth::{self, Claims, Verifier},
-    router_with_auth, seed, Service,
+use cinema::{audience, router_with_auth, seed, Service};
+use platform::{
+    auth::{self, Audience, AuthSettings, Claims, DEFAULT_ISSUER},
+    health::Readiness,
+    http::Limits,
 };
-use platform::{health::Readiness, http::Limits};
 use secrecy::SecretString;
 
 use crate::helpers::{call, seeded_repos, Answer};
@@ -31,7 +33,9 @@ fn secret() -> SecretString {
 }
 
 fn app(service: Service, secured: bool) -> Router {
-    let verifier = secured.then(|| Verifier::new(&secret(), auth::DEFAULT_LEEWAY));
+    let verifier = secured
+        .then(|| AuthSettings::with_secret(secret()).verifier(audience(service)))
+        .flatten();
     router_with_auth(
         service,
         &seeded_repos(),
@@ -41,8 +45,19 @@ fn app(service: Service, secured: bool) -> Router {
     )
 }
 
+/// A token for the four cinema services (what `cargo xtask up` publishes as `CINEMA_TOKEN`).
 fn good_token() -> String {
-    auth::issue(&secret(), "tester", Duration::from_secs(600))
+    token_for(&Audience::CINEMA)
+}
+
+fn token_for(audiences: &[Audience]) -> String {
+    let claims = Claims::new(
+        "tester",
+        audiences,
+        DEFAULT_ISSUER,
+        Duration::from_secs(600),
+    );
+    auth::issue(&secret(), &claims)
 }
 
 impl Answer {
@@ -91,19 +106,25 @@ fn bad_authorizations() -> Vec<(&'static str, String)> {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let expired = auth::issue_claims(
-        &secret(),
-        &Claims {
-            sub: "tester".into(),
-            exp: now - 3600,
-            iat: Some(now - 7200),
-        },
-    );
-    let other_secret = auth::issue(
-        &SecretString::from("a-different-secret-also-32-bytes-long"),
+    let mut claims = Claims::new(
         "tester",
+        &Audience::CINEMA,
+        DEFAULT_ISSUER,
         Duration::from_secs(600),
     );
+    claims.exp = now - 3600;
+    claims.iat = Some(now - 7200);
+    let expired = auth::issue(&secret(), &claims);
+    let other_secret = auth::issue(
+        &SecretString::from("a-different-secret-also-32-bytes-long"),
+        &Claims::new(
+            "tester",
+            &Audience::CINEMA,
+            DEFAULT_ISSUER,
+            Duration::from_secs(600),
+        ),
+    );
+    let accountd_only = token_for(&[Audience::Accountd]);
     let mut tampered = good_token();
     tampered.push('x');
     vec![
@@ -116,6 +137,7 @@ fn bad_authorizations() -> Vec<(&'static str, String)> {
             format!("Bearer {other_secret}"),
         ),
         ("tampered signature", format!("Bearer {tampered}")),
+        ("for another audience", format!("Bearer {accountd_only}")),
     ]
 }
 
@@ -209,6 +231,31 @@ async fn writes_with_a_good_token_succeed_on_every_service() {
 }
 
 #[tokio::test]
+async fn a_token_opens_only_the_services_its_audience_names() {
+    let authorization = format!("Bearer {}", token_for(&[Audience::Movies]));
+    let movies = app(Service::Movies, true);
+    let created = send(&movies, Method::POST, "/movies", Some(&authorization), "{}").await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    for service in [Service::Showtimes, Service::Bookings, Service::Users] {
+        let collection = format!("/{}", service.name());
+        let answer = send(
+            &app(service, true),
+            Method::POST,
+            &collection,
+            Some(&authorization),
+            "{}",
+        )
+        .await;
+        answer.assert_unauthorized(&collection);
+        let message = answer.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.contains("audience"), "{message}");
+    }
+}
+
+#[tokio::test]
 async fn reads_health_and_metrics_stay_open() {
     for service in SERVICES {
         let router = app(service, true);
@@ -241,7 +288,7 @@ async fn auth_is_off_without_a_secret() {
 
 #[tokio::test]
 async fn the_app_turns_auth_on_from_its_settings_and_refuses_a_short_secret() {
-    use cinema::{settings::AuthSettings, App, Settings};
+    use cinema::{App, Settings};
     let settings = |secret: &str| Settings {
         port: 0,
         auth: AuthSettings {

@@ -10,6 +10,7 @@ use std::{future::Future, net::SocketAddr};
 use anyhow::Context as _;
 use axum::Router;
 use platform::{
+    auth::{self, Audience, Guard},
     config::Load as _,
     health::Readiness,
     serve::{serve, ServeOptions},
@@ -104,6 +105,7 @@ impl App {
             shutdown,
             ServeOptions {
                 drain_deadline: settings.limits.request_timeout,
+                connections: settings.connections.clone(),
             },
         )
         .await;
@@ -116,11 +118,17 @@ impl App {
     }
 }
 
-/// The producer's router over `writer`, wrapped in the platform middleware.
+/// The producer's router over `writer`, wrapped in the platform middleware. With a JWT secret,
+/// `POST /event` (every write) needs a bearer token for the audience `event-producer`.
 pub fn router(settings: &Settings, writer: StreamWriter, readiness: Readiness) -> Router {
     let state = AppState {
         writer,
         retry_after_secs: settings.limits.retry_after_secs,
     };
-    platform::http::with_middleware(routes::router(state, readiness), SERVICE, &settings.limits)
+    let routes = auth::protect(
+        routes::router(state, readiness),
+        settings.auth.verifier(Audience::EventProducer),
+        Guard::Writes,
+    );
+    platform::http::with_middleware(routes, SERVICE, &settings.limits)
 }

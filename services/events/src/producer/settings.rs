@@ -12,15 +12,23 @@
 //! | `max_len` | `EVENT_PRODUCER__MAX_LEN` | `REDIS_STREAM_MAX_LEN` | 0 (no trimming) |
 //! | `write_timeout` | `EVENT_PRODUCER__WRITE_TIMEOUT` | `REDIS_WRITE_TIMEOUT` (s) | 2 s |
 //! | `reconnect_interval` | `EVENT_PRODUCER__RECONNECT_INTERVAL` | | 1 s |
+//! | `max_description_bytes` | `EVENT_PRODUCER__MAX_DESCRIPTION_BYTES` | | 65536 (64 KiB) |
 //! | `limits.*` | `EVENT_PRODUCER__LIMITS__BODY_LIMIT_BYTES`, … | | see [`Limits`] |
+//! | `connections.*` | `EVENT_PRODUCER__CONNECTIONS__HEADER_READ_TIMEOUT`, `…__IDLE_TIMEOUT`, `…__MAX_CONNECTIONS`, … | | see [`Connections`](platform::serve::Connections) |
 //! | `log_level` | `EVENT_PRODUCER__LOG_LEVEL` | `LOG_LEVEL` | `info` |
+//! | `auth.jwt_secret` | `EVENT_PRODUCER__AUTH__JWT_SECRET`, secret file `jwt-secret` | | none: auth off (required with `MOCKVIDEO_ENV=prod`) |
+//! | `auth.issuer`, `auth.leeway`, `auth.max_lifetime` | `EVENT_PRODUCER__AUTH__…` | | `mockvideo`, 30 s, 24 h |
+//!
+//! With a JWT secret, `POST /event` needs a bearer token for the audience `event-producer` (see
+//! [`platform::auth`]).
 //!
 //! Durations are seconds (`2`, `0.5`) or strings with a unit (`"500ms"`).
 
 use std::time::Duration;
 
 use platform::{
-    config::{ConfigError, Layout, Load, SeedValues},
+    auth::AuthSettings,
+    config::{Alias, ConfigError, Layout, Load, SeedValues},
     http::Limits,
 };
 use serde::Deserialize;
@@ -30,6 +38,9 @@ use crate::redis_link::{RedisSettings, REDIS_SECRET_FILES};
 /// Environment variable prefix: `EVENT_PRODUCER__REDIS__HOST` sets `redis.host`.
 pub const ENV_PREFIX: &str = "EVENT_PRODUCER";
 
+/// The default of `max_description_bytes`: 64 KiB.
+pub const DEFAULT_MAX_DESCRIPTION_BYTES: usize = 64 * 1024;
+
 /// Everything event-producer needs to start.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -38,7 +49,9 @@ pub struct Settings {
     pub port: u16,
     /// Redis and the stream.
     pub redis: RedisSettings,
-    /// `XADD … MAXLEN <n>` (exact); 0 = no trimming. Default 0.
+    /// `XADD … MAXLEN <n>` (exact); 0 = no trimming. Default 0. A blunt safety cap only: it
+    /// drops the oldest entries whether or not every consumer group has read them. The stream
+    /// is bounded safely by the consumers (`trim_stream`, see `consumer::trim`).
     pub max_len: u64,
     /// Longest one Redis command may take before the request gets 503. Default 2 s.
     #[serde(deserialize_with = "platform::http::deserialize_duration")]
@@ -46,10 +59,17 @@ pub struct Settings {
     /// Pause between reconnect attempts, and the period of the link check. Default 1 s.
     #[serde(deserialize_with = "platform::http::deserialize_duration")]
     pub reconnect_interval: Duration,
+    /// Longest accepted event description, in bytes; longer ones get 413 (each is stored in
+    /// Redis, and read by every consumer). Default 64 KiB.
+    pub max_description_bytes: usize,
     /// HTTP limits (body size, concurrency, request timeout, `Retry-After`).
     pub limits: Limits,
+    /// Connection limits: header-read and idle timeouts, connection cap, HTTP/2 streams.
+    pub connections: platform::serve::Connections,
     /// Log level when `RUST_LOG` is unset (`debug`, `info`, … or 0–6). Default `info`.
     pub log_level: String,
+    /// JWT bearer auth on `POST /event` (off unless a secret is configured).
+    pub auth: AuthSettings,
 }
 
 impl Default for Settings {
@@ -60,11 +80,21 @@ impl Default for Settings {
             max_len: 0,
             write_timeout: Duration::from_secs(2),
             reconnect_interval: Duration::from_secs(1),
+            max_description_bytes: DEFAULT_MAX_DESCRIPTION_BYTES,
             limits: Limits::default(),
+            connections: platform::serve::Connections::default(),
             log_level: "info".to_owned(),
+            auth: AuthSettings::default(),
         }
     }
 }
+
+/// The secret files: Redis's password ([`REDIS_SECRET_FILES`]) and the JWT secret.
+const SECRET_FILES: &[Alias] = &[
+    REDIS_SECRET_FILES[0],
+    REDIS_SECRET_FILES[1],
+    platform::auth::SECRET_FILE,
+];
 
 impl Load for Settings {
     const LAYOUT: Layout = Layout {
@@ -91,7 +121,7 @@ impl Load for Settings {
             ("maxLen", "max_len"),
             ("logLevel", "log_level"),
         ],
-        secret_files: REDIS_SECRET_FILES,
+        secret_files: SECRET_FILES,
     };
 
     /// Checks what types cannot: positive timeouts and limits, a usable log level and Redis
@@ -99,6 +129,14 @@ impl Load for Settings {
     fn validate(&self) -> Result<(), ConfigError> {
         platform::config::check_log_level(&self.log_level)?;
         self.limits.validate()?;
+        self.auth.validate()?;
+        self.connections.validate()?;
+        if self.max_description_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "max_description_bytes",
+                "must be greater than zero",
+            ));
+        }
         if self.write_timeout.is_zero() {
             return Err(ConfigError::invalid(
                 "write_timeout",
@@ -121,6 +159,22 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::*;
+
+    #[test]
+    fn the_jwt_secret_and_every_redis_secret_file_are_read() {
+        for alias in REDIS_SECRET_FILES {
+            assert!(SECRET_FILES.contains(alias), "{alias:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let secret = "0123456789abcdef0123456789abcdef";
+        std::fs::write(dir.path().join("jwt-secret"), secret).unwrap();
+        let settings = Settings::load_with_env(None, Some(dir.path()), env(&[])).unwrap();
+        assert_eq!(
+            settings.auth.jwt_secret.as_ref().unwrap().expose_secret(),
+            secret
+        );
+        assert!(Settings::default().auth.jwt_secret.is_none());
+    }
 
     #[test]
     fn defaults() {

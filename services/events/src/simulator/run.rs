@@ -11,6 +11,7 @@ use std::{
 };
 
 use anyhow::Context as _;
+use secrecy::ExposeSecret as _;
 use tokio::{sync::Semaphore, task::JoinSet};
 
 use super::{Report, Settings};
@@ -33,7 +34,16 @@ pub async fn run(
     stop: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<Report> {
     settings.validate().context("invalid simulator settings")?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = &settings.token {
+        let mut value =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+                .context("invalid setting token: not a valid header value")?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
     let client = reqwest::Client::builder()
+        .default_headers(headers)
         .timeout(settings.request_timeout)
         .pool_max_idle_per_host(settings.concurrency)
         .build()

@@ -10,12 +10,17 @@
 //! | `max_events` | `EVENT_SIMULATOR__MAX_EVENTS` | | unbounded |
 //! | `description` | `EVENT_SIMULATOR__DESCRIPTION` | | `hello world` (`{seq}` → the sequence number) |
 //! | `request_timeout` | `EVENT_SIMULATOR__REQUEST_TIMEOUT` | | 5 s |
+//! | `token` | `EVENT_SIMULATOR__TOKEN` | `EVENT_PRODUCER_TOKEN` | none: no `Authorization` header |
+//!
+//! `token` is the bearer token sent with every event (needed when the producer has a JWT
+//! secret; `mockvideo-token --audience event-producer` mints one); it is never logged.
 //!
 //! The log level is `RUST_LOG`, else the seed's `LOG_LEVEL` (read by the binary).
 
 use std::{path::Path, time::Duration};
 
 use platform::config::{ConfigError, Layout, SeedValues};
+use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 
 /// Environment variable prefix: `EVENT_SIMULATOR__CONCURRENCY` sets `concurrency`.
@@ -31,6 +36,7 @@ const LAYOUT: Layout = Layout {
     seed_vars: &[
         ("EVENT_PRODUCER_URL", "producer_url"),
         ("EVENTS_PER_SECOND", "events_per_second"),
+        ("EVENT_PRODUCER_TOKEN", "token"),
     ],
     seed_values: SeedValues::Trimmed,
     file_keys: &[
@@ -61,6 +67,8 @@ pub struct Settings {
     /// Longest one request may take. Default 5 s.
     #[serde(deserialize_with = "platform::http::deserialize_duration")]
     pub request_timeout: Duration,
+    /// Bearer token sent as `Authorization: Bearer …` with every event; `None`: no header.
+    pub token: Option<SecretString>,
 }
 
 impl Default for Settings {
@@ -73,6 +81,7 @@ impl Default for Settings {
             max_events: None,
             description: "hello world".to_owned(),
             request_timeout: Duration::from_secs(5),
+            token: None,
         }
     }
 }
