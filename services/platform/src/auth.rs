@@ -475,7 +475,8 @@ pub async fn require_token(
                 reason = %error,
                 "request refused: no valid bearer token"
             );
-            error.to_api_error().into_response()
+            crate::http::refuse_unread(request.into_body(), error.to_api_error().into_response())
+                .await
         }
     }
 }
@@ -931,6 +932,36 @@ mod tests {
         assert!(!open.needs_token(&Method::GET, "/livez"));
         assert!(open.needs_token(&Method::GET, "/users"));
         assert!(open.needs_token(&Method::GET, "/livez/x"));
+    }
+
+    #[tokio::test]
+    async fn a_refused_write_reads_its_body_so_the_connection_stays_usable() {
+        use tower::ServiceExt as _;
+        let router = protect(
+            Router::new().route("/users", axum::routing::post(|| async { "stored" })),
+            Some(verifier()),
+            Guard::Writes,
+        );
+        let post = |body: axum::body::Body| {
+            axum::http::Request::post("/users")
+                .body(body)
+                .expect("a request")
+        };
+        let refused = router
+            .clone()
+            .oneshot(post(axum::body::Body::from("{\"name\":\"x\"}")))
+            .await
+            .expect("an answer");
+        assert_eq!(refused.status(), axum::http::StatusCode::UNAUTHORIZED);
+        assert!(refused.headers().get(header::CONNECTION).is_none());
+
+        // A body longer than the budget is not read whole: the answer closes the connection.
+        let chunks = (0..=crate::http::REFUSED_BODY_BUDGET / 65_536)
+            .map(|_| Ok::<_, std::io::Error>(vec![b' '; 65_536]));
+        let endless = axum::body::Body::from_stream(futures::stream::iter(chunks));
+        let refused = router.oneshot(post(endless)).await.expect("an answer");
+        assert_eq!(refused.status(), axum::http::StatusCode::UNAUTHORIZED);
+        assert_eq!(refused.headers()[header::CONNECTION], "close");
     }
 
     #[test]

@@ -171,19 +171,40 @@ async fn reject_oversized(State(limit): State<usize>, req: Request, next: Next) 
     }
 }
 
-/// Reads and drops `body`: at most `budget` bytes, for at most [`DRAIN_TIME`].
-async fn drain(body: Body, budget: usize) {
+/// Reads and drops `body`: at most `budget` bytes, for at most [`DRAIN_TIME`]. True when the
+/// whole body was read (the connection can then stay open).
+async fn drain(body: Body, budget: usize) -> bool {
     let mut frames = body.into_data_stream();
     let read = async {
         let mut seen = 0usize;
         while seen <= budget {
             match frames.next().await {
                 Some(Ok(chunk)) => seen += chunk.len(),
-                _ => break,
+                Some(Err(_)) => return false,
+                None => return true,
             }
         }
+        false
     };
-    let _ = tokio::time::timeout(DRAIN_TIME, read).await;
+    tokio::time::timeout(DRAIN_TIME, read)
+        .await
+        .unwrap_or(false)
+}
+
+/// How much of a refused request's body [`refuse_unread`] reads before giving up on it.
+pub const REFUSED_BODY_BUDGET: usize = 1024 * 1024;
+
+/// `response` to a request refused before its body was read (a 401, a 429 from a guard): the
+/// body is read and dropped first (at most [`REFUSED_BODY_BUDGET`] bytes, for at most 2 s), so
+/// the client's next request on the same connection is not taken for the rest of this one; when
+/// it could not be read whole, the answer says `Connection: close`.
+pub async fn refuse_unread(body: Body, mut response: Response) -> Response {
+    if !drain(body, REFUSED_BODY_BUDGET).await {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Turns a handler panic into a 500 JSON body (and logs it).

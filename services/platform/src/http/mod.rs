@@ -15,5 +15,5 @@ pub use json::{
     JSON_DECODING_ERROR,
 };
 pub use limits::{deserialize_duration, parse_duration, Limits};
-pub use middleware::{with_middleware, REQUEST_ID_HEADER};
+pub use middleware::{refuse_unread, with_middleware, REFUSED_BODY_BUDGET, REQUEST_ID_HEADER};
 pub use path::Path;
