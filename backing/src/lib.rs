@@ -13,6 +13,7 @@
 //! - [`launch`]: the one launcher of our binaries as child processes (log, readiness, stop).
 //! - [`wait`]: the one poller behind every "until ready" loop.
 //! - [`port`]: the one free-port picker.
+//! - [`workspace`]: the checkout a command runs from (run-time `CARGO_MANIFEST_DIR`).
 
 pub(crate) mod cleanup;
 pub(crate) mod container;
@@ -30,6 +31,7 @@ pub(crate) mod ready;
 pub mod redis;
 pub mod scratch;
 pub mod wait;
+pub mod workspace;
 
 pub use providers::Server;
 

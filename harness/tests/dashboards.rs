@@ -6,7 +6,7 @@
 //! dashboard, the panel and the metric. Needs a provider (`cargo xtask bootstrap` sets up Docker).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use harness::backing::{
@@ -49,7 +49,8 @@ const KEYWORDS: &[&str] = &[
 ];
 
 fn dashboards_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../helm/mockvideo/dashboards")
+    harness::backing::workspace::manifest_dir(env!("CARGO_MANIFEST_DIR"))
+        .join("../helm/mockvideo/dashboards")
 }
 
 /// `(dashboard file, panel title, expr)` of every query of every dashboard (rows included).

@@ -36,13 +36,14 @@ pub fn write_private(file: &Path, contents: &[u8]) -> Result<()> {
 }
 use crate::runner::Runner;
 
-/// The workspace root (the parent of `xtask/`).
+/// The workspace root (the parent of `xtask/`) of the checkout `cargo xtask` runs from
+/// ([`backing::workspace::manifest_dir`]).
 pub fn repo_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest_dir = backing::workspace::manifest_dir(env!("CARGO_MANIFEST_DIR"));
     manifest_dir
         .parent()
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| manifest_dir.to_path_buf())
+        .unwrap_or(manifest_dir)
 }
 
 /// The repository's own `target/` directory. Files meant for people and scripts

@@ -83,7 +83,7 @@ impl ClusterConfig {
 
 /// `<repo>/target/cluster/kubeconfig`, written by `cargo xtask cluster up`.
 fn default_kubeconfig() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    crate::backing::workspace::manifest_dir(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("target")
         .join("cluster")

@@ -7,9 +7,10 @@ use cucumber::{event, writer, World as _, WriterExt as _};
 
 use crate::steps::world::MockVideoWorld;
 
-/// The repository root (the harness crate lives one level below it).
+/// The repository root of the checkout the suite runs from (the harness crate lives one level
+/// below it).
 fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    harness::backing::workspace::manifest_dir(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// Runs the suite named `suite` and returns the process exit code.
