@@ -2,13 +2,13 @@
 //!
 //! The steps are data ([`steps`]) so a unit test can assert the exact command lines. A failed step
 //! does not stop the run (each later step still tells something: formatting, lints, unit tests and
-//! the Gherkin suites fail independently) unless `--fail-fast` is given; the stale-container sweep
-//! always runs, and the summary is always printed. The exit status is non-zero if any step failed.
+//! the Gherkin suites fail independently) unless `--fail-fast` is given; the sweep (stale containers,
+//! and superseded test binaries in the shared target directory: [`crate::prune`]) always runs, and the summary is always printed. The exit status is non-zero if any step failed.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::ValueEnum;
 
 use crate::cmd::Cmd;
@@ -75,7 +75,7 @@ pub enum StepAction {
     Command(Cmd),
     /// `bootstrap`, in-process.
     Bootstrap,
-    /// `backing::docker::sweep_stale()`, in-process.
+    /// `backing::docker::sweep_stale()` and [`crate::prune::prune_stale_binaries`], in-process.
     SweepStale,
     /// A delivery check, in-process.
     Delivery(Delivery),
@@ -194,8 +194,9 @@ pub fn steps() -> Vec<Step> {
 pub trait InProcess {
     /// Runs `bootstrap`.
     async fn bootstrap(&self, runner: &dyn Runner) -> Result<()>;
-    /// Sweeps stale containers; returns a note such as "removed 2".
-    async fn sweep_stale(&self) -> Result<String>;
+    /// Sweeps stale containers and prunes superseded test binaries from the target directory;
+    /// returns a note such as "removed 2 stale container(s); pruned 3 …".
+    async fn sweep_stale(&self, runner: &dyn Runner) -> Result<String>;
     /// Runs a delivery check; returns a note for the summary.
     async fn delivery(&self, runner: &dyn Runner, check: Delivery) -> Result<String>;
 }
@@ -208,8 +209,12 @@ impl InProcess for Harness {
         crate::bootstrap::bootstrap(runner, false).await
     }
 
-    async fn sweep_stale(&self) -> Result<String> {
-        crate::stores::sweep_stale().await
+    async fn sweep_stale(&self, runner: &dyn Runner) -> Result<String> {
+        let containers = crate::stores::sweep_stale().await?;
+        let target = crate::paths::cargo_target_dir(runner)?;
+        let pruned = crate::prune::prune_stale_binaries(&target, crate::prune::MIN_AGE)
+            .with_context(|| format!("pruning {}", target.display()))?;
+        Ok(format!("{containers}; {}", pruned.note()))
     }
 
     async fn delivery(&self, runner: &dyn Runner, check: Delivery) -> Result<String> {
@@ -287,7 +292,7 @@ pub async fn run_steps(
         let outcome = match &step.action {
             StepAction::Command(cmd) => runner.run(cmd).map(|()| String::new()),
             StepAction::Bootstrap => in_process.bootstrap(runner).await.map(|()| String::new()),
-            StepAction::SweepStale => in_process.sweep_stale().await,
+            StepAction::SweepStale => in_process.sweep_stale(runner).await,
             StepAction::Delivery(check) => in_process.delivery(runner, *check).await,
         };
         let took = started.elapsed();
@@ -434,7 +439,7 @@ mod tests {
             }
             Ok(())
         }
-        async fn sweep_stale(&self) -> Result<String> {
+        async fn sweep_stale(&self, _runner: &dyn Runner) -> Result<String> {
             self.calls.lock().unwrap().push("sweep");
             Ok("removed 0".into())
         }

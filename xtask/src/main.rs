@@ -19,6 +19,7 @@ mod images;
 mod paths;
 mod probe;
 mod progress;
+mod prune;
 mod release;
 mod runner;
 mod service;
