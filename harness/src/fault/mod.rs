@@ -1,5 +1,6 @@
 //! Every fault the harness injects, in one vocabulary the robustness and the cluster steps share:
-//! a [`Fault`] (what is done: stop, pause, restart, kill, delete, scale to zero) is injected
+//! a [`Fault`] (what is done: stop, pause, restart, kill, delete, scale to zero; on a network
+//! link latency, a throttle, a cut, a black hole, a reset, slicing) is injected
 //! into a [`Target`] and, where it does not undo itself, undone again; each injection and undo
 //! answers with an [`Applied`]: what was done, when, how long it took, and what counts as
 //! recovered after it.
@@ -14,10 +15,12 @@
 //! | [`service`] | one of our services in this process ([`crate::launch::RunningService`]) | stop |
 //! | [`pod`] | the pods of a deployed workload | delete, kill (their containers) |
 //! | [`deployment`] | the replicas of a deployed Deployment | scale to zero |
+//! | [`network`] | a service's link to a dependency, through a TCP fault proxy | latency, throttle, cut, black hole, reset, slice |
+//! | [`proxy`] | the TCP fault proxy itself: the `fault-proxy` crate (Toxiproxy's toxics and admin API), re-exported | every toxic; disable (cut) and enable (heal) |
 //!
 //! Next to them, [`silent`] stands in for a dependency that accepts connections and never
-//! answers. A new kind of target (a TCP fault proxy, say) is one more module implementing
-//! [`Target`], and new kinds of fault (latency, time-outs, resets) are more [`Fault`] variants.
+//! answers. A new kind of target is one more module implementing [`Target`], and a new kind
+//! of fault one more [`Fault`] variant.
 //!
 //! Injecting a fault a target does not take is an error naming both. Waiting for a deployed
 //! workload to be Ready again is [`crate::cluster::recovery`]'s business.
@@ -25,10 +28,15 @@
 pub mod backing;
 pub mod container;
 pub mod deployment;
+pub mod network;
 pub mod pod;
 pub mod process;
 pub mod service;
 pub mod silent;
+
+/// The TCP fault proxy the network faults go through: the `fault-proxy` crate, with Toxiproxy's
+/// toxics and admin API.
+pub use ::fault_proxy as proxy;
 
 use std::{
     collections::BTreeSet,
@@ -56,6 +64,20 @@ pub enum Fault {
     Delete,
     /// Scaled to zero replicas, until its pods are gone. Undone by scaling it back.
     ScaleToZero,
+    /// Every answer on a link delayed by `millis` ms (a slow dependency). Undone by healing it.
+    Latency { millis: u64 },
+    /// A link capped at `kilobytes_per_second` KB/s each way. Undone by healing it.
+    Throttle { kilobytes_per_second: u64 },
+    /// A partition: the link's open connections cut, new ones refused. Undone by healing it.
+    Cut,
+    /// A link whose connections stay open and pass nothing, either way (a black hole).
+    /// Undone by healing it.
+    Blackhole,
+    /// A link's connections reset (TCP RST) as soon as data flows on them, old and new alike.
+    /// Undone by healing it.
+    Reset,
+    /// A link's answers delivered in pieces of about `bytes` bytes. Undone by healing it.
+    Slice { bytes: u64 },
 }
 
 impl Fault {
@@ -68,6 +90,12 @@ impl Fault {
             Fault::Kill => "SIGKILLed",
             Fault::Delete => "deleted",
             Fault::ScaleToZero => "scaled to 0",
+            Fault::Latency { .. } => "slowed down",
+            Fault::Throttle { .. } => "throttled",
+            Fault::Cut => "cut",
+            Fault::Blackhole => "stopped passing data",
+            Fault::Reset => "reset",
+            Fault::Slice { .. } => "sliced",
         }
     }
 
@@ -77,6 +105,12 @@ impl Fault {
             Fault::Stop | Fault::Kill => Some("started again"),
             Fault::Pause => Some("unpaused"),
             Fault::ScaleToZero => Some("scaled back"),
+            Fault::Latency { .. }
+            | Fault::Throttle { .. }
+            | Fault::Cut
+            | Fault::Blackhole
+            | Fault::Reset
+            | Fault::Slice { .. } => Some("healed"),
             Fault::Restart | Fault::Delete => None,
         }
     }
@@ -84,14 +118,22 @@ impl Fault {
 
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Fault::Stop => "stop",
-            Fault::Pause => "pause",
-            Fault::Restart => "restart",
-            Fault::Kill => "kill",
-            Fault::Delete => "delete",
-            Fault::ScaleToZero => "scale to zero",
-        })
+        match self {
+            Fault::Stop => f.write_str("stop"),
+            Fault::Pause => f.write_str("pause"),
+            Fault::Restart => f.write_str("restart"),
+            Fault::Kill => f.write_str("kill"),
+            Fault::Delete => f.write_str("delete"),
+            Fault::ScaleToZero => f.write_str("scale to zero"),
+            Fault::Latency { millis } => write!(f, "{millis} ms of latency"),
+            Fault::Throttle {
+                kilobytes_per_second,
+            } => write!(f, "a throttle to {kilobytes_per_second} KB/s"),
+            Fault::Cut => f.write_str("cut"),
+            Fault::Blackhole => f.write_str("black hole"),
+            Fault::Reset => f.write_str("reset"),
+            Fault::Slice { bytes } => write!(f, "slicing into {bytes}-byte pieces"),
+        }
     }
 }
 
@@ -194,5 +236,11 @@ mod tests {
         assert_eq!(Fault::Stop.undone(), Some("started again"));
         assert_eq!(Fault::Pause.undone(), Some("unpaused"));
         assert_eq!(Fault::Delete.undone(), None);
+        assert_eq!(Fault::Cut.undone(), Some("healed"));
+        assert_eq!(Fault::Reset.undone(), Some("healed"));
+        assert_eq!(
+            Fault::Latency { millis: 800 }.to_string(),
+            "800 ms of latency"
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! Black-box HTTP steps shared by every HTTP service: send requests, check status, headers and
-//! bodies (exact, JSON pointer, the shared JSON error shape).
+//! bodies (exact, JSON pointer, the shared JSON error shape) and how long the answer took.
 
 use cucumber::{gherkin::Step, then, when};
 use serde_json::Value;
@@ -42,6 +42,7 @@ pub async fn request(
             .header("content-type", "application/json")
             .body(body);
     }
+    let started = std::time::Instant::now();
     let response = request
         .send()
         .await
@@ -57,6 +58,7 @@ pub async fn request(
         status,
         headers,
         body,
+        took: started.elapsed(),
     }
 }
 
@@ -126,6 +128,19 @@ pub fn json_body_of_size(field: &str, size: usize) -> Vec<u8> {
 fn status_is(world: &mut MockVideoWorld, expected: u16) {
     let last = world.last();
     assert_eq!(last.status, expected, "status; body was {:?}", last.text());
+}
+
+#[then(expr = "the response came within {int} ms")]
+fn came_within(world: &mut MockVideoWorld, limit: u64) {
+    let took = world.last().took;
+    println!(
+        "[http] the answer came in {:.0} ms",
+        took.as_secs_f64() * 1e3
+    );
+    assert!(
+        took <= std::time::Duration::from_millis(limit),
+        "the answer took {took:?}, more than {limit} ms"
+    );
 }
 
 #[then(expr = "the response header {string} is {string}")]

@@ -14,4 +14,5 @@ pub mod cinema;
 pub mod cluster;
 pub mod events;
 pub mod http;
+pub mod network;
 pub mod world;

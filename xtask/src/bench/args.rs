@@ -82,6 +82,29 @@ Examples:
   cargo xtask bench cinema --concurrency 64 --duration 30 --warmup 5"
     )]
     Cinema(BenchCinemaArgs),
+
+    /// The harness's TCP fault proxy with no toxic: a MySQL point select and a Redis GET
+    /// straight to the server and through the proxy.
+    #[command(
+        long_about = "Build the harness `bench` binary in release, start MySQL (a fresh database) \
+and Redis (each: the URL in MYSQL_URL / REDIS_URL, a container or a local server), then run `bench \
+fault-proxy`, which opens one proxy to each store inside its own process (on a runtime of its own, \
+no toxic) and measures, one after the other at the same concurrency for the same time after a \
+warm-up:
+  (a) a point select (`SELECT id, name FROM bench_point WHERE id = ?`) straight to MySQL;
+  (b) the same through the proxy;
+  (c) `GET` of one key straight to Redis (one connection per worker);
+  (d) the same through the proxy.
+Prints requests, req/s, p50, p99 and errors per target; per store the proxied/direct rate ratio, \
+the p50 and p99 the proxy adds, the proxy's CPU per request (its threads' run time from /proc) and \
+the cores it kept busy, against the bar of issue 15 (< 100 µs added at p50, ≥ 80% of the direct \
+rate). Removes both stores. The defaults keep the run under a minute.
+
+Examples:
+  cargo xtask bench fault-proxy
+  cargo xtask bench fault-proxy --concurrency 32 --duration 10 --warmup 2"
+    )]
+    FaultProxy(BenchFaultProxyArgs),
 }
 
 /// The load shape every `bench` target takes: closed-loop concurrency, measured time, warm-up.
@@ -186,6 +209,19 @@ impl BenchEventsArgs {
 /// `bench cinema` options.
 #[derive(Debug, Args)]
 pub struct BenchCinemaArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// `bench fault-proxy` options: four targets of the load each, so shorter defaults (under a
+/// minute in all).
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("concurrency", |arg| arg.default_value("16")),
+    mut_arg("duration", |arg| arg.default_value("5")),
+    mut_arg("warmup", |arg| arg.default_value("1"))
+)]
+pub struct BenchFaultProxyArgs {
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -332,6 +368,26 @@ mod tests {
         );
         assert!(parse(&["bench", "events", "--consumers", "0"]).is_err());
         assert!(parse(&["bench", "events", "-c", "0"]).is_err());
+    }
+
+    #[test]
+    fn bench_fault_proxy_has_short_defaults_and_takes_the_load_flags() {
+        let cli = parse(&["bench", "fault-proxy"]).unwrap();
+        let Command::Bench(BenchTarget::FaultProxy(args)) = cli.command else {
+            panic!("expected bench fault-proxy")
+        };
+        assert_eq!(args.load.load(), load(16, 5, 1));
+        let cli = parse(&["bench", "fault-proxy", "-c", "8", "-d", "3", "-w", "0"]).unwrap();
+        let Command::Bench(BenchTarget::FaultProxy(args)) = cli.command else {
+            panic!("expected bench fault-proxy")
+        };
+        assert_eq!(args.load.load(), load(8, 3, 0));
+        // The other targets keep theirs.
+        let cli = parse(&["bench", "cinema"]).unwrap();
+        let Command::Bench(BenchTarget::Cinema(args)) = cli.command else {
+            panic!("expected bench cinema")
+        };
+        assert_eq!(args.load.load(), load(32, 10, 2));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `cargo xtask bench accountd|activity|events|cinema`: how fast a service answers on this
+//! `cargo xtask bench accountd|activity|events|cinema|fault-proxy`: how fast a service answers on this
 //! machine, measured by the harness's `bench` binary against a release build of the service on a
 //! fresh MySQL (or, for the events and the cinema, in-process services on a fresh Redis or
 //! MongoDB).
@@ -22,9 +22,14 @@
 //! in its own process, `GET /movies/{id}` and `GET /users/{id}/suggestions` next to the same
 //! `find_one` straight to MongoDB).
 //!
+//! [`fault_proxy`] measures the harness's TCP fault proxy instead of a service: build `bench` in
+//! release, provision MySQL and Redis, and run `bench fault-proxy` (a point select and a `GET`
+//! straight and through the proxy, the ratio, the latency it adds, its CPU per request).
+//!
 //! [`args`] holds the command line of each target.
 
 pub mod args;
+pub mod fault_proxy;
 pub mod in_process;
 pub mod targets;
 
@@ -107,6 +112,7 @@ pub async fn run(runner: &dyn Runner, target: &BenchTarget) -> Result<()> {
         BenchTarget::Activity(args) => bench(runner, &targets::Activity(args.options())).await,
         BenchTarget::Events(args) => in_process::bench_events(runner, &args.options()).await,
         BenchTarget::Cinema(args) => in_process::bench_cinema(runner, &args.load.load()).await,
+        BenchTarget::FaultProxy(args) => fault_proxy::bench(runner, &args.load.load()).await,
     }
 }
 

@@ -17,6 +17,9 @@ use crate::runner::Runner;
 pub const SMOKE_TAGS: &str = "@cluster and not @chaos";
 /// The tag expression of the chaos features.
 pub const CHAOS_TAGS: &str = "@cluster and @chaos";
+/// The tag of the network-fault scenarios (a service's link to a store or to another service,
+/// through a fault proxy).
+pub const NETWORK_TAG: &str = "@network";
 /// The chaos scenario `cargo xtask ci` runs (a cucumber `--name` regex).
 pub const CI_CHAOS_SCENARIO: &str = "the consumer pod deleted mid-flow";
 
@@ -45,12 +48,18 @@ the Redis pod deleted mid-stream, the event-producer scaled to 0 and back. Every
 the processed record in Redis against what the producer accepted (0 lost, 0 twice) and prints
 the recovery times it measured.
 --target docker runs the robustness features (features/robustness) with the docker and
-process driver: Redis stopped, paused and restarted in its container, consumers SIGKILLed.
+process driver: Redis stopped, paused and restarted in its container, consumers SIGKILLed, and
+the network faults (tagged @network), each service's link to its store put behind a fault proxy:
+MySQL slow under accountd, the Redis link cut under the producer and the consumers and then
+healed (with the ledger: accepted, processed, duplicates, lost), MongoDB reset and black-holed
+under movies, the users service's link to movies slowed. Each prints its recovery time.
+--network runs only those (on --target docker).
 
 Examples:
   cargo xtask cluster up && cargo xtask deploy --env local && cargo xtask chaos --target cluster
   cargo xtask chaos --target cluster --name 'Redis pod'
-  cargo xtask chaos --target docker";
+  cargo xtask chaos --target docker
+  cargo xtask chaos --target docker --network";
 
 /// Where the chaos runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -90,6 +99,9 @@ pub struct ChaosArgs {
     /// Where to inject the faults.
     #[arg(long, value_enum)]
     pub target: ChaosTarget,
+    /// Only the network-fault scenarios (tagged @network); --target docker only.
+    #[arg(long, conflicts_with = "name")]
+    pub network: bool,
     #[command(flatten)]
     pub release: ReleaseArgs,
 }
@@ -111,12 +123,13 @@ pub fn cluster_suite_cmd(tags: &str, release: &ReleaseArgs, target: &Target) -> 
     }
 }
 
-/// `cargo test -p harness --test robustness [-- --name <regex>]`.
-pub fn docker_suite_cmd(release: &ReleaseArgs) -> Cmd {
+/// `cargo test -p harness --test robustness [-- --name <regex> | -- --tags @network]`.
+pub fn docker_suite_cmd(release: &ReleaseArgs, network: bool) -> Cmd {
     let cmd = Cmd::cargo(["test", "-p", "harness", "--test", "robustness"]).dir(paths::repo_root());
-    match &release.name {
-        Some(name) => cmd.args(["--", "--name", name]),
-        None => cmd,
+    match (&release.name, network) {
+        (Some(name), _) => cmd.args(["--", "--name", name]),
+        (None, true) => cmd.args(["--", "--tags", NETWORK_TAG]),
+        (None, false) => cmd,
     }
 }
 
@@ -135,13 +148,17 @@ pub async fn smoke(runner: &dyn Runner, args: &SmokeArgs) -> Result<()> {
 /// Runs the chaos features.
 pub async fn chaos(runner: &dyn Runner, args: &ChaosArgs) -> Result<()> {
     let (cmd, place) = match args.target {
+        ChaosTarget::Cluster if args.network => anyhow::bail!(
+            "--network runs on --target docker only: the cluster has no fault proxy between the \
+             services and their stores yet"
+        ),
         ChaosTarget::Cluster => {
             let target = Target::pick(args.release.kube_context.as_deref());
             let place = target.describe();
             (cluster_suite_cmd(CHAOS_TAGS, &args.release, &target), place)
         }
         ChaosTarget::Docker => (
-            docker_suite_cmd(&args.release),
+            docker_suite_cmd(&args.release, args.network),
             "containers on this machine".to_string(),
         ),
     };
@@ -201,6 +218,7 @@ async fn round(runner: &dyn Runner, timings: &mut Vec<String>) -> Result<()> {
         runner,
         &ChaosArgs {
             target: ChaosTarget::Cluster,
+            network: false,
             release: ReleaseArgs {
                 name: Some(CI_CHAOS_SCENARIO.to_string()),
                 ..release
@@ -276,12 +294,43 @@ mod tests {
     #[test]
     fn the_docker_target_is_the_robustness_suite() {
         assert_eq!(
-            docker_suite_cmd(&release(None)).line(),
+            docker_suite_cmd(&release(None), false).line(),
             "cargo test -p harness --test robustness"
         );
         assert_eq!(
-            docker_suite_cmd(&release(Some("Redis"))).line(),
+            docker_suite_cmd(&release(Some("Redis")), false).line(),
             "cargo test -p harness --test robustness -- --name Redis"
         );
+        assert_eq!(
+            docker_suite_cmd(&release(None), true).line(),
+            "cargo test -p harness --test robustness -- --tags @network"
+        );
+    }
+
+    #[tokio::test]
+    async fn network_chaos_runs_on_docker_and_is_refused_on_the_cluster() {
+        use crate::runner::recording::RecordingRunner;
+        let runner = RecordingRunner::new();
+        let docker = ChaosArgs {
+            target: ChaosTarget::Docker,
+            network: true,
+            release: release(None),
+        };
+        chaos(&runner, &docker).await.unwrap();
+        let lines: Vec<String> = runner.seen().iter().map(|(_, cmd)| cmd.line()).collect();
+        assert_eq!(
+            lines,
+            ["cargo test -p harness --test robustness -- --tags @network"]
+        );
+        let cluster = ChaosArgs {
+            target: ChaosTarget::Cluster,
+            ..docker
+        };
+        let error = chaos(&runner, &cluster).await.unwrap_err();
+        assert!(
+            error.to_string().contains("--target docker only"),
+            "{error}"
+        );
+        assert_eq!(runner.seen().len(), 1, "nothing more was run");
     }
 }

@@ -13,6 +13,9 @@
 //! - `bench cinema`: the movies service's `GET /movies/{id}` and the users service's
 //!   `GET /users/{id}/suggestions` (the four cinema services in-process, on the seed data) next
 //!   to the same `find_one` straight to MongoDB, with the HTTP/`find_one` rate ratio ([`cinema`]).
+//! - `bench fault-proxy`: a MySQL point select and a Redis `GET` straight to the server and
+//!   through the harness's TCP fault proxy (no toxic), with the rate ratio, the latency it adds
+//!   and its CPU per request ([`fault_proxy`]).
 //!
 //! ```text
 //! BENCH_MYSQL_URL=mysql://test:test@127.0.0.1:13306/bench \
@@ -22,6 +25,8 @@
 //! BENCH_REDIS_URL=redis://127.0.0.1:6379 target/release/bench events -c 32 -d 10
 //! BENCH_MONGODB_URL='mongodb://127.0.0.1:27017/?directConnection=true' \
 //!   target/release/bench cinema -c 32 -d 10
+//! BENCH_MYSQL_URL=mysql://test:test@127.0.0.1:13306/bench BENCH_REDIS_URL=redis://127.0.0.1:6379 \
+//!   target/release/bench fault-proxy -c 16 -d 5 -w 1
 //! ```
 
 mod accountd;
@@ -29,6 +34,7 @@ mod activity;
 mod bulk_insert;
 mod cinema;
 mod events;
+mod fault_proxy;
 mod table;
 
 use std::time::Duration;
@@ -59,6 +65,9 @@ enum Mode {
     /// cinema services: GET /movies/{id} and GET /users/{id}/suggestions vs the same find_one
     /// straight to MongoDB.
     Cinema(cinema::CinemaArgs),
+    /// the TCP fault proxy with no toxic: a MySQL point select and a Redis GET straight and
+    /// through it, with the rate ratio, the latency it adds and its CPU per request.
+    FaultProxy(fault_proxy::FaultProxyArgs),
 }
 
 /// The closed-loop load shape shared by the modes.
@@ -135,6 +144,7 @@ async fn main() -> Result<()> {
         Mode::Activity(args) => activity::run(&args).await,
         Mode::Events(args) => events::run(&args).await,
         Mode::Cinema(args) => cinema::run(&args).await,
+        Mode::FaultProxy(args) => fault_proxy::run(&args).await,
     }
 }
 

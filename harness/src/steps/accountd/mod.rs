@@ -1,6 +1,7 @@
-//! accountd steps: a fresh database per scenario with the seed's users, listing users and
-//! reading bulk results; [`flood`]: accountd as a process under a flood of password hashes;
-//! [`slowloris`]: accountd as a process against connections that never finish a request.
+//! accountd steps: a fresh database per scenario with the seed's users (and a request timeout
+//! of the scenario's), listing users and reading bulk results; [`flood`]: accountd as a process
+//! under a flood of password hashes; [`slowloris`]: accountd as a process against connections
+//! that never finish a request.
 
 pub mod flood;
 pub mod slowloris;
@@ -13,6 +14,11 @@ use super::{
     world::MockVideoWorld,
 };
 
+#[given(expr = "accountd's requests time out after {int} ms")]
+fn accountd_request_timeout(world: &mut MockVideoWorld, millis: u64) {
+    world.accountd.request_timeout = Some(std::time::Duration::from_millis(millis));
+}
+
 #[given("accountd is running on a fresh database with the seed's test data")]
 async fn accountd_with_test_data(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     let mysql = harness::suite::mysql().await?;
@@ -21,6 +27,14 @@ async fn accountd_with_test_data(world: &mut MockVideoWorld) -> anyhow::Result<(
     // Auth on when the scenario has a JWT secret ("the services this scenario starts have …").
     let mut settings = harness::launch::accountd::settings_for(&db);
     settings.auth.jwt_secret = world.auth.secret.clone();
+    if let Some(timeout) = world.accountd.request_timeout {
+        settings.limits.request_timeout = timeout;
+    }
+    // Through a fault proxy when the scenario asked for one (the test data is loaded directly).
+    (settings.db.host, settings.db.port) = world
+        .network
+        .route_host_port("accountd", "MySQL", &settings.db.host, settings.db.port)
+        .await?;
     let service = harness::launch::accountd::start_with(settings, &db, true).await?;
     world.base_url = Some(service.base_url());
     world.services.push(service);

@@ -1,7 +1,7 @@
 //! Starting the cinema services on a database of the scenario's own (seeded or not, with auth on
 //! or off, on the suite's MongoDB or on a server of its own), and waiting until they answer.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use cinema::Service;
 use cucumber::given;
@@ -73,10 +73,16 @@ async fn start_services_with(
         world.auth.secret.clone()
     };
     for name in names {
-        let mut settings = harness::launch::cinema::settings_for(&url, &database);
+        // Through a fault proxy when the scenario asked for one.
+        let mongo_url = world.network.route_url(name, "MongoDB", &url).await?;
+        let mut settings = harness::launch::cinema::settings_for(&mongo_url, &database);
         settings.auth.jwt_secret = secret.clone();
         if *name == "users" {
-            let others = &world.cinema.services;
+            let mut others = HashMap::new();
+            for (other, base) in world.cinema.services.clone() {
+                let routed = world.network.route_url(name, &other, &base).await?;
+                others.insert(other, routed);
+            }
             harness::launch::cinema::point_users_at(&mut settings, |other| {
                 others.get(other.name()).cloned()
             });

@@ -42,8 +42,11 @@ async fn use_own_redis(world: &mut MockVideoWorld, append_only: bool) -> anyhow:
 /// Starts (or restarts) the scenario's producer, points the HTTP steps at it and waits until it
 /// reports ready (it connects to Redis in the background and refuses events until then).
 pub(super) async fn start_producer(world: &mut MockVideoWorld) -> anyhow::Result<()> {
-    let mut settings =
-        harness::launch::events::producer_settings(&world.events.url(), &world.events.stream);
+    let redis_url = world
+        .network
+        .route_url("event-producer", "Redis", &world.events.url())
+        .await?;
+    let mut settings = harness::launch::events::producer_settings(&redis_url, &world.events.stream);
     settings.max_len = world.events.max_len;
     // Auth on when the scenario has a JWT secret ("the services this scenario starts have …").
     settings.auth.jwt_secret = world.auth.secret.clone();
@@ -63,12 +66,12 @@ pub(super) async fn start_consumer(
     group: &str,
     max_deliveries: Option<u64>,
 ) -> anyhow::Result<()> {
-    let mut settings = harness::launch::events::consumer_settings(
-        &world.events.url(),
-        &world.events.stream,
-        group,
-        name,
-    );
+    let redis_url = world
+        .network
+        .route_url("event-consumer", "Redis", &world.events.url())
+        .await?;
+    let mut settings =
+        harness::launch::events::consumer_settings(&redis_url, &world.events.stream, group, name);
     world.events.bounds.apply(&mut settings);
     if let Some(max) = max_deliveries {
         settings.max_deliveries = max;
@@ -217,9 +220,13 @@ async fn consumer_processes(
     first: String,
     second: String,
 ) -> anyhow::Result<()> {
+    let redis_url = world
+        .network
+        .route_url("event-consumer", "Redis", &world.events.url())
+        .await?;
     for name in [first, second] {
         let spec = consumer_process_spec(
-            &world.events.url(),
+            &redis_url,
             &world.events.stream,
             &name,
             &world.events.bounds,

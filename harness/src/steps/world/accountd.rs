@@ -1,5 +1,5 @@
 //! The accountd scenarios' own state: accountd as a child process (so its memory can be read
-//! from `/proc`), and what each user of a flood was answered.
+//! from `/proc`), what each user of a flood was answered, and the request timeout it runs with.
 
 use harness::launch::process::ChildService;
 
@@ -15,6 +15,8 @@ pub struct AccountdState {
     pub slow_connections: Vec<Option<std::time::Duration>>,
     /// Statuses of the ordinary requests sent while the slow connections were open.
     pub answered_meanwhile: Vec<u16>,
+    /// `limits.request_timeout` of the accountd the scenario starts, when not the default.
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 impl AccountdState {

@@ -1,6 +1,7 @@
 //! The per-scenario state: the services a scenario started, the databases it owns, the last
 //! HTTP exchange, its JWT secret and token ([`auth`]) and each capability's own part
-//! ([`accountd`], [`activity`], [`cinema`], [`events`], [`cluster`]), torn down after the scenario. The world imports no steps: every step module
+//! ([`accountd`], [`activity`], [`cinema`], [`events`], [`cluster`]) and its fault-proxy links
+//! ([`network`]), torn down after the scenario. The world imports no steps: every step module
 //! imports it.
 
 pub mod accountd;
@@ -10,6 +11,7 @@ pub mod big_body;
 pub mod cinema;
 pub mod cluster;
 pub mod events;
+pub mod network;
 
 use anyhow::Context as _;
 use cucumber::World;
@@ -17,7 +19,7 @@ use harness::{backing::mysql::DbParts, launch::RunningService};
 
 use self::{
     accountd::AccountdState, activity::ActivityState, auth::AuthState, cinema::CinemaState,
-    cluster::ClusterState, events::EventsState,
+    cluster::ClusterState, events::EventsState, network::NetworkState,
 };
 
 /// One HTTP request's answer, as the steps inspect it.
@@ -26,6 +28,8 @@ pub struct Exchange {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
+    /// From sending the request to the end of the body.
+    pub took: std::time::Duration,
 }
 
 impl Exchange {
@@ -67,6 +71,8 @@ pub struct MockVideoWorld {
     pub events: EventsState,
     /// The run label and recovery times of the cluster scenarios.
     pub cluster: ClusterState,
+    /// The links to dependencies the scenario put behind a fault proxy.
+    pub network: NetworkState,
     /// The last answer received.
     pub last: Option<Exchange>,
     /// Services started by this scenario, stopped in teardown.
@@ -92,6 +98,7 @@ impl MockVideoWorld {
             cinema: Default::default(),
             events: Default::default(),
             cluster: Default::default(),
+            network: Default::default(),
             last: None,
             services: Vec::new(),
             databases: Vec::new(),
@@ -128,7 +135,9 @@ impl MockVideoWorld {
                 eprintln!("[harness] {name} stopped with an error: {error:#}");
             }
         }
-        // After the services stopped: nothing writes to the database while it is dropped.
+        // After the services stopped: nothing writes to the database while it is dropped, and
+        // nothing talks through a link while it is removed.
+        self.network.teardown().await;
         self.cinema.teardown().await;
         if self.databases.is_empty() {
             return;
