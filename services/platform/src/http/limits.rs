@@ -52,7 +52,7 @@ impl Limits {
     }
 }
 
-/// Parses `"500ms"`, `"10s"`, `"2m"` or a bare number of seconds.
+/// Parses `"500ms"`, `"10s"`, `"2m"`, `"12h"`, `"7d"` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
@@ -61,17 +61,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         (n, 1.0)
     } else if let Some(n) = text.strip_suffix('m') {
         (n, 60.0)
+    } else if let Some(n) = text.strip_suffix('h') {
+        (n, 3600.0)
+    } else if let Some(n) = text.strip_suffix('d') {
+        (n, 86_400.0)
     } else {
         (text, 1.0)
     };
     let value: f64 = number.trim().parse().map_err(|_| {
-        format!("expected a duration like 10, 0.5, \"500ms\", \"10s\" or \"2m\", got {text:?}")
+        format!("expected a duration like 10, 0.5, \"500ms\", \"10s\", \"2m\", \"12h\" or \"7d\", got {text:?}")
     })?;
     Duration::try_from_secs_f64(value * scale).map_err(|error| format!("{text:?}: {error}"))
 }
 
 /// Serde `deserialize_with` for a [`Duration`] setting: a number of seconds (`10`, `0.5`) or a
-/// string with a unit (`"500ms"`, `"10s"`, `"2m"`), as [`parse_duration`] reads it.
+/// string with a unit (`"500ms"`, `"10s"`, `"2m"`, `"12h"`), as [`parse_duration`] reads it.
 pub fn deserialize_duration<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Duration, D::Error> {
