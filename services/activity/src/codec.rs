@@ -1,12 +1,15 @@
 //! The gRPC codec of the generated client and server: prost's encoding, but a message that does
 //! not decode is `INVALID_ARGUMENT` (the peer sent bytes that are no such message), where
 //! tonic-prost answers `INTERNAL`, which tells a client the fault is the server's.
+//!
+//! [`RawCodec`] is the other side of that: a client codec of raw bytes, to put on the wire what
+//! no generated client would (the tests and the harness's hostile-client steps use it).
 
 use std::marker::PhantomData;
 
 use prost::Message;
 use tonic::{
-    codec::{BufferSettings, Codec, DecodeBuf, Decoder},
+    codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
     Status,
 };
 use tonic_prost::{ProstCodec, ProstEncoder};
@@ -62,5 +65,49 @@ impl<U: Message + Default> Decoder for StrictDecoder<U> {
 
     fn buffer_settings(&self) -> BufferSettings {
         BufferSettings::default()
+    }
+}
+
+/// Sends and receives raw bytes as gRPC messages, to put on the wire what no generated client
+/// would.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RawCodec;
+
+/// The encoder and decoder of [`RawCodec`].
+#[derive(Debug)]
+pub struct RawBytes;
+
+impl Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawBytes;
+    type Decoder = RawBytes;
+
+    fn encoder(&mut self) -> RawBytes {
+        RawBytes
+    }
+
+    fn decoder(&mut self) -> RawBytes {
+        RawBytes
+    }
+}
+
+impl Encoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = Status;
+
+    fn encode(&mut self, item: Vec<u8>, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        bytes::BufMut::put_slice(buf, &item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
+        let remaining = bytes::Buf::remaining(buf);
+        Ok(Some(bytes::Buf::copy_to_bytes(buf, remaining).to_vec()))
     }
 }

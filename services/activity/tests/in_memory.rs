@@ -198,55 +198,6 @@ async fn calls_over_the_concurrency_limit_are_refused_but_health_still_answers()
     server.stop().await;
 }
 
-/// Sends and receives raw bytes as gRPC messages, to put on the wire what no generated client
-/// would.
-#[derive(Default)]
-struct RawCodec;
-
-struct RawBytes;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawBytes;
-    type Decoder = RawBytes;
-
-    fn encoder(&mut self) -> RawBytes {
-        RawBytes
-    }
-
-    fn decoder(&mut self) -> RawBytes {
-        RawBytes
-    }
-}
-
-impl tonic::codec::Encoder for RawBytes {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn encode(
-        &mut self,
-        item: Vec<u8>,
-        buf: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        bytes::BufMut::put_slice(buf, &item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawBytes {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn decode(
-        &mut self,
-        buf: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Vec<u8>>, tonic::Status> {
-        let bytes = bytes::Buf::copy_to_bytes(buf, bytes::Buf::remaining(buf));
-        Ok(Some(bytes.to_vec()))
-    }
-}
-
 #[tokio::test]
 async fn a_malformed_message_is_invalid_argument_and_the_server_keeps_serving() {
     let server = start(settings(), Arc::new(InMemoryEventRepo::new())).await;
@@ -259,7 +210,7 @@ async fn a_malformed_message_is_invalid_argument_and_the_server_keeps_serving() 
             tonic::codegen::http::uri::PathAndQuery::from_static(
                 "/activityevents.ActivityEvents/CreateEvent",
             ),
-            RawCodec,
+            activity::codec::RawCodec,
         )
         .await
         .unwrap_err();

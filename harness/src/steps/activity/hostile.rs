@@ -3,14 +3,11 @@
 
 use std::time::{Duration, Instant};
 
+use activity::codec::RawCodec;
 use activity::proto::{activity_events_client::ActivityEventsClient, Deployment, EventResponse};
 use cucumber::{given, then, when};
 use futures::StreamExt as _;
-use tonic::{
-    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
-    transport::Channel,
-    Status,
-};
+use tonic::{transport::Channel, Status};
 
 use super::{
     super::world::MockVideoWorld, channel, client, code_named, event, grpc_url, listed,
@@ -176,48 +173,4 @@ async fn send_malformed(world: &mut MockVideoWorld) {
         Err(status) => Err(status),
     };
     world.activity.last_call = Some(outcome);
-}
-
-/// Sends and receives raw bytes as gRPC messages, to put on the wire what no generated client
-/// would.
-#[derive(Debug, Default)]
-struct RawCodec;
-
-/// The encoder and decoder of [`RawCodec`].
-#[derive(Debug)]
-struct RawBytes;
-
-impl Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawBytes;
-    type Decoder = RawBytes;
-
-    fn encoder(&mut self) -> RawBytes {
-        RawBytes
-    }
-
-    fn decoder(&mut self) -> RawBytes {
-        RawBytes
-    }
-}
-
-impl Encoder for RawBytes {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn encode(&mut self, item: Vec<u8>, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        bytes::BufMut::put_slice(buf, &item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawBytes {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
-        let remaining = bytes::Buf::remaining(buf);
-        Ok(Some(bytes::Buf::copy_to_bytes(buf, remaining).to_vec()))
-    }
 }
