@@ -32,6 +32,9 @@ pub struct HostFacts {
     pub has_debootstrap: bool,
     /// `cgroupfs-mount` is installed.
     pub has_cgroupfs_mount: bool,
+    /// OpenSSL's headers and `pkg-config` are installed: the Toxiproxy client crate the
+    /// fault proxy's compatibility test uses links OpenSSL (`openssl-sys` builds against them).
+    pub has_openssl_dev: bool,
     /// The cgroup hierarchy the engine needs is mounted (v1 `memory` or unified v2).
     pub cgroups_mounted: bool,
     /// `docker info` reaches an engine.
@@ -56,6 +59,8 @@ impl HostFacts {
             has_dockerd: find_program("dockerd").is_some(),
             has_debootstrap: find_program("debootstrap").is_some(),
             has_cgroupfs_mount: find_program("cgroupfs-mount").is_some(),
+            has_openssl_dev: find_program("pkg-config").is_some()
+                && Path::new("/usr/include/openssl/ssl.h").is_file(),
             cgroups_mounted: Path::new("/sys/fs/cgroup/memory").is_dir()
                 || Path::new("/sys/fs/cgroup/cgroup.controllers").is_file(),
             engine_up: has_docker_cli && runner.probe(&engine_probe()),
@@ -128,6 +133,9 @@ pub fn plan(facts: &HostFacts, dockerd_log: &Path) -> Result<Plan> {
     if !facts.has_debootstrap {
         packages.push("debootstrap");
     }
+    if !facts.has_openssl_dev {
+        packages.extend(["libssl-dev", "pkg-config"]);
+    }
     let needs_cgroup_mount = !facts.engine_up && !facts.cgroups_mounted;
     if needs_cgroup_mount && !facts.has_cgroupfs_mount {
         packages.push("cgroupfs-mount");
@@ -159,9 +167,11 @@ pub fn plan(facts: &HostFacts, dockerd_log: &Path) -> Result<Plan> {
                 why_not(facts)
             );
         }
-        // Only debootstrap is missing: the images may already exist, so warn and go on.
+        // Only build helpers are missing: the images may already exist, so warn and go on.
         warnings.push(format!(
-            "debootstrap is missing (needed only to build the base image); {how}"
+            "{} missing (debootstrap builds the base image; libssl-dev and pkg-config build \
+             the fault proxy's Toxiproxy-client test); {how}",
+            packages.join(", ")
         ));
         packages.clear();
     }
@@ -346,6 +356,7 @@ mod tests {
             has_dockerd: true,
             has_debootstrap: true,
             has_cgroupfs_mount: true,
+            has_openssl_dev: true,
             cgroups_mounted: true,
             engine_up: true,
         }
@@ -362,7 +373,7 @@ mod tests {
             plan.lines(),
             [
                 "apt-get update -q",
-                "apt-get install -y -q docker.io debootstrap cgroupfs-mount",
+                "apt-get install -y -q docker.io debootstrap libssl-dev pkg-config cgroupfs-mount",
                 "cgroupfs-mount",
                 "nohup dockerd",
                 "wait for: docker info --format {{.ServerVersion}}",
@@ -487,7 +498,7 @@ mod tests {
             runner.lines(Kind::Run),
             [
                 "apt-get update -q",
-                "apt-get install -y -q docker.io debootstrap cgroupfs-mount",
+                "apt-get install -y -q docker.io debootstrap libssl-dev pkg-config cgroupfs-mount",
                 "cgroupfs-mount"
             ]
         );
