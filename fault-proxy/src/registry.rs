@@ -62,8 +62,8 @@ pub struct ProxyPatch {
     pub enabled: Option<bool>,
 }
 
-/// A proxy as it is now. Toxiproxy's JSON.
-#[derive(Clone, Debug, Serialize)]
+/// A proxy as it is now. Toxiproxy's JSON (read back by admin clients too).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProxyInfo {
     /// Its name.
     pub name: String,
@@ -74,6 +74,7 @@ pub struct ProxyInfo {
     /// Whether it is listening.
     pub enabled: bool,
     /// Its toxics, in the order they were added.
+    #[serde(default)]
     pub toxics: Vec<Toxic>,
 }
 

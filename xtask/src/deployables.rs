@@ -34,6 +34,9 @@ pub struct Deployable {
     /// migrates before it binds): `ACCOUNTD`, `ACTIVITY`; its database is
     /// `<PREFIX>__DB__{HOST,PORT,NAME,USER,PASSWORD}`. `None` for the others.
     pub mysql_env_prefix: Option<&'static str>,
+    /// Variables baked into the image (`ENV`), for a binary whose own defaults do not suit a
+    /// container: the fault proxy's admin API listens on loopback unless told otherwise.
+    pub image_env: &'static [(&'static str, &'static str)],
 }
 
 const fn http(
@@ -50,6 +53,7 @@ const fn http(
         health: Health::Http { port, path: live },
         readiness: Some((port, ready)),
         mysql_env_prefix: None,
+        image_env: &[],
     }
 }
 
@@ -80,6 +84,7 @@ pub const DEPLOYABLES: &[Deployable] = &[
         health: Health::Version,
         readiness: None,
         mysql_env_prefix: None,
+        image_env: &[],
     },
     Deployable {
         ports: &[("http", 8080)],
@@ -96,6 +101,13 @@ pub const DEPLOYABLES: &[Deployable] = &[
     Deployable {
         ports: &[("http", 8080)],
         ..http("users", "cinema", 8080, "/healthz", "/healthy")
+    },
+    // The Toxiproxy-compatible fault proxy between the services and their stores (off unless a
+    // values file enables it): its admin API; the proxies' own ports come from the chart values.
+    Deployable {
+        ports: &[("admin", 8474)],
+        image_env: &[("FAULT_PROXY_HOST", "0.0.0.0")],
+        ..http("fault-proxy", "fault-proxy", 8474, "/version", "/version")
     },
 ];
 

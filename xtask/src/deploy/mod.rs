@@ -243,15 +243,20 @@ pub fn check_prod_needs_jwt(
     }
 }
 
+/// What `validate_all` adds to a second rendering of dev: the fault proxy, which only `local`
+/// enables, rendered off the node's network too (its Service, its NetworkPolicies, the stores').
+pub const CI_DEV_FAULT_PROXY_SETS: [&str; 1] = ["fault-proxy.enabled=true"];
+
 /// For `cargo xtask ci`: lints and validates every chart for every environment (prod with
-/// [`CI_PROD_SETS`], after [`check_prod_needs_jwt`]); returns one report per environment (the
-/// lead's summary row can show `report.manifests` and `report.kinds`).
+/// [`CI_PROD_SETS`], after [`check_prod_needs_jwt`]), then dev once more with
+/// [`CI_DEV_FAULT_PROXY_SETS`]; returns one report per environment (the lead's summary row can
+/// show `report.manifests` and `report.kinds`).
 pub fn validate_all(runner: &dyn Runner) -> Result<Vec<EnvReport>> {
     let charts = charts_dir();
     let helm = prepare(runner, &charts)?;
     let tag = Version::detect(runner)?.tag();
     check_prod_needs_jwt(runner, &helm, &charts, &tag)?;
-    Env::ALL
+    let reports = Env::ALL
         .iter()
         .map(|env| {
             let sets: Vec<String> = match env {
@@ -260,7 +265,14 @@ pub fn validate_all(runner: &dyn Runner) -> Result<Vec<EnvReport>> {
             };
             validate_env(runner, &helm, &charts, *env, &tag, "mockvideo", &sets)
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    let sets: Vec<String> = CI_DEV_FAULT_PROXY_SETS
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    validate_env(runner, &helm, &charts, Env::Dev, &tag, "mockvideo", &sets)
+        .context("the dev values with the fault proxy enabled")?;
+    Ok(reports)
 }
 
 /// Validates the charts and installs or upgrades the release.
@@ -537,18 +549,75 @@ mod tests {
                     values.display()
                 );
             }
-            let schema = |name: &str| {
-                std::fs::read_to_string(charts_dir().join(name).join("values.schema.json")).unwrap()
-            };
             assert_eq!(
-                schema(deployable.name),
-                schema(DEPLOYABLES[0].name),
-                "the service charts share one values schema"
+                shared_schema(deployable.name),
+                shared_schema(DEPLOYABLES[0].name),
+                "{}: the service charts share one values schema",
+                deployable.name
             );
             let umbrella =
                 std::fs::read_to_string(charts_dir().join(UMBRELLA).join("Chart.yaml")).unwrap();
             assert!(umbrella.contains(&format!("file://../{}", deployable.name)));
         }
+    }
+
+    /// The contract of the local values that the cluster's network-fault features rely on: the
+    /// fault proxy's admin API on 31474, a proxy per store on 323xx/32017 to the store's own
+    /// port, and the services using the proxies while the stores keep their ports.
+    #[test]
+    fn the_local_values_put_the_fault_proxy_between_the_services_and_the_stores() {
+        let path = values_file(&charts_dir(), Env::Local);
+        let values: serde_json::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let proxy = &values["fault-proxy"];
+        assert_eq!(proxy["enabled"], true);
+        assert_eq!(
+            proxy["ports"],
+            serde_json::json!([{"name": "admin", "port": 31474}])
+        );
+        assert_eq!(
+            proxy["proxies"],
+            serde_json::json!([
+                {"name": "mysql", "listenPort": 32306, "upstream": "127.0.0.1:31306"},
+                {"name": "redis", "listenPort": 32379, "upstream": "127.0.0.1:31379"},
+                {"name": "mongodb", "listenPort": 32017, "upstream": "127.0.0.1:31017"},
+            ])
+        );
+        for (store, port) in [("mysql", 31306), ("redis", 31379), ("mongodb", 31017)] {
+            assert_eq!(values["backing"][store]["port"], port, "{store}");
+        }
+        let setting = |chart: &str, key: &str| values[chart]["settings"][key].clone();
+        assert_eq!(setting("accountd", "ACCOUNTD__DB__PORT"), "32306");
+        assert_eq!(setting("activity-server", "ACTIVITY__DB__PORT"), "32306");
+        assert_eq!(
+            setting("event-producer", "EVENT_PRODUCER__REDIS__PORT"),
+            "32379"
+        );
+        assert_eq!(
+            setting("event-consumer", "EVENT_CONSUMER__REDIS__PORT"),
+            "32379"
+        );
+        for cinema in ["movies", "showtimes", "bookings", "users"] {
+            let url = values[cinema]["secrets"]["mongodb-url"].as_str().unwrap();
+            assert!(url.contains("@127.0.0.1:32017/"), "{cinema}: {url}");
+            assert!(url.contains("directConnection=true"), "{cinema}: {url}");
+        }
+    }
+
+    /// The values schema of chart `name` without its own additions: the fault proxy's adds
+    /// `proxies` (and says so in its title).
+    fn shared_schema(name: &str) -> serde_json::Value {
+        let path = charts_dir().join(name).join("values.schema.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if name == "fault-proxy" {
+            let properties = schema["properties"].as_object_mut().unwrap();
+            assert!(properties.remove("proxies").is_some(), "{}", path.display());
+            let required = schema["required"].as_array_mut().unwrap();
+            required.retain(|key| key != "proxies");
+        }
+        schema.as_object_mut().unwrap().remove("title");
+        schema
     }
 
     #[test]

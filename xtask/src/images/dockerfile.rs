@@ -21,10 +21,14 @@ pub struct Labels {
     pub created: String,
 }
 
-/// The Dockerfile of `deployable`'s image: the static binary alone, a non-root user, its ports.
+/// The Dockerfile of `deployable`'s image: the static binary alone, a non-root user, its
+/// variables ([`Deployable::image_env`]), its ports.
 pub fn dockerfile(deployable: &Deployable, labels: &Labels) -> String {
     let name = deployable.name;
     let mut text = format!("FROM scratch\nCOPY {name} /{name}\nUSER {IMAGE_USER}\n");
+    for (key, value) in deployable.image_env {
+        text.push_str(&format!("ENV {key}={}\n", serde_json::Value::from(*value)));
+    }
     for (_, port) in deployable.ports {
         text.push_str(&format!("EXPOSE {port}\n"));
     }
@@ -94,6 +98,18 @@ mod tests {
             text.ends_with("ENTRYPOINT [\"/activity-server\"]\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_fault_proxy_image_listens_on_every_interface() {
+        let proxy = deployables::find("fault-proxy").unwrap();
+        let text = dockerfile(proxy, &labels());
+        assert!(
+            text.contains("USER 65532:65532\nENV FAULT_PROXY_HOST=\"0.0.0.0\"\nEXPOSE 8474\n"),
+            "{text}"
+        );
+        let activity = deployables::find("activity-server").unwrap();
+        assert!(!dockerfile(activity, &labels()).contains("ENV "));
     }
 
     #[test]
