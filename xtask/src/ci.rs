@@ -41,8 +41,8 @@ pub enum StepName {
     Charts,
     /// Build the static amd64 image of every deployable and smoke-test each.
     Images,
-    /// The local Kubernetes cluster: up, deploy --env local, the smoke features, one chaos
-    /// scenario, down.
+    /// The local Kubernetes cluster: up, deploy --env local, the smoke features, four chaos
+    /// scenarios (a pod deleted mid-flow and the three network faults), down.
     Cluster,
     /// Remove containers left behind by dead test processes.
     Sweep,
@@ -100,12 +100,13 @@ impl Delivery {
         match self {
             Delivery::Workflows => "actionlint on .github/workflows (in-process)",
             Delivery::Charts => {
-                "helm lint --strict + helm template + k8s-openapi, dev and prod (in-process)"
+                "helm lint --strict + helm template + k8s-openapi, dev, local, prod and dev with \
+                 the fault proxy (in-process)"
             }
             Delivery::Images => "cargo xtask images --arch amd64 (in-process)",
             Delivery::Cluster => {
                 "cargo xtask cluster up, deploy --env local, smoke, chaos --target cluster \
-                 (one scenario), cluster down (in-process)"
+                 (a pod deleted mid-flow and the three network faults), cluster down (in-process)"
             }
         }
     }

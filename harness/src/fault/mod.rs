@@ -15,8 +15,9 @@
 //! | [`service`] | one of our services in this process ([`crate::launch::RunningService`]) | stop |
 //! | [`pod`] | the pods of a deployed workload | delete, kill (their containers) |
 //! | [`deployment`] | the replicas of a deployed Deployment | scale to zero |
-//! | [`network`] | a service's link to a dependency, through a TCP fault proxy | latency, throttle, cut, black hole, reset, slice |
+//! | [`network`] | a service's link to a dependency, through a TCP fault proxy of its own or the cluster's | latency, throttle, cut, black hole, reset, slice |
 //! | [`proxy`] | the TCP fault proxy itself: the `fault-proxy` crate (Toxiproxy's toxics and admin API), re-exported | every toxic; disable (cut) and enable (heal) |
+//! | [`proxy_admin`] | a fault proxy elsewhere (the cluster's `fault-proxy` pod), through its admin API | the same |
 //!
 //! Next to them, [`silent`] stands in for a dependency that accepts connections and never
 //! answers. A new kind of target is one more module implementing [`Target`], and a new kind
@@ -31,6 +32,7 @@ pub mod deployment;
 pub mod network;
 pub mod pod;
 pub mod process;
+pub mod proxy_admin;
 pub mod service;
 pub mod silent;
 
@@ -78,6 +80,10 @@ pub enum Fault {
     Reset,
     /// A link's answers delivered in pieces of about `bytes` bytes. Undone by healing it.
     Slice { bytes: u64 },
+    /// A link's requests pass, but each connection is closed as its answer starts: the server
+    /// did the work, the client never hears of it (what a retry must survive). Undone by
+    /// healing it.
+    LoseAnswers,
 }
 
 impl Fault {
@@ -96,6 +102,7 @@ impl Fault {
             Fault::Blackhole => "stopped passing data",
             Fault::Reset => "reset",
             Fault::Slice { .. } => "sliced",
+            Fault::LoseAnswers => "losing its answers",
         }
     }
 
@@ -110,7 +117,8 @@ impl Fault {
             | Fault::Cut
             | Fault::Blackhole
             | Fault::Reset
-            | Fault::Slice { .. } => Some("healed"),
+            | Fault::Slice { .. }
+            | Fault::LoseAnswers => Some("healed"),
             Fault::Restart | Fault::Delete => None,
         }
     }
@@ -133,6 +141,7 @@ impl fmt::Display for Fault {
             Fault::Blackhole => f.write_str("black hole"),
             Fault::Reset => f.write_str("reset"),
             Fault::Slice { bytes } => write!(f, "slicing into {bytes}-byte pieces"),
+            Fault::LoseAnswers => f.write_str("lost answers"),
         }
     }
 }

@@ -17,6 +17,7 @@ use anyhow::Context as _;
 use cucumber::{given, then, when};
 use harness::{
     backing::wait::{wait_until, Attempt},
+    cluster::Recovery,
     fault::{network::Link, Fault, Target as _},
 };
 
@@ -94,35 +95,6 @@ fn ends_of(phrase: &str) -> anyhow::Result<(Option<Vec<&'static str>>, Option<&'
     Ok((from, to.map(dependency_in).transpose()?))
 }
 
-/// The indices of the scenario's links from one of `from` (any when `None`) to `to` (any when
-/// `None`); an error naming the links there are when none matches.
-fn select(
-    world: &MockVideoWorld,
-    from: Option<&[&str]>,
-    to: Option<&str>,
-) -> anyhow::Result<Vec<usize>> {
-    let links = &world.network.links;
-    let chosen: Vec<usize> = links
-        .iter()
-        .enumerate()
-        .filter(|(_, link)| from.is_none_or(|from| from.contains(&link.from())))
-        .filter(|(_, link)| to.is_none_or(|to| link.to() == to))
-        .map(|(index, _)| index)
-        .collect();
-    anyhow::ensure!(
-        !chosen.is_empty(),
-        "no link from {} to {} in this scenario (links: {:?}); say \"Given SERVICE reaches \
-         DEPENDENCY through a fault proxy\" before the service starts",
-        from.map_or("any service".to_owned(), |from| from.join(" or ")),
-        to.unwrap_or("any dependency"),
-        links
-            .iter()
-            .map(|link| format!("{} → {}", link.from(), link.to()))
-            .collect::<Vec<_>>()
-    );
-    Ok(chosen)
-}
-
 /// Injects `fault` into the links `phrase` names (`the link to Redis`, …).
 async fn inject_into(world: &mut MockVideoWorld, phrase: &str, fault: Fault) -> anyhow::Result<()> {
     let (from, to) = ends_of(phrase)?;
@@ -137,9 +109,10 @@ async fn inject(
     to: Option<&str>,
     fault: Fault,
 ) -> anyhow::Result<()> {
-    let chosen = select(world, from, to)?;
+    let chosen = world.network.select(from, to)?;
     world.network.faulted_at = Some(Instant::now());
     world.network.healed_at = None;
+    world.network.fault = Some(format!("{fault} on {}", links_named(world, &chosen)));
     for index in chosen {
         let applied = world.network.links[index].inject(fault).await?;
         println!(
@@ -152,6 +125,42 @@ async fn inject(
         world.network.healed_at = Some(Instant::now());
     }
     Ok(())
+}
+
+/// The links at `indices`, as recovery lines name them: `event-producer and event-consumer →
+/// Redis`.
+fn links_named(world: &MockVideoWorld, indices: &[usize]) -> String {
+    indices
+        .iter()
+        .map(|&index| {
+            let link = &world.network.links[index];
+            format!("{} → {}", link.from(), link.to())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Records how long the service the HTTP steps talk to took to answer again after the links
+/// healed, as a recovery of the service (by the name the scenario registered it under, else its
+/// URL), for "the recovery times are printed".
+fn record_recovery(world: &mut MockVideoWorld, took: Duration) {
+    let url = world.base_url().to_owned();
+    let workload = world
+        .cinema
+        .services
+        .iter()
+        .find(|(name, base)| **base == url && !name.ends_with("-admin"))
+        .map_or(url, |(name, _)| name.clone());
+    let fault = world
+        .network
+        .fault
+        .clone()
+        .unwrap_or_else(|| "a network fault".to_owned());
+    world.cluster.recoveries.push(Recovery {
+        workload,
+        fault: format!("{fault}, healed (measured from the heal)"),
+        took,
+    });
 }
 
 #[given(regex = r"^(.+) reach(?:es)? (.+) through a fault proxy$")]
@@ -218,7 +227,7 @@ async fn reset(world: &mut MockVideoWorld, dependency: String) -> anyhow::Result
 #[when(regex = r"^(the links?.*?) heals?$")]
 async fn heal(world: &mut MockVideoWorld, phrase: String) -> anyhow::Result<()> {
     let (from, to) = ends_of(&phrase)?;
-    for index in select(world, from.as_deref(), to)? {
+    for index in world.network.select(from.as_deref(), to)? {
         let applied = world.network.links[index].heal().await?;
         println!(
             "[network] {} (in {:.0} ms)",
@@ -241,7 +250,9 @@ async fn flow_through_a_cut(
     millis: u64,
 ) -> anyhow::Result<()> {
     let (from, to) = ends_of(&phrase)?;
-    let links: Vec<Link> = select(world, from.as_deref(), to)?
+    let links: Vec<Link> = world
+        .network
+        .select(from.as_deref(), to)?
         .into_iter()
         .map(|index| world.network.links[index].clone())
         .collect();
@@ -258,6 +269,14 @@ async fn flow_through_a_cut(
         );
     // The cut begins a quarter of the way through the flow, and heals before it ends.
     let quarter = Duration::from_secs_f64(count as f64 / rate.max(1) as f64 / 4.0);
+    world.network.fault = Some(format!(
+        "cut for {millis} ms mid-flow on {}",
+        links
+            .iter()
+            .map(|link| format!("{} → {}", link.from(), link.to()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     let cut = cut_for(links, quarter, Duration::from_millis(millis)).await;
     // Measured while the flow goes on: the producer's readiness after the heal.
     let readyz = format!("{}/readyz", world.base_url());
@@ -277,6 +296,7 @@ async fn flow_through_a_cut(
              (the cut lasted {millis} ms)",
             recovered.as_secs_f64()
         );
+        record_recovery(world, recovered);
     }
     Ok(())
 }
@@ -328,6 +348,8 @@ async fn answers_again(world: &mut MockVideoWorld, path: String, limit: u64) -> 
     let healed_at = world.network.healed_at.ok_or_else(|| {
         anyhow::anyhow!("no link has healed in this scenario: add \"When the link heals\"")
     })?;
+    // Remembered ids (`/users/{before}`) filled in, as the requests of the cluster steps do.
+    let path = world.cinema.fill_in(&path);
     let url = format!("{}{path}", world.base_url());
     let http = &world.http;
     let url = &url;
@@ -365,5 +387,6 @@ async fn answers_again(world: &mut MockVideoWorld, path: String, limit: u64) -> 
         recovered <= limit,
         "GET {path} answered 200 only {recovered:?} after the link healed (limit {limit:?})"
     );
+    record_recovery(world, recovered);
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! `cargo xtask smoke` and `cargo xtask chaos`: the cluster Gherkin suite
 //! (`harness/tests/cluster.rs`, features under `features/cluster`) against the deployed
 //! release, and the docker-driver robustness suite beside it; plus [`ci_round`], the cluster
-//! step of `cargo xtask ci` (up → deploy --env local → smoke → one chaos scenario → down).
+//! step of `cargo xtask ci` (up → deploy --env local → smoke → a pod deleted mid-flow and the
+//! three network faults through the release's fault proxy → down).
 
 use std::time::Instant;
 
@@ -20,8 +21,23 @@ pub const CHAOS_TAGS: &str = "@cluster and @chaos";
 /// The tag of the network-fault scenarios (a service's link to a store or to another service,
 /// through a fault proxy).
 pub const NETWORK_TAG: &str = "@network";
-/// The chaos scenario `cargo xtask ci` runs (a cucumber `--name` regex).
-pub const CI_CHAOS_SCENARIO: &str = "the consumer pod deleted mid-flow";
+/// The tag expression of the cluster's network-fault scenarios (through the release's fault
+/// proxy).
+pub const CLUSTER_NETWORK_TAGS: &str = "@cluster and @chaos and @network";
+/// The chaos scenarios `cargo xtask ci` runs, by name (plain text: each is a part of exactly one
+/// scenario's name in features/cluster/chaos): a pod deleted while events flow, and the three
+/// network faults.
+pub const CI_CHAOS_SCENARIOS: [&str; 4] = [
+    "the consumer pod deleted mid-flow",
+    "MySQL slow under accountd",
+    "Redis link cut under the producer and the consumer",
+    "MongoDB reset under movies",
+];
+
+/// The cucumber `--name` regex of [`CI_CHAOS_SCENARIOS`]: any of them.
+pub fn ci_chaos_filter() -> String {
+    CI_CHAOS_SCENARIOS.join("|")
+}
 
 /// The long help of `cargo xtask smoke`.
 pub const SMOKE_LONG_ABOUT: &str =
@@ -47,17 +63,25 @@ with a kube-rs driver: the event-consumer pod deleted mid-stream, its containers
 the Redis pod deleted mid-stream, the event-producer scaled to 0 and back. Every scenario checks
 the processed record in Redis against what the producer accepted (0 lost, 0 twice) and prints
 the recovery times it measured.
+On the cluster the network faults (tagged @network) go through the release's fault proxy (the
+fault-proxy pod of `deploy --env local`, its admin API on 127.0.0.1:31474, reset before and
+after each scenario): MySQL slow under accountd (the latency carried, then a 503 bounded by the
+connection pool's acquire timeout), the Redis link cut under the producer and the consumer while
+events flow, MongoDB connections reset under movies; each prints its recovery time, and the
+Redis one its ledger.
 --target docker runs the robustness features (features/robustness) with the docker and
 process driver: Redis stopped, paused and restarted in its container, consumers SIGKILLed, and
-the network faults (tagged @network), each service's link to its store put behind a fault proxy:
-MySQL slow under accountd, the Redis link cut under the producer and the consumers and then
-healed (with the ledger: accepted, processed, duplicates, lost), MongoDB reset and black-holed
-under movies, the users service's link to movies slowed. Each prints its recovery time.
---network runs only those (on --target docker).
+the network faults (tagged @network), each service's link to its store put behind a fault proxy
+of the scenario's own: MySQL slow under accountd, the Redis link cut under the producer and the
+consumers and then healed (with the ledger: accepted, processed, duplicates, lost), MongoDB
+reset and black-holed under movies, the users service's link to movies slowed. Each prints its
+recovery time.
+--network runs only the network faults, on either target.
 
 Examples:
   cargo xtask cluster up && cargo xtask deploy --env local && cargo xtask chaos --target cluster
   cargo xtask chaos --target cluster --name 'Redis pod'
+  cargo xtask chaos --target cluster --network
   cargo xtask chaos --target docker
   cargo xtask chaos --target docker --network";
 
@@ -99,7 +123,8 @@ pub struct ChaosArgs {
     /// Where to inject the faults.
     #[arg(long, value_enum)]
     pub target: ChaosTarget,
-    /// Only the network-fault scenarios (tagged @network); --target docker only.
+    /// Only the network-fault scenarios (tagged @network): on the cluster through the
+    /// release's fault proxy, on docker through fault proxies of the scenarios' own.
     #[arg(long, conflicts_with = "name")]
     pub network: bool,
     #[command(flatten)]
@@ -148,14 +173,15 @@ pub async fn smoke(runner: &dyn Runner, args: &SmokeArgs) -> Result<()> {
 /// Runs the chaos features.
 pub async fn chaos(runner: &dyn Runner, args: &ChaosArgs) -> Result<()> {
     let (cmd, place) = match args.target {
-        ChaosTarget::Cluster if args.network => anyhow::bail!(
-            "--network runs on --target docker only: the cluster has no fault proxy between the \
-             services and their stores yet"
-        ),
         ChaosTarget::Cluster => {
             let target = Target::pick(args.release.kube_context.as_deref());
             let place = target.describe();
-            (cluster_suite_cmd(CHAOS_TAGS, &args.release, &target), place)
+            let tags = if args.network {
+                CLUSTER_NETWORK_TAGS
+            } else {
+                CHAOS_TAGS
+            };
+            (cluster_suite_cmd(tags, &args.release, &target), place)
         }
         ChaosTarget::Docker => (
             docker_suite_cmd(&args.release, args.network),
@@ -169,7 +195,8 @@ pub async fn chaos(runner: &dyn Runner, args: &ChaosArgs) -> Result<()> {
 }
 
 /// The cluster step of `cargo xtask ci`: the local cluster up (unless already up), the release
-/// deployed with the `local` values, the smoke features, one chaos scenario, and the cluster
+/// deployed with the `local` values, the smoke features, the chaos scenarios
+/// [`CI_CHAOS_SCENARIOS`] (one cucumber run), and the cluster
 /// down again if this step started it (whatever happened). Returns the timings as a note.
 pub async fn ci_round(runner: &dyn Runner) -> Result<String> {
     let dirs = crate::deploy::local::cluster_dirs();
@@ -220,7 +247,7 @@ async fn round(runner: &dyn Runner, timings: &mut Vec<String>) -> Result<()> {
             target: ChaosTarget::Cluster,
             network: false,
             release: ReleaseArgs {
-                name: Some(CI_CHAOS_SCENARIO.to_string()),
+                name: Some(ci_chaos_filter()),
                 ..release
             },
         },
@@ -308,7 +335,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn network_chaos_runs_on_docker_and_is_refused_on_the_cluster() {
+    async fn network_chaos_runs_only_the_network_scenarios_on_either_target() {
         use crate::runner::recording::RecordingRunner;
         let runner = RecordingRunner::new();
         let docker = ChaosArgs {
@@ -317,20 +344,69 @@ mod tests {
             release: release(None),
         };
         chaos(&runner, &docker).await.unwrap();
-        let lines: Vec<String> = runner.seen().iter().map(|(_, cmd)| cmd.line()).collect();
-        assert_eq!(
-            lines,
-            ["cargo test -p harness --test robustness -- --tags @network"]
-        );
         let cluster = ChaosArgs {
             target: ChaosTarget::Cluster,
-            ..docker
+            ..docker.clone()
         };
-        let error = chaos(&runner, &cluster).await.unwrap_err();
-        assert!(
-            error.to_string().contains("--target docker only"),
-            "{error}"
+        chaos(&runner, &cluster).await.unwrap();
+        let all = ChaosArgs {
+            network: false,
+            ..cluster
+        };
+        chaos(&runner, &all).await.unwrap();
+        let lines: Vec<String> = runner.seen().iter().map(|(_, cmd)| cmd.line()).collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(
+            lines[0],
+            "cargo test -p harness --test robustness -- --tags @network"
         );
-        assert_eq!(runner.seen().len(), 1, "nothing more was run");
+        assert!(
+            lines[1].starts_with("cargo test -p harness --test cluster -- ")
+                && lines[1].ends_with("--tags '@cluster and @chaos and @network'"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].ends_with("--tags '@cluster and @chaos'"),
+            "{}",
+            lines[2]
+        );
+    }
+
+    #[test]
+    fn the_ci_filter_names_exactly_one_cluster_scenario_each() {
+        // The whole cluster suite: smoke and chaos run from one runner.
+        let features = paths::repo_root().join("features/cluster");
+        let files = ["smoke", "chaos"]
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(features.join(dir)).unwrap())
+            .map(|entry| entry.unwrap().path());
+        let mut names = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(file).unwrap();
+            names.extend(
+                text.lines()
+                    .filter_map(|line| line.trim().strip_prefix("Scenario:"))
+                    .map(|name| name.trim().to_string()),
+            );
+        }
+        for part in CI_CHAOS_SCENARIOS {
+            // Plain text, so the regex matches it literally.
+            assert!(
+                !part.contains(|c: char| "\\.^$|?*+()[]{}".contains(c)),
+                "{part:?} has regex syntax"
+            );
+            let matching: Vec<&String> = names.iter().filter(|name| name.contains(part)).collect();
+            assert_eq!(
+                matching.len(),
+                1,
+                "{part:?} matches {matching:?} of {names:?}"
+            );
+        }
+        assert_eq!(
+            ci_chaos_filter(),
+            "the consumer pod deleted mid-flow|MySQL slow under accountd|Redis link cut under \
+             the producer and the consumer|MongoDB reset under movies"
+        );
     }
 }

@@ -80,6 +80,8 @@ pub struct EventsState {
     pub(crate) accepted: BTreeSet<String>,
     /// How many posts were answered with something else, or not at all.
     pub(crate) refused: u64,
+    /// The flows' refusals by status (`0`: no answer at all).
+    pub(crate) refusals: BTreeMap<u16, u64>,
     /// Id of the last entry a step added to the stream directly.
     pub(crate) added_entry: Option<String>,
     /// SIGKILLs sent to consumers.

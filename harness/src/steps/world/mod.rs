@@ -123,6 +123,9 @@ impl MockVideoWorld {
     /// drops its databases. A `failed` scenario keeps the logs of its child processes (their
     /// paths are printed).
     pub async fn teardown(&mut self, failed: bool) {
+        // First: a link left faulted on the cluster's fault proxy would keep the cleanup below
+        // (and the next scenario) from the stores.
+        self.network.reset_remote().await;
         self.events.teardown(failed).await;
         self.accountd.teardown(failed).await;
         self.big_body.teardown(failed).await;
