@@ -1,8 +1,15 @@
-//! A closed-loop load generator shared by every benchmark.
+//! The load generator shared by every benchmark: a closed loop, or an open model at a fixed
+//! arrival rate.
 //!
-//! [`run`] starts `concurrency` workers. Each worker calls the operation, waits for it to finish,
-//! records its latency and calls it again, until the measured window ends or `max_requests`
-//! operations have been started. An optional warm-up runs the same loop first without recording
+//! [`run`] starts `concurrency` workers. In the closed loop (the default), each worker calls the
+//! operation, waits for it to finish, records its latency and calls it again, until the measured
+//! window ends or `max_requests` operations have been started. With [`LoadSpec::rate`] set, the
+//! operations are due at a fixed rate instead (operation `i` at `start + i / rate`), taken in
+//! turn by whichever worker is free; an operation that is due while every worker is busy is
+//! started late and its latency counts from when it was due, so a slow system cannot slow the
+//! arrivals down and hide its own queueing (no coordinated omission). When a free worker waits
+//! for an operation's due time, the latency counts from when it woke (the timer's lateness,
+//! under a millisecond, is the load tool's, not the system's). An optional warm-up runs the same loop first without recording
 //! anything. The operation is any async closure returning `Result`, so the same generator drives an
 //! HTTP GET, a raw MySQL select, a gRPC call or a Redis command:
 //!
@@ -53,6 +60,9 @@ pub struct LoadSpec {
     pub warmup: Duration,
     /// Longest a single operation may take; a slower one is abandoned and counted as an error.
     pub op_timeout: Duration,
+    /// Operations per second, due at fixed intervals (the open model); `None` for the closed
+    /// loop. `concurrency` then bounds how many are in flight at once.
+    pub rate: Option<u32>,
 }
 
 impl LoadSpec {
@@ -74,6 +84,7 @@ impl Default for LoadSpec {
             max_requests: None,
             warmup: Duration::ZERO,
             op_timeout: Duration::from_secs(10),
+            rate: None,
         }
     }
 }
@@ -84,6 +95,9 @@ pub enum LoadError {
     /// `concurrency` was zero.
     #[error("load spec needs at least one worker (concurrency was 0)")]
     NoWorkers,
+    /// The arrival rate was zero.
+    #[error("an open-model load needs a rate of at least 1 a second (it was 0)")]
+    ZeroRate,
     /// A worker task panicked or was cancelled.
     #[error("a load worker stopped abnormally: {0}")]
     Worker(#[from] tokio::task::JoinError),
@@ -155,6 +169,23 @@ pub fn format_latency(latency: Duration) -> String {
     }
 }
 
+/// The due times of an open-model run: operation `i` is due at `origin + i * interval`.
+struct Schedule {
+    origin: Instant,
+    interval: Duration,
+    /// The next operation to hand out.
+    next: AtomicU64,
+}
+
+impl Schedule {
+    /// The due time of the next operation, which the caller now owns.
+    fn take(&self) -> Instant {
+        let index = self.next.fetch_add(1, Ordering::Relaxed);
+        let offset = self.interval.as_secs_f64() * index as f64;
+        self.origin + Duration::from_secs_f64(offset)
+    }
+}
+
 /// What one worker measured.
 struct WorkerTally {
     histogram: Histogram<u64>,
@@ -162,7 +193,8 @@ struct WorkerTally {
     errors: u64,
 }
 
-/// Runs `make_op` in a closed loop as described by `spec` and reports what was measured.
+/// Runs `make_op` as described by `spec` (a closed loop, or at `spec.rate` per second) and
+/// reports what was measured.
 ///
 /// `make_op` is called once per operation and returns the future to await; clone whatever the
 /// operation needs (an HTTP client, a pool) into the future. Operations started during the warm-up
@@ -178,18 +210,29 @@ where
     if spec.concurrency == 0 {
         return Err(LoadError::NoWorkers);
     }
+    if spec.rate == Some(0) {
+        return Err(LoadError::ZeroRate);
+    }
     let make_op = Arc::new(make_op);
     let started = Arc::new(AtomicU64::new(0));
     let first_error: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
 
-    let warmup_end = Instant::now() + spec.warmup;
+    let origin = Instant::now();
+    let warmup_end = origin + spec.warmup;
     let window_end = warmup_end + spec.duration;
+    let schedule = spec.rate.map(|rate| Schedule {
+        origin,
+        interval: Duration::from_secs_f64(1.0 / f64::from(rate)),
+        next: AtomicU64::new(0),
+    });
+    let schedule = Arc::new(schedule);
 
     let mut workers = Vec::with_capacity(spec.concurrency);
     for _ in 0..spec.concurrency {
         let make_op = Arc::clone(&make_op);
         let started = Arc::clone(&started);
         let first_error = Arc::clone(&first_error);
+        let schedule = Arc::clone(&schedule);
         let spec = spec.clone();
         let histogram = new_histogram()?;
         workers.push(tokio::spawn(async move {
@@ -198,11 +241,33 @@ where
                 requests: 0,
                 errors: 0,
             };
-            // Warm-up: same loop, nothing recorded.
-            while Instant::now() < warmup_end {
-                let _ = tokio::time::timeout(spec.op_timeout, make_op()).await;
-            }
             loop {
+                // When this operation counts from, and whether it is measured at all.
+                let (begin, measured) = match schedule.as_ref() {
+                    None => {
+                        let now = Instant::now();
+                        (now, now >= warmup_end)
+                    }
+                    Some(schedule) => {
+                        let due = schedule.take();
+                        if due >= window_end {
+                            break;
+                        }
+                        let now = Instant::now();
+                        let begin = if due > now {
+                            tokio::time::sleep_until(due.into()).await;
+                            Instant::now()
+                        } else {
+                            due
+                        };
+                        (begin, due >= warmup_end)
+                    }
+                };
+                if !measured {
+                    // Warm-up: the same operations, nothing recorded.
+                    let _ = tokio::time::timeout(spec.op_timeout, make_op()).await;
+                    continue;
+                }
                 if Instant::now() >= window_end {
                     break;
                 }
@@ -212,7 +277,6 @@ where
                         break;
                     }
                 }
-                let begin = Instant::now();
                 let outcome = tokio::time::timeout(spec.op_timeout, make_op()).await;
                 let latency = begin.elapsed();
                 tally.requests += 1;
@@ -395,6 +459,51 @@ mod tests {
         assert_eq!(report.errors, 4);
         assert_eq!(report.p50, Duration::ZERO);
         assert!(report.first_error.unwrap().contains("timed out"));
+    }
+
+    #[tokio::test]
+    async fn an_open_model_keeps_its_rate() {
+        let spec = LoadSpec {
+            rate: Some(1_000),
+            ..LoadSpec::new(4, Duration::from_millis(500))
+        };
+        let report = run(spec, || async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            Ok::<(), String>(())
+        })
+        .await
+        .unwrap();
+        // 500 due in the window; the last few may be cut by its end.
+        assert!((480..=500).contains(&report.requests), "{report}");
+        assert!(report.p50 < Duration::from_millis(5), "{report}");
+    }
+
+    #[tokio::test]
+    async fn an_overloaded_open_model_counts_latency_from_the_due_time() {
+        // Two workers at 10 ms an operation serve 200 a second; 1,000 a second arrive.
+        let spec = LoadSpec {
+            rate: Some(1_000),
+            ..LoadSpec::new(2, Duration::from_millis(300))
+        };
+        let report = run(spec, || async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Ok::<(), String>(())
+        })
+        .await
+        .unwrap();
+        // A closed loop would report ~10 ms; the queue behind the workers is counted here.
+        assert!(report.p99 > Duration::from_millis(50), "{report}");
+        assert!(report.requests <= 70, "{report}");
+    }
+
+    #[tokio::test]
+    async fn a_rate_must_be_positive() {
+        let spec = LoadSpec {
+            rate: Some(0),
+            ..LoadSpec::new(1, Duration::from_secs(1))
+        };
+        let outcome = run(spec, || async { Ok::<(), String>(()) }).await;
+        assert!(matches!(outcome, Err(LoadError::ZeroRate)));
     }
 
     #[tokio::test]

@@ -89,19 +89,23 @@ Examples:
         long_about = "Build the harness `bench` binary in release, start MySQL (a fresh database) \
 and Redis (each: the URL in MYSQL_URL / REDIS_URL, a container or a local server), then run `bench \
 fault-proxy`, which opens one proxy to each store inside its own process (on a runtime of its own, \
-no toxic) and measures, one after the other at the same concurrency for the same time after a \
+no toxic) and measures, one after the other with the same workers for the same time after a \
 warm-up:
-  (a) a point select (`SELECT id, name FROM bench_point WHERE id = ?`) straight to MySQL;
+  (a) a point select (`SELECT id, name FROM bench_point WHERE id = ?`) straight to MySQL, in a \
+closed loop (each worker sends its next request when the last is answered: the most it carries);
   (b) the same through the proxy;
-  (c) `GET` of one key straight to Redis (one connection per worker);
-  (d) the same through the proxy.
-Prints requests, req/s, p50, p99 and errors per target; per store the proxied/direct rate ratio, \
-the p50 and p99 the proxy adds, the proxy's CPU per request (its threads' run time from /proc) and \
-the cores it kept busy, against the bar of issue 15 (< 100 µs added at p50, ≥ 80% of the direct \
-rate). Removes both stores. The defaults keep the run under a minute.
+  (c, d) both again at a fixed rate, half of (a)'s or --rate (open model: latency counts from \
+when a request was due), for the latency the proxy adds without a saturated queue's;
+  (e-h) the same four with `GET` of one key on Redis (one connection per worker).
+Both MySQL pools skip sqlx's ping before each acquire. Prints requests, req/s, p50, p99 and \
+errors per run; per store the proxied/direct rate ratio (closed loop), the p50 and p99 the proxy \
+adds (fixed rate), the proxy's CPU per request (its threads' run time from /proc) and the cores \
+it kept busy, against the bar of issue 15 (< 100 µs added at p50, ≥ 80% of the direct rate). \
+Removes both stores. The defaults keep the run near a minute.
 
 Examples:
   cargo xtask bench fault-proxy
+  cargo xtask bench fault-proxy --rate 5000
   cargo xtask bench fault-proxy --concurrency 32 --duration 10 --warmup 2"
     )]
     FaultProxy(BenchFaultProxyArgs),
@@ -122,6 +126,12 @@ pub struct LoadArgs {
     /// Warm-up seconds per target, not measured.
     #[arg(short, long, value_name = "SECS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub warmup: u64,
+
+    /// Requests per second at fixed intervals (open model: latency counts from when a request
+    /// was due, so queueing shows); the workers then bound what is in flight. Without it, a
+    /// closed loop. `bench fault-proxy` uses it for its latency runs only.
+    #[arg(long, value_name = "PER_SEC", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
 }
 
 impl LoadArgs {
@@ -131,6 +141,7 @@ impl LoadArgs {
             concurrency: self.concurrency as usize,
             duration: self.duration,
             warmup: self.warmup,
+            rate: self.rate,
         }
     }
 }
@@ -241,6 +252,7 @@ mod tests {
             concurrency,
             duration,
             warmup,
+            rate: None,
         }
     }
 

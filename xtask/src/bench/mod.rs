@@ -54,19 +54,25 @@ pub struct Load {
     pub duration: u64,
     /// Warm-up seconds per target.
     pub warmup: u64,
+    /// Requests per second (the open model); `None` for the closed loop.
+    pub rate: Option<u32>,
 }
 
 impl Load {
-    /// `--concurrency N --duration SECS --warmup SECS`, as `bench` takes them.
-    pub fn args(&self) -> [String; 6] {
-        [
+    /// `--concurrency N --duration SECS --warmup SECS [--rate R]`, as `bench` takes them.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec![
             "--concurrency".to_string(),
             self.concurrency.to_string(),
             "--duration".to_string(),
             self.duration.to_string(),
             "--warmup".to_string(),
             self.warmup.to_string(),
-        ]
+        ];
+        if let Some(rate) = self.rate {
+            args.extend(["--rate".to_string(), rate.to_string()]);
+        }
+        args
     }
 }
 
@@ -76,6 +82,7 @@ pub const TEST_LOAD: Load = Load {
     concurrency: 32,
     duration: 10,
     warmup: 2,
+    rate: None,
 };
 
 /// The accountd benchmark.

@@ -88,6 +88,12 @@ struct LoadArgs {
     /// Stop after this many measured requests.
     #[arg(long)]
     max_requests: Option<u64>,
+
+    /// Requests per second, due at fixed intervals (open model: latency counts from when a
+    /// request was due, so queueing is not hidden); the workers then bound what is in flight.
+    /// Without it, each worker sends its next request when the last one is answered.
+    #[arg(long, value_name = "PER_SEC", value_parser = clap::value_parser!(u32).range(1..))]
+    rate: Option<u32>,
 }
 
 impl LoadArgs {
@@ -98,6 +104,7 @@ impl LoadArgs {
             max_requests: self.max_requests,
             warmup: Duration::from_secs(self.warmup),
             op_timeout: Duration::from_secs(10),
+            rate: self.rate,
         }
     }
 }
