@@ -4,6 +4,12 @@
 use cucumber::{gherkin::Step, then, when};
 use serde_json::Value;
 
+use harness::fault::{
+    network::{self, Link},
+    proxy::Proxies,
+    Fault, Target as _,
+};
+
 use super::world::{Exchange, MockVideoWorld};
 
 /// Sends `method path` to the scenario's service with optional `Name: value` header and body;
@@ -29,21 +35,8 @@ pub async fn request(
     header: Option<&str>,
     body: Option<Vec<u8>>,
 ) -> Exchange {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a valid HTTP method");
-    let mut request = http.request(method, url);
-    if let Some(header) = header {
-        let (name, value) = header
-            .split_once(':')
-            .expect("a header written as 'Name: value'");
-        request = request.header(name.trim(), value.trim());
-    }
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body);
-    }
     let started = std::time::Instant::now();
-    let response = request
+    let response = build(http, method, url, header, body)
         .send()
         .await
         .unwrap_or_else(|error| panic!("{url}: {error}"));
@@ -60,6 +53,31 @@ pub async fn request(
         body,
         took: started.elapsed(),
     }
+}
+
+/// `method url` with optional headers (`Name: value`, several separated by `; `) and JSON body,
+/// ready to send.
+fn build(
+    http: &reqwest::Client,
+    method: &str,
+    url: &str,
+    header: Option<&str>,
+    body: Option<Vec<u8>>,
+) -> reqwest::RequestBuilder {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a valid HTTP method");
+    let mut request = http.request(method, url);
+    for header in header.into_iter().flat_map(|headers| headers.split("; ")) {
+        let (name, value) = header
+            .split_once(':')
+            .expect("a header written as 'Name: value'");
+        request = request.header(name.trim(), value.trim());
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body);
+    }
+    request
 }
 
 fn docstring(step: &Step) -> Vec<u8> {
@@ -106,6 +124,49 @@ async fn send_with_header_and_body(
     send(world, &method, &path, Some(&header), Some(docstring(step))).await;
 }
 
+/// Sends the request through a link of its own that loses the answer ([`Fault::LoseAnswers`]):
+/// the service executes it, the client sees its connection closed before any answer. The step
+/// fails if an answer got through.
+#[when(
+    expr = "I send a {word} request to {string} with header {string} and body, and its answer is lost:"
+)]
+async fn send_and_lose_the_answer(
+    world: &mut MockVideoWorld,
+    step: &Step,
+    method: String,
+    path: String,
+    header: String,
+) -> anyhow::Result<()> {
+    let base = world.base_url().to_owned();
+    let proxies = Proxies::new();
+    let mut link = Link::open(
+        &proxies,
+        "the client",
+        "the service",
+        &network::upstream_of(&base)?,
+    )
+    .await?;
+    link.inject(Fault::LoseAnswers).await?;
+    let url = format!("{}{path}", network::through(&base, link.listen())?);
+    let request = build(
+        &world.http,
+        &method,
+        &url,
+        Some(&header),
+        Some(docstring(step)),
+    );
+    let outcome = match request.send().await {
+        Ok(response) => response.bytes().await.map(|_| ()),
+        Err(error) => Err(error),
+    };
+    link.close().await?;
+    anyhow::ensure!(
+        outcome.is_err(),
+        "{method} {path}: an answer got through a link that loses them"
+    );
+    Ok(())
+}
+
 #[when(expr = "I send a {word} request to {string} with a JSON body of {int} bytes")]
 async fn send_sized_body(world: &mut MockVideoWorld, method: String, path: String, size: usize) {
     // A syntactically valid JSON object: the limit must trip on size alone.
@@ -140,6 +201,19 @@ fn came_within(world: &mut MockVideoWorld, limit: u64) {
     assert!(
         took <= std::time::Duration::from_millis(limit),
         "the answer took {took:?}, more than {limit} ms"
+    );
+}
+
+#[then(expr = "the response took at least {int} ms")]
+fn took_at_least(world: &mut MockVideoWorld, floor: u64) {
+    let took = world.last().took;
+    println!(
+        "[http] the answer came in {:.0} ms",
+        took.as_secs_f64() * 1e3
+    );
+    assert!(
+        took >= std::time::Duration::from_millis(floor),
+        "the answer took {took:?}, less than {floor} ms"
     );
 }
 

@@ -9,6 +9,7 @@ use platform::{
     config::Load as _,
     health::Readiness,
     http::Limits,
+    idempotency::{Idempotency, MemoryStore, MySqlStore, Policy},
     serve::{serve, ServeOptions},
 };
 use sqlx::MySqlPool;
@@ -26,6 +27,9 @@ use crate::{
 /// (more on a busy machine) and the whole request must finish within the request timeout
 /// (10 s by default), so the cap is kept well below what two cores hash in that time.
 pub const MAX_BULK_USERS: usize = 100;
+
+/// The most `Idempotency-Key`s the in-memory state of the router tests keeps.
+const IN_MEMORY_KEYS: usize = 10_000;
 
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
@@ -45,6 +49,8 @@ pub struct AppState {
     /// Checks bearer tokens on every route but health, metrics and the OpenAPI document; `None`
     /// (no JWT secret configured): everything is open.
     pub verifier: Option<Verifier>,
+    /// Where the writes' `Idempotency-Key`s and answers are kept (MySQL; in memory for tests).
+    pub idempotency: Idempotency,
 }
 
 impl AppState {
@@ -59,6 +65,10 @@ impl AppState {
             max_bulk_users: MAX_BULK_USERS,
             hasher: Hasher::default(),
             verifier: None,
+            idempotency: Idempotency::new(
+                Arc::new(MemoryStore::new(IN_MEMORY_KEYS)),
+                Policy::default(),
+            ),
         }
     }
 
@@ -109,6 +119,10 @@ impl App {
         state.max_concurrent_bulk_operations = settings.max_concurrent_bulk_operations;
         state.hasher = Hasher::new(&settings.hashing);
         state.verifier = settings.auth.verifier(Audience::Accountd);
+        state.idempotency = Idempotency::new(
+            Arc::new(MySqlStore::new(pool.clone())),
+            settings.idempotency,
+        );
         let ping_repo = state.repo.clone();
         state.readiness.add_check("mysql", move || {
             let repo = ping_repo.clone();

@@ -59,6 +59,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Connection limits: header-read and idle timeouts, connection cap, HTTP/2 streams.
     pub connections: platform::serve::Connections,
+    /// `Idempotency-Key` on the writes: how long keys are kept, how long a running request
+    /// holds its key (longer than `limits.request_timeout`), the largest body and answer.
+    pub idempotency: platform::idempotency::Policy,
 }
 
 impl Default for Settings {
@@ -72,6 +75,7 @@ impl Default for Settings {
             limits: Limits::default(),
             auth: AuthSettings::default(),
             connections: platform::serve::Connections::default(),
+            idempotency: platform::idempotency::Policy::default(),
         }
     }
 }
@@ -117,6 +121,7 @@ impl Load for Settings {
         }
         platform::config::check_log_level(&self.log_level)?;
         self.limits.validate()?;
+        self.idempotency.validate(self.limits.request_timeout)?;
         self.auth.validate()?;
         self.connections.validate()?;
         self.db.validate()

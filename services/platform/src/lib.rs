@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod health;
 pub mod http;
+pub mod idempotency;
 pub mod metrics;
 pub mod mysql;
 pub mod serve;

@@ -104,6 +104,11 @@ pub fn router(state: AppState) -> Router {
         .route("/users/", users_collection())
         .route("/users/{id}", users_item())
         .route("/users/{id}/", users_item())
+        // Inside the timing, so a replayed answer is timed too.
+        .route_layer(middleware::from_fn_with_state(
+            state.idempotency.clone(),
+            platform::idempotency::idempotent,
+        ))
         .route_layer(middleware::from_fn(record_user_request));
     let app = Router::new()
         .merge(users)
