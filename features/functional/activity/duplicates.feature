@@ -1,8 +1,9 @@
 @mysql @activity
-Feature: An event id is stored once
-  The original saved every duplicate (its own known issue). Here the event id is the idempotency
-  key: the same event again is answered with success and not stored twice, a different event
-  under a used id is refused, and concurrent senders cannot race a duplicate in.
+Feature: An event is stored once
+  The original saved every duplicate (its own known issue). Here an event's deployment and id
+  are the idempotency key: the same event again is answered with success and not stored twice,
+  a different event under a used deployment and id is refused, and concurrent senders cannot
+  race a duplicate in (see event_keys.feature for deployments and re-sends).
 
   Background:
     Given the activity server is running on a fresh database

@@ -1,10 +1,11 @@
 //! activity steps: a fresh activity-server per scenario, CreateEvent and ListEvents over gRPC,
 //! restarts, health, reflection and the activity-client's output; [`hostile`]: malformed
-//! messages, unread and too many `ListEvents` streams.
+//! messages, unread and too many `ListEvents` streams. An event is identified by its deployment
+//! and id, so the steps that check one name both where an id alone could be ambiguous.
 
 pub mod hostile;
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use activity::proto::{
     activity_events_client::ActivityEventsClient, Deployment, EventRequest, EventResponse,
@@ -110,7 +111,7 @@ pub(super) async fn create(world: &mut MockVideoWorld, request: EventRequest) {
         .create_event(request)
         .await
         .map(tonic::Response::into_inner);
-    world.activity.last_call = Some(outcome);
+    world.activity.previous_call = world.activity.last_call.replace(outcome);
 }
 
 #[when(expr = "I create event {int} for deployment {int} with message {string}")]
@@ -126,6 +127,62 @@ async fn resend(world: &mut MockVideoWorld) {
         .clone()
         .expect("an event sent before");
     create(world, request).await;
+}
+
+/// `event(id, deployment, message)` with `send` set `seconds` before now.
+fn sent_ago(id: i32, deployment_id: i32, message: &str, seconds: u64) -> EventRequest {
+    let ago = i64::try_from(Duration::from_secs(seconds).as_nanos()).unwrap_or(i64::MAX);
+    EventRequest {
+        timestamp: Some(Timestamp {
+            send: now_ns().saturating_sub(ago),
+            receive: 0,
+        }),
+        ..event(id, deployment_id, message)
+    }
+}
+
+#[when(expr = "I create event {int} for deployment {int} with message {string} sent {int} s ago")]
+async fn create_event_sent_earlier(
+    world: &mut MockVideoWorld,
+    id: i32,
+    deployment: i32,
+    message: String,
+    seconds: u64,
+) {
+    create(world, sent_ago(id, deployment, &message, seconds)).await;
+}
+
+#[when("I send the same event again with a new send time")]
+async fn resend_later(world: &mut MockVideoWorld) {
+    let mut request = world
+        .activity
+        .last_request
+        .clone()
+        .expect("an event sent before");
+    let earlier = request.timestamp.map(|timestamp| timestamp.send);
+    let send = now_ns();
+    assert_ne!(earlier, Some(send), "the send time changes");
+    request.timestamp = Some(Timestamp { send, receive: 0 });
+    create(world, request).await;
+}
+
+#[then("the answer is the first call's, execution time included")]
+fn same_answer_as_before(world: &mut MockVideoWorld) {
+    let last = last_call(world).as_ref().expect("CreateEvent succeeded");
+    let previous = world
+        .activity
+        .previous_call
+        .as_ref()
+        .expect("two CreateEvents in this scenario")
+        .as_ref()
+        .expect("the first CreateEvent succeeded");
+    assert_eq!(last, previous);
+}
+
+#[then(expr = "the execution time is at least {int} ms")]
+fn execution_time_at_least(world: &mut MockVideoWorld, millis: i64) {
+    let response = last_call(world).as_ref().expect("CreateEvent succeeded");
+    assert!(response.execution_time >= millis, "{response:?}");
 }
 
 #[when(expr = "I create event {int} for deployment {int} with message {string} and no timestamp")]
@@ -292,12 +349,98 @@ fn none_listed(world: &mut MockVideoWorld) {
     assert!(events.is_empty(), "{events:?}");
 }
 
+#[when(
+    expr = "{int} clients create event {int} for deployment {int} with message {string} at once, each with its own send time"
+)]
+async fn create_burst_with_own_send_times(
+    world: &mut MockVideoWorld,
+    clients: u64,
+    id: i32,
+    deployment: i32,
+    message: String,
+) {
+    // As many re-runs of one client at once: the same event, a send time each.
+    let calls = (0..clients).map(|n| {
+        let mut request = event(id, deployment, &message);
+        if let Some(timestamp) = request.timestamp.as_mut() {
+            timestamp.send = timestamp
+                .send
+                .saturating_sub(i64::try_from(n).unwrap_or(0) * 1_000);
+        }
+        async {
+            let mut client = client(world).await;
+            client
+                .create_event(request)
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    });
+    let outcomes = futures::future::join_all(calls).await;
+    world.activity.burst = outcomes;
+}
+
+#[then("every client got the same successful answer")]
+fn burst_same_answer(world: &mut MockVideoWorld) {
+    let burst = &world.activity.burst;
+    assert!(
+        !burst.is_empty(),
+        "no burst of CreateEvents in this scenario"
+    );
+    let answers: Vec<&EventResponse> = burst
+        .iter()
+        .map(|outcome| {
+            outcome
+                .as_ref()
+                .unwrap_or_else(|status| panic!("a create of the burst failed: {status:?}"))
+        })
+        .collect();
+    assert!(
+        answers.iter().all(|answer| *answer == answers[0]),
+        "{answers:?}"
+    );
+    assert!(answers[0].success, "{answers:?}");
+}
+
+#[then(expr = "the listed events by deployment and id are {string}")]
+fn listed_keys(world: &mut MockVideoWorld, keys: String) {
+    let actual: Vec<String> = listed(world)
+        .iter()
+        .map(|event| format!("{}/{}", event.deployment_id, event.id))
+        .collect();
+    let expected: Vec<String> = keys
+        .split(',')
+        .map(|key| key.trim().to_owned())
+        .filter(|key| !key.is_empty())
+        .collect();
+    assert_eq!(actual, expected, "deployment/id in listing order");
+}
+
+#[then(expr = "listed event {int} of deployment {int} has message {string}")]
+fn listed_event_of_deployment_is(
+    world: &mut MockVideoWorld,
+    id: i32,
+    deployment: i32,
+    message: String,
+) {
+    let matching: Vec<&EventRequest> = listed(world)
+        .iter()
+        .filter(|event| event.id == id && event.deployment_id == deployment)
+        .collect();
+    assert_eq!(
+        matching.len(),
+        1,
+        "event {id} of deployment {deployment}: {matching:?}"
+    );
+    assert_eq!(matching[0].message, message);
+}
+
 #[then(expr = "listed event {int} has message {string} and deployment {int}")]
 fn listed_event_is(world: &mut MockVideoWorld, id: i32, message: String, deployment: i32) {
+    // Ids are per deployment: look for this deployment's event `id`.
     let event = listed(world)
         .iter()
-        .find(|event| event.id == id)
-        .unwrap_or_else(|| panic!("event {id} not listed"));
+        .find(|event| event.id == id && event.deployment_id == deployment)
+        .unwrap_or_else(|| panic!("event {id} of deployment {deployment} not listed"));
     assert_eq!(
         (event.message.as_str(), event.deployment_id),
         (message.as_str(), deployment)
@@ -373,23 +516,70 @@ async fn reflection_lists(world: &mut MockVideoWorld, service: String) {
     assert!(names.contains(&service), "{service} not in {names:?}");
 }
 
-#[when(regex = r"^I run the activity client with `(.*)`$")]
-async fn run_client(world: &mut MockVideoWorld, arguments: String) {
-    let port = grpc_url(world)
+/// The scenario's server's gRPC port.
+fn grpc_port(world: &MockVideoWorld) -> String {
+    grpc_url(world)
         .rsplit(':')
         .next()
         .unwrap_or_default()
-        .to_owned();
+        .to_owned()
+}
+
+/// Runs activity-client in-process against `port` with `arguments` (a command line).
+async fn client_run_on(port: String, arguments: &str) -> ClientRun {
     let mut argv = vec!["activity-client".to_owned(), "-port".to_owned(), port];
-    argv.extend(split_arguments(&arguments));
+    argv.extend(split_arguments(arguments));
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
     let exit_code = activity::client::main_with(argv, &mut stdout, &mut stderr).await;
-    world.activity.client = Some(ClientRun {
+    ClientRun {
         exit_code,
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    });
+    }
+}
+
+#[when(regex = r"^I run the activity client with `(.*)`$")]
+async fn run_client(world: &mut MockVideoWorld, arguments: String) {
+    let run = client_run_on(grpc_port(world), &arguments).await;
+    world.activity.previous_client = world.activity.client.replace(run);
+}
+
+#[when(
+    regex = r"^the activity server is down for (\d+) s while I run the activity client with `(.*)`$"
+)]
+async fn run_client_through_outage(
+    world: &mut MockVideoWorld,
+    seconds: u64,
+    arguments: String,
+) -> anyhow::Result<()> {
+    let port = grpc_port(world);
+    let position = world
+        .services
+        .iter()
+        .position(|service| service.name() == SERVICE)
+        .expect("a running activity-server");
+    let server = world.services.remove(position);
+    Service::new(server).inject(Fault::Stop).await?;
+    // The server comes back on the same port while the client is retrying.
+    let mut settings = harness::launch::activity::settings_for(
+        world
+            .activity
+            .db
+            .as_ref()
+            .expect("a database for activity-server"),
+    );
+    settings.port = port.parse()?;
+    let restart = async {
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        harness::launch::activity::start_with(settings).await
+    };
+    let (run, restarted) = tokio::join!(client_run_on(port, &arguments), restart);
+    let service = restarted?;
+    world.base_url = service.admin_url();
+    world.services.push(service);
+    world.activity.previous_client = world.activity.client.replace(run);
+    Ok(())
 }
 
 /// Splits a command line on spaces, keeping 'single-quoted' parts whole (as a shell would).
@@ -466,6 +656,38 @@ fn client_error(world: &mut MockVideoWorld, needle: String) {
         1,
         "a one-line reason: {run:?}"
     );
+}
+
+#[then(expr = "the client noted at least {int} retry/retries of its create")]
+fn client_retried(world: &mut MockVideoWorld, at_least: usize) {
+    let run = client_run(world);
+    let notes = run
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("CreateEvent failed ("))
+        .count();
+    assert!(notes >= at_least, "{notes} retries noted: {run:?}");
+}
+
+#[then(expr = "the client's last error line contains {string}")]
+fn client_last_error(world: &mut MockVideoWorld, needle: String) {
+    let run = client_run(world);
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains(&needle),
+        "{needle:?} not in {last:?}: {run:?}"
+    );
+}
+
+#[then("the client prints what it printed on its previous run")]
+fn client_prints_the_same(world: &mut MockVideoWorld) {
+    let run = client_run(world);
+    let previous = world
+        .activity
+        .previous_client
+        .as_ref()
+        .expect("two activity-client runs in this scenario");
+    assert_eq!(run.stdout, previous.stdout, "{previous:?} then {run:?}");
 }
 
 #[then(expr = "every line the client prints is a JSON object with {string}")]

@@ -3,7 +3,7 @@
 use tonic::Status;
 
 use crate::{
-    domain::ValidationError,
+    domain::{EventKey, ValidationError},
     repo::{Cause, RepoError},
 };
 
@@ -13,14 +13,15 @@ pub enum DomainError {
     /// The request is malformed: `INVALID_ARGUMENT` with every problem named.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    /// Another event is stored under this id: `ALREADY_EXISTS`.
+    /// Another event (another message) is stored under this key: `ALREADY_EXISTS`.
     #[error(
-        "event {id} already exists with a different message, deployment_id or timestamp.send; \
-         event ids are unique: send a new id (sending the same event again is fine)"
+        "{key} already exists with a different message; an event id is unique within its \
+         deployment: send a new id (sending the same event again is fine, whatever its \
+         timestamp.send)"
     )]
     Conflict {
-        /// The event id.
-        id: i32,
+        /// The event's deployment and id.
+        key: EventKey,
     },
     /// The server's drain deadline passed while a stream was still open: `UNAVAILABLE`.
     #[error(
@@ -95,9 +96,20 @@ mod tests {
         assert_eq!(invalid.code(), Code::InvalidArgument);
         assert!(invalid.message().contains("timestamp"));
 
-        let conflict: Status = DomainError::Conflict { id: 8 }.into();
+        let conflict: Status = DomainError::Conflict {
+            key: EventKey {
+                deployment_id: 3,
+                id: 8,
+            },
+        }
+        .into();
         assert_eq!(conflict.code(), Code::AlreadyExists);
-        assert!(conflict.message().contains("event 8"));
+        assert!(
+            conflict
+                .message()
+                .starts_with("event 8 of deployment 3 already exists with a different message; "),
+            "{conflict:?}"
+        );
 
         let unavailable: Status =
             DomainError::from(RepoError::Unavailable("pool timed out at 10.0.0.1".into())).into();

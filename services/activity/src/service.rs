@@ -1,10 +1,11 @@
 //! The `activityevents.ActivityEvents` gRPC service over an [`EventRepo`].
 //!
 //! - `CreateEvent` validates ([`NewEvent::parse`]), sets `receive` to now, stores, and answers
-//!   `execution_time = (receive - send) / 1e6` ms. A repeated id is judged by
-//!   [`replay`]: the same event answers success with the *stored* event's execution time (so a
-//!   retry gets the first answer again) and stores nothing; a different one is
-//!   `ALREADY_EXISTS`.
+//!   `execution_time = (receive - send) / 1e6` ms. The idempotency key is
+//!   `(deployment_id, id)`; a repeated key is judged by [`replay`]: the same message is the same
+//!   event whatever its `timestamp.send` (a client re-run, a retry) and answers success with the
+//!   *stored* event's execution time (so it gets the first answer again) and stores nothing; a
+//!   different message is `ALREADY_EXISTS`.
 //! - `ListEvents` streams from the store page by page ([`PAGE_SIZE`] rows, keyset on the
 //!   insertion sequence) through a bounded channel ([`STREAM_BUFFER`]): a slow client slows the
 //!   reader, memory stays bounded, and no pooled connection is held between pages. The stream
@@ -139,7 +140,7 @@ impl ActivityService {
                 }
                 Replay::Conflict => {
                     metrics::event_conflict();
-                    Err(DomainError::Conflict { id: event.id() })
+                    Err(DomainError::Conflict { key: event.key() })
                 }
             },
         }
@@ -365,6 +366,47 @@ mod tests {
         assert_eq!(status.code(), Code::AlreadyExists);
         assert!(status.message().contains("event 7"), "{status:?}");
         assert_eq!(repo.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_rerun_with_a_new_send_time_is_the_same_event_and_gets_the_first_answer() {
+        let (service, repo) = service();
+        let first = service
+            .create(event(7, 1, "m", 1_000_000_000), 1_003_000_000)
+            .await
+            .unwrap();
+        // The client ran again a minute later: a new send time, the same event.
+        let rerun = service
+            .create(event(7, 1, "m", 61_000_000_000), 61_009_000_000)
+            .await
+            .unwrap();
+        assert_eq!(first.execution_time, 3);
+        assert_eq!(rerun, first);
+        assert_eq!(repo.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn deployments_number_their_events_independently() {
+        let (service, repo) = service();
+        for deployment in [1, 2] {
+            let response = service
+                .create(event(1, deployment, &format!("d{deployment}"), 1), 2)
+                .await
+                .unwrap();
+            assert_eq!(response.id, 1);
+        }
+        assert_eq!(repo.len(), 2);
+        for deployment in [1, 2] {
+            let (events, _) = collect(service.list(&Deployment { id: deployment }).unwrap()).await;
+            assert_eq!(events.len(), 1);
+            assert_eq!(events[0].message, format!("d{deployment}"));
+        }
+        let status = Status::from(service.create(event(1, 2, "d1", 1), 3).await.unwrap_err());
+        assert_eq!(status.code(), Code::AlreadyExists);
+        assert!(
+            status.message().contains("event 1 of deployment 2"),
+            "{status:?}"
+        );
     }
 
     #[tokio::test]

@@ -224,6 +224,41 @@ async fn the_client_adds_and_lists_through_the_real_server_which_stops_on_sigter
 }
 
 #[tokio::test]
+async fn running_the_same_add_again_succeeds_with_the_first_answer() {
+    let db = TestDb::create().await;
+    let mut server = start_server(&db).await;
+    let port = server.port.to_string();
+    let add = r#"{"id":1,"deployment_id":1,"message":"Deployment has beed created successfully"}"#;
+    let first = client(&["-port", &port, "-add", add]).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    // A new send time, the same event: the same line (the first call's time), stored once.
+    let again = client(&["-port", &port, "-add", add]).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.stdout, first.stdout);
+    // Another deployment numbers its events from 1 too.
+    let other = client(&[
+        "-port",
+        &port,
+        "-add",
+        r#"{"id":1,"deployment_id":2,"message":"another deployment"}"#,
+    ])
+    .await;
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    assert!(
+        other
+            .stdout
+            .starts_with("An event created with id [1] for deployment_id [2] in "),
+        "{}",
+        other.stdout
+    );
+    let listed = client(&["-port", &port, "-deployment", "1"]).await;
+    assert_eq!(listed.stdout.lines().count(), 1, "{}", listed.stdout);
+    let _ = server.child.start_kill();
+    let _ = server.child.wait().await;
+}
+
+#[tokio::test]
 async fn the_client_explains_itself_without_a_server() {
     let run = client(&["--help"]).await;
     assert_eq!(run.code, 0);
@@ -236,6 +271,9 @@ async fn the_client_explains_itself_without_a_server() {
         "--port",
         "--json",
         "--timeout",
+        "--retries",
+        "--retry-for",
+        "--retry-delay",
     ] {
         assert!(run.stdout.contains(flag), "{flag} in {}", run.stdout);
     }

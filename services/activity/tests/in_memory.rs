@@ -1,5 +1,6 @@
 //! activity-server over an in-memory store (no MySQL needed): what needs a store that can be
-//! switched off or filled instantly — health following the store, and the concurrency limit.
+//! switched off or filled instantly — health following the store, the concurrency limit, and
+//! activity-client's retries while the store is down.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -282,4 +283,207 @@ async fn reflection_is_served_unless_the_setting_turns_it_off() {
     let mut client = ActivityEventsClient::new(server.channel().await);
     client.create_event(event(1, "m")).await.unwrap();
     server.stop().await;
+}
+
+/// Runs activity-client in-process against the server at `url` with `args`: (exit code,
+/// stdout, stderr).
+async fn run_client(url: &str, args: &[&str]) -> (i32, String, String) {
+    let port = url.rsplit(':').next().unwrap_or_default().to_owned();
+    let mut argv = vec!["activity-client", "-port", &port];
+    argv.extend_from_slice(args);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = activity::client::main_with(argv, &mut out, &mut err).await;
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_client_retries_a_create_while_the_store_is_down_and_says_how_often() {
+    let repo = Arc::new(InMemoryEventRepo::new());
+    let server = start(settings(), repo.clone()).await;
+    repo.set_unavailable(true);
+    let back = {
+        let repo = repo.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            repo.set_unavailable(false);
+        })
+    };
+    let add = r#"{"id":1,"deployment_id":1,"message":"deployed"}"#;
+    let (code, out, err) = run_client(
+        &server.url,
+        &["--retries", "20", "--retry-delay", "40ms", "-add", add],
+    )
+    .await;
+    back.await.unwrap();
+    assert_eq!(code, 0, "{err}");
+    // The original's line on stdout, unchanged; the retries on stderr.
+    assert!(
+        out.starts_with("An event created with id [1] for deployment_id [1] in "),
+        "{out}"
+    );
+    let notes: Vec<&str> = err.lines().collect();
+    assert!(notes.len() >= 2, "{err}");
+    assert!(
+        notes[0].starts_with(
+            "CreateEvent failed (rpc error: code = Unavailable desc = the event store is \
+             unavailable; retry later); retry 1 of 20 in "
+        ),
+        "{err}"
+    );
+    let retries = notes.len() - 1;
+    assert_eq!(
+        notes[retries],
+        format!("The event was created after {retries} retries"),
+        "{err}"
+    );
+    assert_eq!(repo.len(), 1);
+
+    // Run again, with --json: the same event, no retry needed, the count says so.
+    let (code, out, err) = run_client(&server.url, &["--json", "-add", add]).await;
+    assert_eq!(code, 0, "{err}");
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(line["retries"], 0, "{out}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(repo.len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_client_gives_up_after_its_retries_or_its_time_budget() {
+    let repo = Arc::new(InMemoryEventRepo::new());
+    let server = start(settings(), repo.clone()).await;
+    repo.set_unavailable(true);
+    let add = r#"{"id":2,"deployment_id":1,"message":"never stored"}"#;
+    let (code, _, err) = run_client(
+        &server.url,
+        &["--retries", "3", "--retry-delay", "10ms", "-add", add],
+    )
+    .await;
+    assert_eq!(code, 1, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 4, "three notes and the reason: {err}");
+    let reason = lines[3];
+    assert!(
+        reason.starts_with("Could not create Event: rpc error: code = Unavailable"),
+        "{reason}"
+    );
+    assert!(reason.ends_with("(gave up after 3 retries)"), "{reason}");
+
+    // Many retries allowed, but only 300 ms: the budget ends it.
+    let started = std::time::Instant::now();
+    let (code, _, err) = run_client(
+        &server.url,
+        &[
+            "--retries",
+            "1000",
+            "--retry-delay",
+            "50ms",
+            "--retry-for",
+            "300ms",
+            "-add",
+            add,
+        ],
+    )
+    .await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let retries = err.lines().count() - 1;
+    assert!((1..=6).contains(&retries), "{err}");
+
+    // What would fail again is not retried: --retries does not apply to INVALID_ARGUMENT.
+    repo.set_unavailable(false);
+    let (code, _, err) = run_client(
+        &server.url,
+        &["-add", r#"{"id":0,"deployment_id":1,"message":"bad id"}"#],
+    )
+    .await;
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("code = InvalidArgument"), "{err}");
+    assert!(repo.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_client_waits_for_a_server_that_is_not_up_yet() {
+    // A free port, where the server will start only after the client's first attempts.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = tokio::spawn(async move {
+        let port = port.to_string();
+        let argv = [
+            "activity-client",
+            "-port",
+            &port,
+            "--retries",
+            "30",
+            "--retry-delay",
+            "50ms",
+            "--json",
+            "-add",
+            r#"{"id":1,"deployment_id":1,"message":"early bird"}"#,
+        ];
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = activity::client::main_with(argv, &mut out, &mut err).await;
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let repo = Arc::new(InMemoryEventRepo::new());
+    let server = start(Settings { port, ..settings() }, repo.clone()).await;
+    let (code, out, err) = tokio::time::timeout(Duration::from_secs(30), client)
+        .await
+        .expect("the client ends within 30 s")
+        .unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.lines().all(|line| line.contains("code = Unavailable")),
+        "{err}"
+    );
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let retries = line["retries"].as_u64().unwrap();
+    assert!(retries >= 1, "{out}");
+    assert_eq!(
+        usize::try_from(retries).unwrap(),
+        err.lines().count(),
+        "{err}"
+    );
+    assert_eq!(repo.len(), 1);
+    server.stop().await;
+
+    // Nothing listens any more: a create-only run gives up after its retries, like the
+    // original's "Could not create Event".
+    let (code, _, err) = run_client(
+        &format!("http://127.0.0.1:{port}"),
+        &[
+            "--retries",
+            "2",
+            "--retry-delay",
+            "10ms",
+            "-add",
+            r#"{"id":2,"deployment_id":1,"message":"m"}"#,
+        ],
+    )
+    .await;
+    assert_eq!(code, 1, "{err}");
+    let reason = err.lines().last().unwrap_or_default();
+    assert!(
+        reason.starts_with("Could not create Event: rpc error: code = Unavailable"),
+        "{err}"
+    );
+    assert!(reason.ends_with("(gave up after 2 retries)"), "{err}");
 }

@@ -15,10 +15,16 @@ pub struct ActivityState {
     pub last_request: Option<EventRequest>,
     /// The last CreateEvent outcome.
     pub last_call: Option<Result<EventResponse, tonic::Status>>,
+    /// The CreateEvent outcome before the last one (to compare a re-send with the first call).
+    pub previous_call: Option<Result<EventResponse, tonic::Status>>,
+    /// Every outcome of the last burst of concurrent CreateEvents.
+    pub burst: Vec<Result<EventResponse, tonic::Status>>,
     /// The outcome of the last ListEvents call.
     pub listed: Option<Result<Vec<EventRequest>, tonic::Status>>,
     /// The last activity-client run: exit code and what it printed.
     pub client: Option<ClientRun>,
+    /// The activity-client run before the last one.
+    pub previous_client: Option<ClientRun>,
     /// `ListEvents` streams opened and left unread, oldest first.
     pub unread: Vec<tonic::Streaming<EventRequest>>,
 }

@@ -6,10 +6,19 @@
 //! `-deployment` is listed first, then `-add` creates its event with `timestamp.send` set to
 //! now. Unlike the original, the `-add` JSON is checked before anything is sent, the output
 //! goes to stdout (one line per event, or JSON with `--json`), and every failure exits
-//! non-zero with a one-line reason on stderr.
+//! non-zero with a one-line reason as the last line on stderr.
+//!
+//! The create is retried ([`retry`]) on `UNAVAILABLE`, `RESOURCE_EXHAUSTED` and
+//! `DEADLINE_EXCEEDED` with exponential backoff and jitter, at most `--retries` times and not
+//! past `--retry-for`: it is safe, the server answers a repeated event (same deployment, id and
+//! message) with the first call's result. Each retry is noted on stderr; the `--json` line says
+//! how many there were. A run that only creates connects on its first attempt, so a server that
+//! is not up yet is retried too (and, as in the original, reported as `Could not create Event`);
+//! a run that lists connects first and fails at once with `Could not connect`.
 
 mod add_json;
 mod output;
+pub mod retry;
 
 use std::{ffi::OsString, io::Write, time::Duration};
 
@@ -22,6 +31,7 @@ use tonic::{
 
 pub use add_json::parse_event;
 pub use output::{created_line, listed_line};
+pub use retry::RetryPolicy;
 
 use crate::{
     codes,
@@ -36,6 +46,9 @@ pub const GO_FLAGS: &[GoFlag] = &[
     GoFlag::value("address", "--address"),
     GoFlag::value("port", "--port"),
     GoFlag::value("timeout", "--timeout"),
+    GoFlag::value("retries", "--retries"),
+    GoFlag::value("retry-for", "--retry-for"),
+    GoFlag::value("retry-delay", "--retry-delay"),
     GoFlag::switch("json", "--json"),
     GoFlag::switch("help", "--help"),
 ];
@@ -50,6 +63,11 @@ With -deployment, that deployment's events are listed first; then -add creates i
 (timestamp.send is set to now). Single-dash flags (-add, -deployment, -address, -port) work as \
 in the original client. Exit status: 0 on success, 1 on a failure (reason on stderr), 2 on a \
 usage error.
+
+An event is identified by its deployment_id and id. Running the same -add again is safe: the \
+server answers it as the same event (stored once, the first answer's time). A create that fails \
+with UNAVAILABLE, RESOURCE_EXHAUSTED or DEADLINE_EXCEEDED is retried with exponential backoff \
+and jitter (--retries, --retry-for, --retry-delay); each retry is noted on stderr.
 
 Examples:
   activity-client -add '{\"id\":1,\"deployment_id\":1,\"message\":\"Deployment has been created successfully\"}'
@@ -85,12 +103,36 @@ pub struct ClientArgs {
     /// Deadline to connect, for each answer, and between two listed events (10, 0.5, 500ms, 2m)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
     pub timeout: Duration,
+
+    /// Retries of a create that failed with UNAVAILABLE, RESOURCE_EXHAUSTED or DEADLINE_EXCEEDED (0: none)
+    #[arg(long, value_name = "N", default_value_t = RetryPolicy::default().max_retries)]
+    pub retries: usize,
+
+    /// No retry starts later than this after the first attempt
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_timeout)]
+    pub retry_for: Duration,
+
+    /// First backoff delay; it doubles on each retry up to 5 s, plus a random jitter of up to as much again
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_timeout)]
+    pub retry_delay: Duration,
+}
+
+impl ClientArgs {
+    /// The retry policy the flags describe.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.retries,
+            first_delay: self.retry_delay,
+            max_delay: RetryPolicy::default().max_delay.max(self.retry_delay),
+            budget: self.retry_for,
+        }
+    }
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     let timeout = platform::http::parse_duration(text)?;
     if timeout.is_zero() {
-        return Err("the timeout must be greater than zero".to_owned());
+        return Err("the duration must be greater than zero".to_owned());
     }
     Ok(timeout)
 }
@@ -122,12 +164,25 @@ pub enum ClientError {
     /// `ListEvents` failed (before or during the stream).
     #[error("Error on get events: {}", codes::describe(.0))]
     List(Status),
-    /// `CreateEvent` failed.
-    #[error("Could not create Event: {}", codes::describe(.0))]
-    Create(Status),
+    /// `CreateEvent` failed, after `retries` retries (see [`retry`]).
+    #[error("Could not create Event: {}{}", codes::describe(status), gave_up(*retries))]
+    Create {
+        /// The last attempt's status.
+        status: Status,
+        /// How many retries were made before giving up.
+        retries: usize,
+    },
     /// Stdout could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+}
+
+fn gave_up(retries: usize) -> String {
+    match retries {
+        0 => String::new(),
+        1 => " (gave up after 1 retry)".to_owned(),
+        n => format!(" (gave up after {n} retries)"),
+    }
 }
 
 impl ClientError {
@@ -162,7 +217,7 @@ where
             return error.exit_code();
         }
     };
-    match run(args, stdout).await {
+    match run(args, stdout, stderr).await {
         Ok(()) => 0,
         Err(error) => {
             if matches!(error, ClientError::NothingToDo) {
@@ -175,8 +230,13 @@ where
 }
 
 /// Runs the client: lists `-deployment`'s events (when ≠ 0), then creates `-add`'s event
-/// (when given), writing one line per result to `out`.
-pub async fn run(args: ClientArgs, out: &mut impl Write) -> Result<(), ClientError> {
+/// (when given, retried as [`ClientArgs::retry_policy`] says), writing one line per result to
+/// `out` and one note per retry to `notes`.
+pub async fn run(
+    args: ClientArgs,
+    out: &mut impl Write,
+    notes: &mut impl Write,
+) -> Result<(), ClientError> {
     let add = args.add.as_deref().filter(|text| !text.is_empty());
     if add.is_none() && args.deployment == 0 {
         return Err(ClientError::NothingToDo);
@@ -190,22 +250,67 @@ pub async fn run(args: ClientArgs, out: &mut impl Write) -> Result<(), ClientErr
             })
         })
         .transpose()?;
-    let mut client = connect(&args).await?;
+    // A list needs the server now. A create alone connects on its first attempt, so a server
+    // that is not up yet (a restart) is one more UNAVAILABLE to retry.
+    let mut client = if args.deployment != 0 {
+        connect(&args).await?
+    } else {
+        connect_lazily(&args)?
+    };
     if args.deployment != 0 {
         list(&mut client, &args, out).await?;
     }
     if let Some(mut event) = event {
+        // One send time for every attempt: the retries are the same request.
         event.timestamp = Some(Timestamp {
             send: now_ns(),
             receive: 0,
         });
         let deployment_id = event.deployment_id;
-        let response = client
-            .create_event(event)
-            .await
-            .map_err(ClientError::Create)?
-            .into_inner();
-        writeln!(out, "{}", created_line(&response, deployment_id, args.json))?;
+        let policy = args.retry_policy();
+        let retried = retry::retry(
+            &policy,
+            || {
+                let mut client = client.clone();
+                let event = event.clone();
+                async move {
+                    client
+                        .create_event(event)
+                        .await
+                        .map(tonic::Response::into_inner)
+                }
+            },
+            |status, retry, delay| {
+                // A note that cannot be written must not stop the create.
+                let _ = writeln!(
+                    notes,
+                    "{}",
+                    one_line(&format!(
+                        "CreateEvent failed ({}); retry {retry} of {} in {} ms",
+                        codes::describe(status),
+                        policy.max_retries,
+                        delay.as_millis()
+                    ))
+                );
+            },
+        )
+        .await;
+        let retries = retried.retries;
+        let response = retried
+            .result
+            .map_err(|status| ClientError::Create { status, retries })?;
+        writeln!(
+            out,
+            "{}",
+            created_line(&response, deployment_id, retries, args.json)
+        )?;
+        if retries > 0 && !args.json {
+            let _ = writeln!(
+                notes,
+                "The event was created after {retries} {}",
+                if retries == 1 { "retry" } else { "retries" }
+            );
+        }
     }
     out.flush()?;
     Ok(())
@@ -220,16 +325,28 @@ pub fn server_url(address: &str, port: u16) -> String {
     }
 }
 
+fn endpoint(args: &ClientArgs) -> Result<Endpoint, ClientError> {
+    let target = server_url(&args.address, args.port);
+    let endpoint = Endpoint::from_shared(target.clone()).map_err(|error| ClientError::Connect {
+        target,
+        reason: error_chain(&error),
+    })?;
+    Ok(endpoint.connect_timeout(args.timeout).timeout(args.timeout))
+}
+
+/// A client whose connection is made by its first call (and remade by tonic after a failure);
+/// connection failures come back as `UNAVAILABLE` from the call.
+fn connect_lazily(args: &ClientArgs) -> Result<ActivityEventsClient<Channel>, ClientError> {
+    Ok(ActivityEventsClient::new(endpoint(args)?.connect_lazy()))
+}
+
 async fn connect(args: &ClientArgs) -> Result<ActivityEventsClient<Channel>, ClientError> {
     let target = server_url(&args.address, args.port);
     let failed = |reason: String| ClientError::Connect {
         target: target.clone(),
         reason,
     };
-    let endpoint = Endpoint::from_shared(target.clone())
-        .map_err(|error| failed(error_chain(&error)))?
-        .connect_timeout(args.timeout)
-        .timeout(args.timeout);
+    let endpoint = endpoint(args)?;
     let channel = match tokio::time::timeout(args.timeout, endpoint.connect()).await {
         Ok(Ok(channel)) => channel,
         Ok(Err(error)) => return Err(failed(error_chain(&error))),
@@ -310,6 +427,31 @@ mod tests {
         assert_eq!((args.address.as_str(), args.port), ("10.0.0.5", 6000));
         assert!(!args.json);
         assert_eq!(args.timeout, Duration::from_secs(30));
+        assert_eq!(args.retry_policy(), RetryPolicy::default());
+    }
+
+    #[test]
+    fn retry_flags_parse_in_both_styles() {
+        let args = parse(&[
+            "activity-client",
+            "-retries",
+            "2",
+            "-retry-for=3s",
+            "--retry-delay",
+            "50ms",
+        ]);
+        assert_eq!(
+            args.retry_policy(),
+            RetryPolicy {
+                max_retries: 2,
+                first_delay: Duration::from_millis(50),
+                max_delay: Duration::from_secs(5),
+                budget: Duration::from_secs(3),
+            }
+        );
+        assert_eq!(parse(&["activity-client", "--retries", "0"]).retries, 0);
+        let argv = ["activity-client", "--retry-for", "0"].map(OsString::from);
+        assert!(ClientArgs::try_parse_from(argv).is_err());
     }
 
     #[test]
@@ -336,6 +478,9 @@ mod tests {
         let help = ClientArgs::command().render_long_help().to_string();
         assert!(help.contains("Examples:"), "{help}");
         assert!(help.contains("-deployment 1"), "{help}");
+        for retry in ["--retries", "--retry-for", "--retry-delay", "[default: 5]"] {
+            assert!(help.contains(retry), "{retry} in {help}");
+        }
     }
 
     #[test]
@@ -347,12 +492,24 @@ mod tests {
 
     #[test]
     fn errors_are_one_line_with_the_grpc_code() {
-        let error = ClientError::Create(Status::already_exists("event 8\nalready exists"));
+        let error = ClientError::Create {
+            status: Status::already_exists("event 8\nalready exists"),
+            retries: 0,
+        };
         assert_eq!(
             one_line(&error.to_string()),
             "Could not create Event: rpc error: code = AlreadyExists desc = event 8 already exists"
         );
         assert_eq!(error.exit_code(), 1);
+        let error = ClientError::Create {
+            status: Status::unavailable("down"),
+            retries: 3,
+        };
+        assert_eq!(
+            error.to_string(),
+            "Could not create Event: rpc error: code = Unavailable desc = down \
+             (gave up after 3 retries)"
+        );
         assert_eq!(ClientError::NothingToDo.exit_code(), 2);
     }
 

@@ -4,7 +4,9 @@
 //! | what | text (the original's) | `--json` |
 //! |---|---|---|
 //! | a listed event | `Event: <compact text form>` | `{"event":"listed","id":…,"deployment_id":…,"message":…,"timestamp":{"send":…,"receive":…}}` |
-//! | a created event | `An event created with id [<id>] for deployment_id [<dep>] in <ms> ms` | `{"event":"created","id":…,"deployment_id":…,"success":true,"execution_time_ms":…}` |
+//! | a created event | `An event created with id [<id>] for deployment_id [<dep>] in <ms> ms` | `{"event":"created","id":…,"deployment_id":…,"success":true,"execution_time_ms":…,"retries":…}` |
+//!
+//! The text line stays the original's; the retries a create needed are noted on stderr.
 
 use serde_json::json;
 
@@ -30,8 +32,14 @@ pub fn listed_line(event: &EventRequest, as_json: bool) -> String {
     }
 }
 
-/// The line for a created event: `response` from the server, `deployment_id` as sent.
-pub fn created_line(response: &EventResponse, deployment_id: i32, as_json: bool) -> String {
+/// The line for a created event: `response` from the server, `deployment_id` as sent, after
+/// `retries` retries.
+pub fn created_line(
+    response: &EventResponse,
+    deployment_id: i32,
+    retries: usize,
+    as_json: bool,
+) -> String {
     if as_json {
         json!({
             "event": "created",
@@ -39,6 +47,7 @@ pub fn created_line(response: &EventResponse, deployment_id: i32, as_json: bool)
             "deployment_id": deployment_id,
             "success": response.success,
             "execution_time_ms": response.execution_time,
+            "retries": retries,
         })
         .to_string()
     } else {
@@ -62,7 +71,7 @@ mod tests {
             execution_time: 4,
         };
         assert_eq!(
-            created_line(&response, 1, false),
+            created_line(&response, 1, 2, false),
             "An event created with id [1] for deployment_id [1] in 4 ms"
         );
         let event = EventRequest {
@@ -89,10 +98,12 @@ mod tests {
                 execution_time: 0,
             },
             2,
+            1,
             true,
         );
         let value: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["event"], "created");
+        assert_eq!(value["retries"], 1);
         assert_eq!(value["id"], 3);
         assert_eq!(value["deployment_id"], 2);
         let line = listed_line(

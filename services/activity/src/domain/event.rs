@@ -1,5 +1,12 @@
 //! Events: a validated [`NewEvent`], a [`StoredEvent`] as the store returns it, and the
-//! idempotency rule for a repeated id ([`replay`]).
+//! idempotency rule for a repeated event ([`replay`]).
+//!
+//! An event is identified by its key, `(deployment_id, id)` ([`EventKey`]): deployments number
+//! their events independently. What the event *says* is its `message`, and nothing else: of
+//! `EventRequest`'s fields, `id` and `deployment_id` are the key, `timestamp.send` is when this
+//! copy was sent (a client re-run or a retry stamps a new one), and `timestamp.receive` is the
+//! server's. So the same key with the same message (byte for byte) is the same event whatever
+//! its `send` time; the same key with another message is a conflict.
 
 use super::{Problem, ValidationError};
 use crate::proto::{EventRequest, EventResponse, Timestamp};
@@ -14,7 +21,7 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// Validates a request: a timestamp with `send` > 0, `id` > 0 (the idempotency key),
+    /// Validates a request: a timestamp with `send` > 0, `id` > 0 (with the deployment, the key),
     /// `deployment_id` ≥ 0, a message of 1 to `max_message_chars` characters. Every problem
     /// is reported, not just the first. `timestamp.receive` is ignored: the server sets it.
     pub fn parse(request: EventRequest, max_message_chars: usize) -> Result<Self, ValidationError> {
@@ -59,9 +66,17 @@ impl NewEvent {
         }
     }
 
-    /// The event id (> 0).
+    /// The event id (> 0), unique within its deployment.
     pub fn id(&self) -> i32 {
         self.id
+    }
+
+    /// What identifies the event: `(deployment_id, id)`.
+    pub fn key(&self) -> EventKey {
+        EventKey {
+            deployment_id: self.deployment_id,
+            id: self.id,
+        }
     }
 
     /// The deployment id (≥ 0).
@@ -91,6 +106,22 @@ impl NewEvent {
     }
 }
 
+/// What identifies an event, and the idempotency key of `CreateEvent`: an event id is unique
+/// within its deployment only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventKey {
+    /// The deployment the event belongs to.
+    pub deployment_id: i32,
+    /// The event id within that deployment.
+    pub id: i32,
+}
+
+impl std::fmt::Display for EventKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "event {} of deployment {}", self.id, self.deployment_id)
+    }
+}
+
 /// An event as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
@@ -107,6 +138,14 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
+    /// What identifies the event: `(deployment_id, id)`.
+    pub fn key(&self) -> EventKey {
+        EventKey {
+            deployment_id: self.deployment_id,
+            id: self.id,
+        }
+    }
+
     /// Milliseconds from send to receive (see [`execution_time_ms`]).
     pub fn execution_time_ms(&self) -> i64 {
         execution_time_ms(self.send_ns, self.receive_ns)
@@ -125,7 +164,8 @@ impl StoredEvent {
         }
     }
 
-    /// The `CreateEvent` answer for this event: its id, success, its execution time.
+    /// The `CreateEvent` answer for this event: its id, success, its execution time (from the
+    /// stored `send` and `receive`, so every retry gets the first call's answer).
     pub fn response(&self) -> EventResponse {
         EventResponse {
             id: self.id,
@@ -141,24 +181,21 @@ pub fn execution_time_ms(send_ns: i64, receive_ns: i64) -> i64 {
     receive_ns.saturating_sub(send_ns) / 1_000_000
 }
 
-/// What a create of an id that is already stored amounts to.
+/// What a create of a key that is already stored amounts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Replay {
-    /// The same event again (same message, deployment and send time): a retry. Answer success
-    /// with the stored event's execution time; store nothing.
+    /// The same event again (same key, same message; any `send` time): a retry or a client
+    /// re-run. Answer success with the stored event's execution time; store nothing.
     Same,
-    /// A different event under a used id: refuse it.
+    /// A different event under a used key: refuse it.
     Conflict,
 }
 
-/// Compares the stored event with a new one under the same id: the content is the message
-/// (byte for byte), the deployment id and `timestamp.send`. `receive` is the server's and never
-/// part of it.
+/// Compares the stored event with a new one under the same key (see the module docs): the same
+/// event when the key and the message (byte for byte) match. `timestamp.send` is not compared
+/// (a re-run stamps a new one) and `receive` is the server's.
 pub fn replay(stored: &StoredEvent, incoming: &NewEvent) -> Replay {
-    let same = stored.id == incoming.id
-        && stored.message == incoming.message
-        && stored.deployment_id == incoming.deployment_id
-        && stored.send_ns == incoming.send_ns;
+    let same = stored.key() == incoming.key() && stored.message == incoming.message;
     if same {
         Replay::Same
     } else {
@@ -259,20 +296,39 @@ mod tests {
     }
 
     #[test]
-    fn a_replay_is_the_same_only_with_the_same_content() {
+    fn a_replay_is_the_same_with_the_same_message_whatever_its_send_time() {
         let event = NewEvent::parse(request(3, 1, "m", Some(10)), MAX).unwrap();
         let stored = event.received_at(2_000_010);
         assert_eq!(replay(&stored, &event), Replay::Same);
         assert_eq!(stored.response().execution_time, 2);
+        // A re-run of the client: a new send time, the same event.
+        let rerun = NewEvent::parse(request(3, 1, "m", Some(9_999_999_999)), MAX).unwrap();
+        assert_eq!(rerun.key(), stored.key());
+        assert_eq!(replay(&stored, &rerun), Replay::Same);
         for other in [
-            request(3, 2, "m", Some(10)),
             request(3, 1, "m ", Some(10)),
             request(3, 1, "M", Some(10)),
-            request(3, 1, "m", Some(11)),
+            // Another key is another event, never "the same" (the store looks up by key).
+            request(3, 2, "m", Some(10)),
+            request(4, 1, "m", Some(10)),
         ] {
             let other = NewEvent::parse(other, MAX).unwrap();
             assert_eq!(replay(&stored, &other), Replay::Conflict, "{other:?}");
         }
+    }
+
+    #[test]
+    fn keys_name_the_deployment_and_the_id() {
+        let event = NewEvent::parse(request(1, 2, "m", Some(1)), MAX).unwrap();
+        assert_eq!(
+            event.key(),
+            EventKey {
+                deployment_id: 2,
+                id: 1
+            }
+        );
+        assert_eq!(event.key().to_string(), "event 1 of deployment 2");
+        assert_eq!(event.received_at(5).key(), event.key());
     }
 
     #[test]

@@ -12,7 +12,9 @@ pub enum Problem {
     #[error("timestamp.send must be a Unix time in nanoseconds greater than 0, got {0}")]
     SendNotPositive(i64),
     /// The event id is zero or negative.
-    #[error("id must be greater than 0 (the event id is the idempotency key), got {0}")]
+    #[error(
+        "id must be greater than 0 (with deployment_id, the event id is the idempotency key), got {0}"
+    )]
     IdNotPositive(i32),
     /// The event's deployment id is negative.
     #[error("deployment_id must be 0 or greater, got {0}")]
@@ -84,7 +86,8 @@ mod tests {
         let text = error.map(|error| error.to_string()).unwrap_or_default();
         assert_eq!(
             text,
-            "id must be greater than 0 (the event id is the idempotency key), got 0; \
+            "id must be greater than 0 (with deployment_id, the event id is the idempotency key), \
+             got 0; \
              message must not be empty"
         );
     }

@@ -70,7 +70,7 @@ impl EventRepo for InMemoryEventRepo {
         Box::pin(async move {
             self.available()?;
             let mut events = self.lock();
-            if let Some(stored) = events.iter().find(|stored| stored.id == event.id()) {
+            if let Some(stored) = events.iter().find(|stored| stored.key() == event.key()) {
                 return Ok(Inserted::Existing(stored.clone()));
             }
             let stored = event.received_at(receive_ns);

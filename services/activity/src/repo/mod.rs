@@ -1,10 +1,12 @@
 //! Event storage: the [`EventRepo`] trait, its MySQL implementation and an in-memory one for
 //! unit tests.
 //!
-//! The store keeps events in insertion order (a sequence number) and makes the event id
-//! unique. [`EventRepo::insert`] never stores a second event under an id: it reports the
-//! stored one instead ([`Inserted::Existing`]) and leaves the judgement to
-//! [`crate::domain::replay`]. Listing is keyset-paginated on the sequence number
+//! The store keeps events in insertion order (a sequence number) and makes the event key
+//! `(deployment_id, id)` unique ([`crate::domain::EventKey`]): an id is unique within its
+//! deployment only. [`EventRepo::insert`] never stores a second event under a key: it reports
+//! the stored one instead ([`Inserted::Existing`]) and leaves the judgement to
+//! [`crate::domain::replay`]. The only lookup of one event is that read-back, by key; the
+//! gRPC API itself has no lookup by id (ListEvents selects by deployment). Listing is keyset-paginated on the sequence number
 //! ([`EventRepo::page`]), so a stream never holds the table (or a pooled connection) for long.
 
 mod memory;
@@ -25,8 +27,8 @@ pub type Seq = u64;
 pub enum Inserted {
     /// Stored now.
     New(StoredEvent),
-    /// An event with this id was already stored (possibly by a concurrent call); here it is,
-    /// unchanged.
+    /// An event with this key (deployment and id) was already stored (possibly by a concurrent
+    /// call); here it is, unchanged.
     Existing(StoredEvent),
 }
 
@@ -46,8 +48,9 @@ pub enum RepoError {
 
 /// Where events are kept. Object-safe (boxed futures), so the app holds an `Arc<dyn EventRepo>`.
 pub trait EventRepo: Send + Sync + 'static {
-    /// Stores `event` as received at `receive_ns`, unless its id is taken: then the stored
-    /// event is returned. Safe under concurrent calls with the same id (one row, ever).
+    /// Stores `event` as received at `receive_ns`, unless its key `(deployment_id, id)` is
+    /// taken: then the stored event is returned. Safe under concurrent calls with the same key
+    /// (one row, ever).
     fn insert<'a>(
         &'a self,
         event: &'a NewEvent,

@@ -1,7 +1,8 @@
 //! [`MySqlEventRepo`]: events in the `activity_event` table (`sql/activity/migrations`).
 //!
-//! Idempotency rests on the table's `UNIQUE (id)`: an insert that hits it (MySQL error 1062,
-//! also when a concurrent call won the race) reads the stored row back instead.
+//! Idempotency rests on the table's `UNIQUE (deployment_id, id)` (migration 0002): an insert
+//! that hits it (MySQL error 1062, also when a concurrent call won the race) reads the stored
+//! row back by that key instead.
 
 use futures::future::BoxFuture;
 use sqlx::{mysql::MySqlRow, MySqlPool, Row as _};
@@ -49,11 +50,12 @@ impl MySqlEventRepo {
         match inserted {
             Ok(_) => Ok(Inserted::New(event.received_at(receive_ns))),
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-                // The id is taken (maybe by a concurrent insert that has committed by now:
-                // InnoDB made this one wait for it). Read what is stored.
+                // The key is taken (maybe by a concurrent insert that has committed by now:
+                // InnoDB made this one wait for it). Read what is stored under it.
                 let row = sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM `activity_event` WHERE `id` = ?"
+                    "SELECT {COLUMNS} FROM `activity_event` WHERE `deployment_id` = ? AND `id` = ?"
                 ))
+                .bind(event.deployment_id())
                 .bind(event.id())
                 .fetch_optional(&self.pool)
                 .await
@@ -62,8 +64,8 @@ impl MySqlEventRepo {
                     Some(row) => Ok(Inserted::Existing(decode(&row)?.1)),
                     None => Err(RepoError::Failed(
                         format!(
-                            "event {} was reported as a duplicate but cannot be read",
-                            event.id()
+                            "{} was reported as a duplicate but cannot be read",
+                            event.key()
                         )
                         .into(),
                     )),
