@@ -205,3 +205,52 @@ async fn stream_deleted_while_running_gets_the_marker_again() {
     .await;
     producer.stop().await.unwrap();
 }
+
+/// `POST /event` with an `Idempotency-Key`.
+async fn post_with_key(base_url: &str, key: &str, body: &'static str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base_url}/event"))
+        .header("idempotency-key", key)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_idempotency_key_appends_its_event_once() {
+    let (redis, stream, mut connection) = redis("producer_idempotent").await;
+    let producer = ready_producer(producer_settings(redis.url(), &stream)).await;
+    let base = producer.base_url();
+
+    let first = post_with_key(&base, "order-7", r#"{"description":"once"}"#).await;
+    assert_eq!(first.status(), 200);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let again = post_with_key(&base, "order-7", r#"{"description":"once"}"#).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let other = post_with_key(&base, "order-7", r#"{"description":"another"}"#).await;
+    assert_eq!(other.status(), 422);
+    assert!(other
+        .text()
+        .await
+        .unwrap()
+        .contains("idempotency_key_reused"));
+    let bad = post_with_key(&base, "", r#"{"description":"x"}"#).await;
+    assert_eq!(bad.status(), 400);
+
+    // The marker and one event, whose id follows from the key.
+    let all = entries(&mut connection, &stream).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    let nm: NotificationMessage = serde_json::from_str(&all[1].1[0].1).unwrap();
+    assert_eq!(nm.description, "once");
+    let key = platform::idempotency::Key::parse(&"order-7".parse().unwrap()).unwrap();
+    assert_eq!(nm.id, events::producer::routes::event_id(&key));
+    // The key is remembered with a lifetime.
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(events::producer::writer::key_record(&stream, "order-7"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(ttl > 23 * 3600 * 1000, "{ttl}");
+}

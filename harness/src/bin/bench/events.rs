@@ -253,6 +253,8 @@ async fn measure(
         description: DESCRIPTION.to_string(),
         request_timeout: spec.op_timeout,
         token: None,
+        // The producer's own rate: each event posted once, without a key.
+        retries: 0,
     };
     let mut baseline = 0;
     if !spec.warmup.is_zero() {

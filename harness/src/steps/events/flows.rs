@@ -45,6 +45,8 @@ pub fn simulator_settings(
         description: format!("{prefix}-{{seq}}"),
         request_timeout: Duration::from_secs(30),
         token: None,
+        // The ledger counts the producer's own answers: each event is posted once.
+        retries: 0,
     }
 }
 
@@ -52,6 +54,13 @@ pub fn simulator_settings(
 pub fn record_report(world: &mut MockVideoWorld, prefix: &str, report: &events::simulator::Report) {
     println!("[events] simulator ({prefix}): {}", report.summary());
     world.events.refused += report.failed;
+    let refusals = report.statuses.iter().filter(|(status, _)| **status != 200);
+    for (status, count) in refusals {
+        *world.events.refusals.entry(*status).or_default() += count;
+    }
+    if report.transport_errors > 0 {
+        *world.events.refusals.entry(0).or_default() += report.transport_errors;
+    }
     world.events.accepted.extend(
         report
             .accepted_seqs
@@ -218,6 +227,20 @@ async fn flow_with_redis_restart(world: &mut MockVideoWorld, count: u64) -> anyh
     );
     record_report(world, &prefix, &report);
     Ok(())
+}
+
+#[then(expr = "the flow's refused events were all answered {int}")]
+fn refused_with(world: &mut MockVideoWorld, status: u16) {
+    let refusals = &world.events.refusals;
+    println!("[events] refused by status (0: no answer): {refusals:?}");
+    assert!(
+        !refusals.is_empty(),
+        "no event was refused: the fault did not reach the producer"
+    );
+    assert!(
+        refusals.keys().all(|refused| *refused == status),
+        "events refused otherwise than with {status}: {refusals:?}"
+    );
 }
 
 /// What the processed record says about the accepted events.

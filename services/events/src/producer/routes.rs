@@ -3,6 +3,9 @@
 //! | request | response |
 //! |---|---|
 //! | `POST /event` `{"description": "<string>"}` | 200, empty body, no `Content-Type`; one `XADD` |
+//! | `POST /event` with an `Idempotency-Key` seen before, same body | 200, `Idempotent-Replayed: true`; nothing appended |
+//! | `POST /event` with an `Idempotency-Key` seen before, another body | 422 `idempotency_key_reused` |
+//! | `POST /event` with a malformed `Idempotency-Key` | 400 `invalid_idempotency_key` |
 //! | `POST /event` undecodable body | 400 `Error unmarshalling body` |
 //! | `/event`, any other method | 405 (`title` = the method), `Allow: POST` |
 //! | body over `limits.body_limit_bytes` | 413 |
@@ -25,7 +28,7 @@
 
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderValue, Method, StatusCode},
+    http::{header, HeaderValue, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::{get, post},
     Router,
@@ -33,12 +36,13 @@ use axum::{
 use platform::{
     health::Readiness,
     http::{go_key_matches, ApiError},
+    idempotency::{self, Fingerprint, Key as IdempotencyKey},
 };
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{
     metrics,
-    writer::{StreamWriter, WriteError},
+    writer::{Appended, StreamWriter, WriteError},
 };
 use crate::notification::NotificationMessage;
 
@@ -81,6 +85,14 @@ pub fn seed_error(error: ApiError, title: &str, description: &str) -> ApiError {
         .with_member("description", description.to_owned())
 }
 
+/// The event id an `Idempotency-Key` gives: a non-negative 63-bit integer, like a random one.
+pub fn event_id(key: &IdempotencyKey) -> u64 {
+    let digest = key.digest("event-producer/event");
+    let mut high = [0_u8; 8];
+    high.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(high) >> 1
+}
+
 /// 400 for an undecodable body; `detail` is the decoder's text.
 pub fn unmarshal_error(detail: &str) -> ApiError {
     seed_error(
@@ -91,6 +103,20 @@ pub fn unmarshal_error(detail: &str) -> ApiError {
 }
 
 async fn post_event(State(state): State<AppState>, request: Request) -> Response {
+    let key = match request
+        .headers()
+        .get(idempotency::HEADER)
+        .map(IdempotencyKey::parse)
+    {
+        None => None,
+        Some(Ok(key)) => Some(key),
+        Some(Err(error)) => {
+            metrics::rejected(metrics::REASON_BAD_REQUEST);
+            return error.into_response();
+        }
+    };
+    let fingerprint_of =
+        |body: &[u8]| Fingerprint::of(&Method::POST, &Uri::from_static("/event"), body);
     let body = match platform::http::read_body(request, &()).await {
         Ok(body) => body,
         Err(error) => {
@@ -116,12 +142,38 @@ async fn post_event(State(state): State<AppState>, request: Request) -> Response
         metrics::rejected(metrics::REASON_BAD_REQUEST);
         return description_too_large(description.len(), limit).into_response();
     }
-    let nm = NotificationMessage::new(description);
-    match state.writer.append(&nm).await {
-        Ok(entry_id) => {
+    let mut nm = NotificationMessage::new(description);
+    let written = match &key {
+        None => state.writer.append(&nm).await.map(Appended::New),
+        Some(key) => {
+            // The event id follows from the key: should a retry ever be appended again, the
+            // consumers' de-duplication by id still applies it once.
+            nm.id = event_id(key);
+            let fingerprint = fingerprint_of(&body).to_hex();
+            state
+                .writer
+                .append_once(&nm, key.as_str(), &fingerprint)
+                .await
+        }
+    };
+    match written {
+        Ok(Appended::New(entry_id)) => {
             metrics::produced();
             tracing::debug!(%entry_id, id = nm.id, "event accepted");
             StatusCode::OK.into_response()
+        }
+        Ok(Appended::Replayed) => {
+            tracing::debug!(
+                id = nm.id,
+                "event accepted before (Idempotency-Key replayed)"
+            );
+            let mut response = StatusCode::OK.into_response();
+            idempotency::mark_replayed(&mut response);
+            response
+        }
+        Ok(Appended::KeyReused) => {
+            metrics::rejected(metrics::REASON_BAD_REQUEST);
+            idempotency::key_reused().into_response()
         }
         Err(WriteError::Unavailable(reason)) => {
             metrics::rejected(metrics::REASON_UNAVAILABLE);

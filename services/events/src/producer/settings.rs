@@ -70,6 +70,10 @@ pub struct Settings {
     pub log_level: String,
     /// JWT bearer auth on `POST /event` (off unless a secret is configured).
     pub auth: AuthSettings,
+    /// How long an `Idempotency-Key` of `POST /event` is remembered (a Redis key with this
+    /// lifetime). Default 24 h.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub idempotency_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -85,6 +89,7 @@ impl Default for Settings {
             connections: platform::serve::Connections::default(),
             log_level: "info".to_owned(),
             auth: AuthSettings::default(),
+            idempotency_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -141,6 +146,12 @@ impl Load for Settings {
             return Err(ConfigError::invalid(
                 "write_timeout",
                 "must be greater than zero",
+            ));
+        }
+        if self.idempotency_ttl < Duration::from_millis(1) {
+            return Err(ConfigError::invalid(
+                "idempotency_ttl",
+                "must be at least 1 ms",
             ));
         }
         if self.reconnect_interval.is_zero() {

@@ -9,13 +9,19 @@
 //!   at once, so later requests fail fast with 503 until the supervisor has reconnected.
 //!
 //! An event is accepted only when `XADD` returned an entry id.
+//!
+//! An event posted with an `Idempotency-Key` is appended by one script ([`APPEND_ONCE`]) that
+//! looks the key up, and only when it is new appends the entry and records the key (with the
+//! request's fingerprint, for `idempotency_ttl`) in the same atomic step: a retry after a lost
+//! answer finds the key and is told the event was accepted, and no state exists in which the
+//! entry is stored but the key is not.
 
 use std::{
     sync::{Arc, RwLock},
     time::Duration,
 };
 
-use redis::aio::MultiplexedConnection;
+use redis::{aio::MultiplexedConnection, Script};
 use tokio::{sync::Notify, task::JoinHandle};
 
 use super::{metrics, Settings};
@@ -24,6 +30,42 @@ use crate::{
     redis_link::{is_unavailable, Link, LinkError},
     stop::Stop,
 };
+
+/// Looks an `Idempotency-Key` up and, only when it is new, appends the entry and records the key.
+/// `KEYS[1]` the stream, `KEYS[2]` the key's record; `ARGV` the request's fingerprint, the
+/// record's lifetime in ms, `MAXLEN` (0: none), the entry's field and value. Returns the new
+/// entry's id, `replayed` (the key, for the same request) or `reused` (for another one).
+pub const APPEND_ONCE: &str = r"
+local seen = redis.call('GET', KEYS[2])
+if seen then
+  if seen == ARGV[1] then return 'replayed' end
+  return 'reused'
+end
+local id
+if tonumber(ARGV[3]) > 0 then
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], '*', ARGV[4], ARGV[5])
+else
+  id = redis.call('XADD', KEYS[1], '*', ARGV[4], ARGV[5])
+end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return id
+";
+
+/// What an append with an `Idempotency-Key` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Appended now, as this entry id.
+    New(String),
+    /// The same request was accepted before (nothing appended now).
+    Replayed,
+    /// The key was first used for a different request (nothing appended).
+    KeyReused,
+}
+
+/// The record of an `Idempotency-Key` on `stream`: `<stream>:idempotency:<key>`.
+pub fn key_record(stream: &str, key: &str) -> String {
+    format!("{stream}:idempotency:{key}")
+}
 
 /// Why an event was not appended.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +94,8 @@ struct Inner {
     max_description_bytes: usize,
     state: RwLock<State>,
     lost: Notify,
+    idempotency_ttl: Duration,
+    append_once: Script,
 }
 
 /// Appends events to the stream; cheap to clone.
@@ -100,6 +144,8 @@ impl StreamWriter {
                 max_description_bytes: settings.max_description_bytes,
                 state: RwLock::new(State::default()),
                 lost: Notify::new(),
+                idempotency_ttl: settings.idempotency_ttl,
+                append_once: Script::new(APPEND_ONCE),
             }),
         })
     }
@@ -153,25 +199,64 @@ impl StreamWriter {
     /// Appends `nm` (`XADD … * EventStream <json>`) and returns the entry id; fails fast when
     /// not connected and within `write_timeout` otherwise.
     pub async fn append(&self, nm: &NotificationMessage) -> Result<String, WriteError> {
-        let (generation, connection) = self.read_state();
-        let Some(mut connection) = connection else {
-            return Err(WriteError::Unavailable("not connected to Redis".to_owned()));
-        };
         let cmd = xadd_command(
             &self.inner.stream,
             self.inner.max_len,
             EVENT_FIELD,
             &nm.to_json(),
         );
+        self.run("XADD", |mut connection| async move {
+            cmd.query_async::<String>(&mut connection).await
+        })
+        .await
+    }
+
+    /// Appends `nm` once per `key` ([`APPEND_ONCE`]): `fingerprint` tells a retry of the same
+    /// request from another request with the same key. Fails as [`StreamWriter::append`] does.
+    pub async fn append_once(
+        &self,
+        nm: &NotificationMessage,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Appended, WriteError> {
+        let ttl_ms = u64::try_from(self.inner.idempotency_ttl.as_millis()).unwrap_or(u64::MAX);
+        let mut invocation = self.inner.append_once.prepare_invoke();
+        invocation
+            .key(&self.inner.stream)
+            .key(key_record(&self.inner.stream, key))
+            .arg(fingerprint)
+            .arg(ttl_ms.max(1))
+            .arg(self.inner.max_len)
+            .arg(EVENT_FIELD)
+            .arg(nm.to_json());
+        let outcome = self
+            .run("XADD (idempotent)", |mut connection| async move {
+                invocation.invoke_async::<String>(&mut connection).await
+            })
+            .await?;
+        Ok(match outcome.as_str() {
+            "replayed" => Appended::Replayed,
+            "reused" => Appended::KeyReused,
+            _ => Appended::New(outcome),
+        })
+    }
+
+    /// Runs one write on the current connection within `write_timeout`, timed; a failure that
+    /// says Redis is unreachable drops the connection (see the module docs).
+    async fn run<T, F, Fut>(&self, what: &str, call: F) -> Result<T, WriteError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let (generation, connection) = self.read_state();
+        let Some(connection) = connection else {
+            return Err(WriteError::Unavailable("not connected to Redis".to_owned()));
+        };
         let started = std::time::Instant::now();
-        let result = tokio::time::timeout(
-            self.inner.write_timeout,
-            cmd.query_async::<String>(&mut connection),
-        )
-        .await;
+        let result = tokio::time::timeout(self.inner.write_timeout, call(connection)).await;
         metrics::xadd_duration(started.elapsed());
         match result {
-            Ok(Ok(id)) => Ok(id),
+            Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) if is_unavailable(&error) => {
                 self.mark_lost(generation);
                 Err(WriteError::Unavailable(error.to_string()))
@@ -180,7 +265,7 @@ impl StreamWriter {
             Err(_) => {
                 self.mark_lost(generation);
                 Err(WriteError::Unavailable(format!(
-                    "XADD took longer than {:?}",
+                    "{what} took longer than {:?}",
                     self.inner.write_timeout
                 )))
             }

@@ -54,6 +54,10 @@ pub struct Cli {
     /// Event description; {seq} becomes the event's sequence number
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+    /// Retries of an event answered 503/429 or not answered (exponential backoff with jitter;
+    /// each event carries an Idempotency-Key, so a retry is stored once); 0 = none
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -80,6 +84,9 @@ impl Cli {
         }
         if let Some(description) = &self.description {
             settings.description = description.clone();
+        }
+        if let Some(retries) = self.retries {
+            settings.retries = retries;
         }
         settings
     }

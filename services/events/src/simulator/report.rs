@@ -26,6 +26,8 @@ pub struct Report {
     pub elapsed: Duration,
     /// Sequence numbers answered 200.
     pub accepted_seqs: Vec<u64>,
+    /// Requests sent again after a 503, a 429 or no answer (not counted in `sent`).
+    pub retries: u64,
 }
 
 /// An empty latency histogram (1 µs – 1 h, 3 significant digits).
@@ -47,12 +49,14 @@ impl Default for Report {
             latency: latency_histogram(),
             elapsed: Duration::ZERO,
             accepted_seqs: Vec::new(),
+            retries: 0,
         }
     }
 }
 
 impl Report {
-    /// Records one finished request: its status (`None` = transport error) and latency.
+    /// Records one finished event: its last status (`None` = transport error), its latency
+    /// (all attempts) and how many times it was sent again.
     pub fn record(&mut self, seq: u64, status: Option<u16>, latency: Duration) {
         self.sent += 1;
         match status {
@@ -114,11 +118,12 @@ impl Report {
                 .join(", ")
         };
         format!(
-            "sent {}, accepted {}, failed {} (statuses {statuses}; transport errors {}) in {:.1} s: {:.1} accepted/s, latency p50 {:.2} ms, p99 {:.2} ms",
+            "sent {}, accepted {}, failed {} (statuses {statuses}; transport errors {}; retries {}) in {:.1} s: {:.1} accepted/s, latency p50 {:.2} ms, p99 {:.2} ms",
             self.sent,
             self.accepted,
             self.failed,
             self.transport_errors,
+            self.retries,
             self.elapsed.as_secs_f64(),
             self.accepted_per_second(),
             self.p50().as_secs_f64() * 1000.0,

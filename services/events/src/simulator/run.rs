@@ -3,6 +3,12 @@
 //! with at most `concurrency` requests in flight, until `stop` resolves, `duration` has passed
 //! or `max_events` were sent. Requests in flight at the end are awaited (each is bounded by
 //! `request_timeout`).
+//!
+//! With `retries` above 0, every event carries an `Idempotency-Key` (`sim-<run>-<seq>`, the run
+//! a random 64-bit id), and one answered 503 or 429, or not answered, is sent again with the same
+//! key up to `retries` times after an exponential backoff with jitter ([`backon`]): the producer
+//! stores it once, however many attempts reached it. With 0, each event is posted once, without
+//! a key (what the benchmarks and the ledgers of the features measure).
 
 use std::{
     future::Future,
@@ -11,6 +17,7 @@ use std::{
 };
 
 use anyhow::Context as _;
+use backon::{ExponentialBuilder, Retryable as _};
 use secrecy::ExposeSecret as _;
 use tokio::{sync::Semaphore, task::JoinSet};
 
@@ -21,11 +28,17 @@ const PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
 /// A schedule this far behind is restarted rather than caught up.
 const MAX_LAG: Duration = Duration::from_secs(1);
 
-/// One finished request.
+/// The first pause before a retry; it doubles each time.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest pause before a retry.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// One finished event (every attempt).
 struct Outcome {
     seq: u64,
     status: Option<u16>,
     latency: Duration,
+    retries: u32,
 }
 
 /// Runs the simulator (see the module docs) and returns its report.
@@ -55,6 +68,8 @@ pub async fn run(
     let interval = (settings.events_per_second > 0.0)
         .then(|| Duration::from_secs_f64(1.0 / settings.events_per_second));
     let semaphore = Arc::new(Semaphore::new(settings.concurrency));
+    let run_id = format!("{:016x}", rand::random::<u64>());
+    let retries = settings.retries;
     let mut tasks: JoinSet<Outcome> = JoinSet::new();
     let mut report = Report::default();
 
@@ -105,8 +120,9 @@ pub async fn run(
         let client = client.clone();
         let url = url.clone();
         let this = seq;
+        let key = (retries > 0).then(|| format!("sim-{run_id}-{seq}"));
         tasks.spawn(async move {
-            let outcome = send(&client, &url, &description, this).await;
+            let outcome = send(&client, &url, &description, key.as_deref(), retries, this).await;
             drop(permit);
             outcome
         });
@@ -147,6 +163,7 @@ fn record(report: &mut Report, done: Result<Outcome, tokio::task::JoinError>) {
                 tracing::warn!(seq = outcome.seq, status = ?outcome.status, "the producer refused an event (further refusals are only counted)");
             }
             report.record(outcome.seq, outcome.status, outcome.latency);
+            report.retries += u64::from(outcome.retries);
         }
         Err(error) => {
             tracing::error!(%error, "a request task failed");
@@ -155,32 +172,62 @@ fn record(report: &mut Report, done: Result<Outcome, tokio::task::JoinError>) {
     }
 }
 
-async fn send(client: &reqwest::Client, url: &str, description: &str, seq: u64) -> Outcome {
+/// Sends one event, with retries (see the module docs).
+async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    description: &str,
+    key: Option<&str>,
+    retries: u32,
+    seq: u64,
+) -> Outcome {
     let body = serde_json::json!({ "description": description }).to_string();
     let started = Instant::now();
-    let result = client
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .send()
-        .await;
-    let status = match result {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            // Read the body so the connection can be reused.
-            let _ = response.bytes().await;
-            tracing::debug!(seq, status, "event sent");
-            Some(status)
+    let attempts = std::sync::atomic::AtomicU32::new(0);
+    let attempt = || async {
+        attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut request = client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.clone());
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
         }
-        Err(error) => {
-            tracing::debug!(seq, %error, "event not sent");
-            None
+        let answer = request.send().await;
+        match answer {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                // Read the body so the connection can be reused.
+                let _ = response.bytes().await;
+                if matches!(status, 429 | 503) {
+                    Err(Some(status))
+                } else {
+                    Ok(status)
+                }
+            }
+            Err(error) => {
+                tracing::debug!(seq, %error, "event not sent");
+                Err(None)
+            }
         }
     };
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(FIRST_BACKOFF)
+        .with_max_delay(MAX_BACKOFF)
+        .with_max_times(retries as usize)
+        .with_jitter();
+    let status = match attempt.retry(backoff).await {
+        Ok(status) => Some(status),
+        Err(last) => last,
+    };
+    tracing::debug!(seq, ?status, "event sent");
     Outcome {
         seq,
         status,
         latency: started.elapsed(),
+        retries: attempts
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_sub(1),
     }
 }
 
@@ -210,6 +257,61 @@ mod tests {
         assert_eq!(report.accepted, 0);
         assert_eq!(report.transport_errors, 10);
         assert_eq!(report.failed, 10);
+        // Each event was tried 1 + 3 times.
+        assert_eq!(report.retries, 30);
+    }
+
+    #[tokio::test]
+    async fn refused_events_are_retried_with_their_key_until_accepted() {
+        use std::{
+            collections::HashMap,
+            sync::{Arc, Mutex},
+        };
+
+        use axum::{http::HeaderMap, routing::post, Router};
+
+        // Answers 503 to the first two attempts of each key, 200 to the third.
+        let seen: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+        let counts = seen.clone();
+        let app = Router::new().route(
+            "/event",
+            post(move |headers: HeaderMap| {
+                let counts = counts.clone();
+                async move {
+                    let key = headers["idempotency-key"].to_str().unwrap().to_owned();
+                    let mut counts = counts.lock().unwrap();
+                    let attempts = counts.entry(key).or_default();
+                    *attempts += 1;
+                    if *attempts < 3 {
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        axum::http::StatusCode::OK
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let settings = Settings {
+            producer_url: format!("http://{address}"),
+            events_per_second: 0.0,
+            concurrency: 4,
+            max_events: Some(8),
+            ..Settings::default()
+        };
+        let report = tokio::time::timeout(
+            Duration::from_secs(30),
+            run(&settings, std::future::pending()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!((report.sent, report.accepted, report.retries), (8, 8, 16));
+        // Eight keys, each sent three times.
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 8);
+        assert!(seen.values().all(|&attempts| attempts == 3), "{seen:?}");
     }
 
     #[tokio::test]

@@ -69,6 +69,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Bearer token sent as `Authorization: Bearer …` with every event; `None`: no header.
     pub token: Option<SecretString>,
+    /// Retries of an event answered 503 or 429, or not answered at all, each after an
+    /// exponential backoff with jitter (100 ms doubling, at most 2 s). Every event then carries
+    /// an `Idempotency-Key`, so a retried event is stored once. Default 3; 0 = none, and no key.
+    pub retries: u32,
 }
 
 impl Default for Settings {
@@ -82,6 +86,7 @@ impl Default for Settings {
             description: "hello world".to_owned(),
             request_timeout: Duration::from_secs(5),
             token: None,
+            retries: 3,
         }
     }
 }
