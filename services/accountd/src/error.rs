@@ -81,6 +81,10 @@ impl From<RepoError> for UserError {
                 tracing::error!(error = %source, "user store failed");
                 Self::Internal
             }
+            RepoError::TimedOut => {
+                tracing::warn!("user store batch rolled back: its deadline passed");
+                Self::Unavailable
+            }
         }
     }
 }

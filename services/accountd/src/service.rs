@@ -1,15 +1,18 @@
 //! The use cases behind the routes, shared by single and bulk requests: create and update one
 //! user. Each is split in two halves, `prepare_*` (validate, check the user exists, then hash the
 //! password: slow, CPU-bound, bounded by the process's [`password::Hasher`], run concurrently by
-//! bulk requests) and `store_*` (one quick statement: run in request order). Nothing is hashed
-//! for a request that is refused anyway.
+//! bulk requests) and the store half: `store_*` for a single request (one quick statement),
+//! [`store_batch`] for every prepared user of a bulk request at once (one transaction). Nothing
+//! is hashed for a request that is refused anyway.
+
+use std::time::Instant;
 
 use crate::{
     app::AppState,
     domain::{password, User, UserInput, ValidUser},
     error::UserError,
     metrics,
-    repo::NewUser,
+    repo::{BatchOp, NewUser},
 };
 
 async fn to_new_user(state: &AppState, valid: ValidUser) -> Result<NewUser, UserError> {
@@ -42,19 +45,24 @@ pub async fn prepare_create(state: &AppState, input: UserInput) -> Result<NewUse
     to_new_user(state, valid).await
 }
 
+/// The user `new_user` became once stored with `id`: its href, the stored values.
+pub fn created_user(new_user: &NewUser, id: i64) -> User {
+    User {
+        accountid: new_user.account_id,
+        href: User::href_for(id),
+        id,
+        name: new_user.name.clone(),
+        email: new_user.email.clone(),
+        role: new_user.role,
+    }
+}
+
 /// Stores a prepared user; returns it with its new id and href.
 pub async fn store_create(state: &AppState, new_user: NewUser) -> Result<User, UserError> {
     let id = state.repo.create(&new_user).await?;
     metrics::user_created();
     tracing::info!(user.id = id, "user created");
-    Ok(User {
-        accountid: new_user.account_id,
-        href: User::href_for(id),
-        id,
-        name: new_user.name,
-        email: new_user.email,
-        role: new_user.role,
-    })
+    Ok(created_user(&new_user, id))
 }
 
 /// Creates a user; returns it with its new id and href.
@@ -94,6 +102,40 @@ pub async fn store_update(state: &AppState, id: i64, new_user: NewUser) -> Resul
     state.repo.update(id, &new_user).await?;
     tracing::info!(user.id = id, "user updated");
     Ok(id)
+}
+
+/// Stores the prepared writes of a bulk request in one transaction that must be committed
+/// before `deadline` (see [`crate::repo::UserRepo::apply_batch`]). Returns, per write and in
+/// order, the user's id or why that write alone was skipped; or, when the batch as a whole
+/// failed, the error, and then nothing of it is stored.
+pub async fn store_batch(
+    state: &AppState,
+    batch: &[BatchOp],
+    deadline: Instant,
+) -> Result<Vec<Result<i64, UserError>>, UserError> {
+    let outcomes = state.repo.apply_batch(batch.to_vec(), deadline).await?;
+    if outcomes.len() != batch.len() {
+        tracing::error!(
+            writes = batch.len(),
+            outcomes = outcomes.len(),
+            "the store answered a batch with the wrong number of outcomes"
+        );
+        return Err(UserError::Internal);
+    }
+    for (op, outcome) in batch.iter().zip(&outcomes) {
+        match (op, outcome) {
+            (BatchOp::Create(_), Ok(id)) => {
+                metrics::user_created();
+                tracing::info!(user.id = id, "user created");
+            }
+            (BatchOp::Update(..), Ok(id)) => tracing::info!(user.id = id, "user updated"),
+            (_, Err(_)) => {}
+        }
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| outcome.map_err(UserError::from))
+        .collect())
 }
 
 /// Replaces every field of the user `url_id` or the body names.

@@ -1,11 +1,12 @@
 //! [`Metered`]: times every store call into the seed's histogram
-//! `mockvideo_database_db_request_duration_seconds{target="userTbl",operation,result}`.
+//! `mockvideo_database_db_request_duration_seconds{target="userTbl",operation,result}`; a
+//! batch is one call, `operation="bulk"`.
 
 use std::{future::Future, sync::Arc, time::Instant};
 
 use futures::future::BoxFuture;
 
-use super::{NewUser, RepoError, UserRepo};
+use super::{BatchOp, BatchOutcome, NewUser, RepoError, UserRepo};
 use crate::{domain::User, metrics};
 
 /// Wraps a store and records the duration and outcome of each call.
@@ -46,6 +47,14 @@ impl UserRepo for Metered {
 
     fn update<'a>(&'a self, id: i64, user: &'a NewUser) -> BoxFuture<'a, Result<(), RepoError>> {
         Box::pin(timed("update", self.inner.update(id, user)))
+    }
+
+    fn apply_batch(
+        &self,
+        batch: Vec<BatchOp>,
+        deadline: Instant,
+    ) -> BoxFuture<'_, Result<Vec<BatchOutcome>, RepoError>> {
+        Box::pin(timed("bulk", self.inner.apply_batch(batch, deadline)))
     }
 
     fn delete(&self, id: i64) -> BoxFuture<'_, Result<bool, RepoError>> {

@@ -1,8 +1,9 @@
 //! Bulk requests (`Bulk-Request: true`): per-user results in request order, 201/200 or 409
-//! overall, the header's Go `ParseBool` values, the cap, and one user stored at a time.
+//! overall, the header's Go `ParseBool` values, the cap, every prepared user stored in one
+//! batch, and a 503 that stored nothing when the store fails or the budget runs out.
 
 use accountd::{
-    repo::{InMemoryUserRepo, NewUser, RepoError, UserRepo},
+    repo::{BatchOp, BatchOutcome, InMemoryUserRepo, NewUser, RepoError, UserRepo},
     router, AppState,
 };
 use axum::http::{header, Method, StatusCode};
@@ -11,12 +12,14 @@ use serde_json::{json, Value};
 use std::{
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc,
+        Arc, Mutex,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use crate::helpers::{app, bulk, get, golden, send, user, BRIAN, BRIAN_PUT, FRANK, JSON_DECODING};
+use crate::helpers::{
+    app, bulk, get, golden, seeded, send, user, BRIAN, BRIAN_PUT, FRANK, JSON_DECODING,
+};
 
 #[tokio::test]
 async fn bulk_post_of_two_users_is_201_with_results_in_request_order() {
@@ -282,32 +285,55 @@ async fn bulk_requests_over_the_cap_are_413() {
         );
 }
 
-/// A store that counts how many creates run at once.
-struct CountingRepo {
+/// A store that records what bulk requests ask of it, with an optional delay on `get` (the
+/// existence check of a bulk PUT's prepare phase).
+struct RecordingRepo {
     inner: InMemoryUserRepo,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
+    get_delay: Duration,
+    single_writes: AtomicUsize,
+    batches: Mutex<Vec<usize>>,
 }
 
-impl UserRepo for CountingRepo {
+impl RecordingRepo {
+    fn new(inner: InMemoryUserRepo, get_delay: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            get_delay,
+            single_writes: AtomicUsize::new(0),
+            batches: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn batches(&self) -> Vec<usize> {
+        self.batches.lock().unwrap().clone()
+    }
+}
+
+impl UserRepo for RecordingRepo {
     fn list(&self) -> BoxFuture<'_, Result<Vec<accountd::domain::User>, RepoError>> {
         self.inner.list()
     }
     fn get(&self, id: i64) -> BoxFuture<'_, Result<Option<accountd::domain::User>, RepoError>> {
-        self.inner.get(id)
-    }
-    fn create<'a>(&'a self, user: &'a NewUser) -> BoxFuture<'a, Result<i64, RepoError>> {
         Box::pin(async move {
-            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            let result = self.inner.create(user).await;
-            self.in_flight.fetch_sub(1, Ordering::SeqCst);
-            result
+            tokio::time::sleep(self.get_delay).await;
+            self.inner.get(id).await
         })
     }
+    fn create<'a>(&'a self, user: &'a NewUser) -> BoxFuture<'a, Result<i64, RepoError>> {
+        self.single_writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.create(user)
+    }
     fn update<'a>(&'a self, id: i64, user: &'a NewUser) -> BoxFuture<'a, Result<(), RepoError>> {
+        self.single_writes.fetch_add(1, Ordering::SeqCst);
         self.inner.update(id, user)
+    }
+    fn apply_batch(
+        &self,
+        batch: Vec<BatchOp>,
+        deadline: Instant,
+    ) -> BoxFuture<'_, Result<Vec<BatchOutcome>, RepoError>> {
+        self.batches.lock().unwrap().push(batch.len());
+        self.inner.apply_batch(batch, deadline)
     }
     fn delete(&self, id: i64) -> BoxFuture<'_, Result<bool, RepoError>> {
         self.inner.delete(id)
@@ -317,13 +343,23 @@ impl UserRepo for CountingRepo {
     }
 }
 
+fn names_and_ids(json: &Value) -> Vec<(String, i64)> {
+    json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["user"]["name"].as_str().unwrap().to_owned(),
+                r["user"]["id"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn bulk_stores_users_one_at_a_time_in_request_order() {
-    let repo = Arc::new(CountingRepo {
-        inner: InMemoryUserRepo::new(),
-        in_flight: AtomicUsize::new(0),
-        max_in_flight: AtomicUsize::new(0),
-    });
+async fn bulk_prepares_concurrently_then_stores_one_batch_in_request_order() {
+    let repo = RecordingRepo::new(InMemoryUserRepo::new(), Duration::ZERO);
     let mut state = AppState::new(repo.clone());
     state.max_concurrent_bulk_operations = 3;
     let app = router(state);
@@ -338,23 +374,165 @@ async fn bulk_stores_users_one_at_a_time_in_request_order() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let expected: Vec<(String, i64)> = (0..20).map(|i| (format!("user {i}"), i + 1)).collect();
+    assert_eq!(names_and_ids(&reply.json()), expected);
+    // Hashing runs concurrently (see the prepare unit test in src/routes/bulk.rs); the store
+    // sees one batch of every user, and no single write.
+    assert_eq!(repo.batches(), [20]);
+    assert_eq!(repo.single_writes.load(Ordering::SeqCst), 0);
+
+    // A bulk whose every user is refused before the store does not touch it.
+    let body = json!({"users": [{"accountid": 1, "id": 3, "name": "n", "email": "e@x", "role": 1, "password": "p"}]});
+    let reply = bulk(&app, Method::POST, "/users", &body.to_string()).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text());
+    assert_eq!(repo.batches(), [20]);
+}
+
+#[tokio::test]
+async fn bulk_put_applies_users_in_request_order() {
+    // Mickey moves to a new address, then Peter takes Mickey's old one: fine in this order...
+    let app = app();
+    let mickey_moves = json!({"accountid": 1, "id": 1, "name": "Mickey", "email": "mickey@new.com", "role": 1, "password": "p"});
+    let peter_takes = json!({"accountid": 1, "id": 2, "name": "Peter", "email": "mickeyd@gmail.com", "role": 1, "password": "p"});
+    let body = json!({ "users": [mickey_moves, peter_takes] }).to_string();
+    let reply = bulk(&app, Method::PUT, "/users", &body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(
+        get(&app, "/users/2").await.json()["email"],
+        "mickeyd@gmail.com"
+    );
+
+    // ...but in the other order Peter meets Mickey's address still taken, and only he fails.
+    let app = crate::helpers::app();
+    let body = json!({ "users": [peter_takes, mickey_moves] }).to_string();
+    let reply = bulk(&app, Method::PUT, "/users", &body).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text());
     let json = reply.json();
-    let names: Vec<String> = json["results"]
+    assert_eq!(json["results"][0]["httpstatus"], 400);
+    assert_eq!(
+        json["results"][0]["errmsg"],
+        "attempt to insert duplicate user"
+    );
+    assert_eq!(json["results"][1]["httpstatus"], 200);
+    assert_eq!(
+        get(&app, "/users/1").await.json()["email"],
+        "mickey@new.com"
+    );
+    assert_eq!(
+        get(&app, "/users/2").await.json()["email"],
+        "petertd@gmail.com"
+    );
+}
+
+#[tokio::test]
+async fn bulk_with_a_duplicate_stores_every_other_user() {
+    let (app, _repo) = seeded();
+    let body = json!({"users": [
+        user("First", "first@x.com"),
+        user("Dup", "mickeyd@gmail.com"),
+        user("Third", "third@x.com"),
+    ]});
+    let reply = bulk(&app, Method::POST, "/users", &body.to_string()).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text());
+    let statuses: Vec<i64> = reply.json()["results"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["user"]["name"].as_str().unwrap().to_owned())
+        .map(|r| r["httpstatus"].as_i64().unwrap())
         .collect();
-    let expected: Vec<String> = (0..20).map(|i| format!("user {i}")).collect();
-    assert_eq!(names, expected);
-    let ids: Vec<i64> = json["results"]
+    assert_eq!(statuses, [201, 400, 201]);
+    let users = get(&app, "/users").await.json();
+    let names: Vec<&str> = users["users"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["user"]["id"].as_i64().unwrap())
+        .map(|u| u["name"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, (1..=20).collect::<Vec<i64>>());
-    // Hashing runs concurrently (see the pipeline unit test in src/routes/bulk.rs); the store
-    // sees one user at a time.
-    assert_eq!(repo.max_in_flight.load(Ordering::SeqCst), 1);
+    assert_eq!(names.len(), 7);
+    assert_eq!(names[5..], ["First", "Third"]);
+}
+
+#[tokio::test]
+async fn bulk_whose_store_fails_is_503_with_retry_after_and_stores_nothing() {
+    let (app, repo) = seeded();
+    let users: Vec<Value> = (0..4)
+        .map(|i| user(&format!("user {i}"), &format!("u{i}@x.com")))
+        .collect();
+    let body = json!({ "users": users }).to_string();
+    // The store fails at the third user, after two were written inside the batch.
+    repo.fail_next_batch_at(2);
+    let reply = bulk(&app, Method::POST, "/users", &body).await;
+    reply.assert_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+        "nothing was stored",
+    );
+    assert_eq!(reply.headers[header::RETRY_AFTER], "1");
+    assert_eq!(
+        get(&app, "/users").await.text(),
+        golden("testGetAllUsersSuccess")
+    );
+    // The client's retry is not met by 409s of its own making.
+    let reply = bulk(&app, Method::POST, "/users", &body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    assert_eq!(names_and_ids(&reply.json())[0], ("user 0".to_owned(), 6));
+
+    // The same for a bulk PUT: the first update is not kept.
+    repo.fail_next_batch_at(1);
+    let body = json!({"users": [
+        {"accountid": 1, "id": 1, "name": "Solo Mickey", "email": "mickeyd@gmail.com", "role": 1, "password": "p"},
+        {"accountid": 1, "id": 2, "name": "Solo Peter", "email": "petertd@gmail.com", "role": 1, "password": "p"},
+    ]});
+    bulk(&app, Method::PUT, "/users", &body.to_string())
+        .await
+        .assert_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "nothing was stored",
+        );
+    assert_eq!(get(&app, "/users/1").await.json()["name"], "mickey dolenz");
+}
+
+#[tokio::test]
+async fn bulk_over_its_prepare_budget_is_503_from_the_handler_and_stores_nothing() {
+    // Each existence check takes 100 ms, one user at a time: 10 users need 1 s, the budget of a
+    // 400 ms request timeout is 300 ms.
+    let repo = RecordingRepo::new(
+        InMemoryUserRepo::with_seed_users(),
+        Duration::from_millis(100),
+    );
+    let mut state = AppState::new(repo.clone());
+    state.max_concurrent_bulk_operations = 1;
+    state.limits.request_timeout = Duration::from_millis(400);
+    state.limits.retry_after_secs = 3;
+    let app = router(state);
+    let users: Vec<Value> = (0..10)
+        .map(|i| json!({"accountid": 1, "id": 1 + i % 5, "name": format!("renamed {i}"), "email": format!("r{i}@x.com"), "role": 1, "password": "p"}))
+        .collect();
+    let started = Instant::now();
+    let reply = bulk(
+        &app,
+        Method::PUT,
+        "/users",
+        &json!({ "users": users }).to_string(),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    // The handler's own 503 (the platform's timeout says "did not complete within").
+    reply.assert_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+        "could not be prepared within its time budget (300ms of the 400ms request timeout); nothing was stored",
+    );
+    assert_eq!(reply.headers[header::RETRY_AFTER], "3");
+    assert!(elapsed < Duration::from_millis(400), "{elapsed:?}");
+    assert!(repo.batches().is_empty());
+    assert_eq!(repo.single_writes.load(Ordering::SeqCst), 0);
+    assert!(repo
+        .inner
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .all(|user| !user.name.starts_with("renamed")));
 }
