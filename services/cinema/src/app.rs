@@ -3,6 +3,11 @@
 //! Building never needs MongoDB: the driver connects (and reconnects after a restart) in the
 //! background, `/healthy` and `/readyz` answer 503 until it answers a ping and the indexes
 //! exist, and requests meanwhile get 503 within the server-selection timeout.
+//!
+//! Every write route takes an `Idempotency-Key` ([`platform::idempotency::idempotent`] over the
+//! service's [`MongoIdempotencyStore`]), and every write waits for write concern
+//! `{w: "majority", j: true}` within `mongo.write_concern_timeout` ([`crate::repo::write_concern`],
+//! [`crate::settings::MongoSettings::wtimeout`]).
 
 use std::{
     future::Future,
@@ -18,13 +23,14 @@ use anyhow::Context as _;
 use axum::{extract::Request, http::Uri, Router};
 use mongodb::{
     bson::doc,
-    options::{ClientOptions, IndexOptions},
+    options::{ClientOptions, DatabaseOptions, IndexOptions},
     Client, Database, IndexModel,
 };
 use platform::{
     auth::{self, Audience, Guard, Verifier},
     health::Readiness,
     http::{with_middleware, ApiError, Limits},
+    idempotency::{idempotent, Idempotency, MemoryStore, Policy},
     serve::{serve, ServeOptions},
 };
 use secrecy::ExposeSecret as _;
@@ -35,8 +41,8 @@ use crate::{
     bookings::{self, Booking},
     crud::Collection,
     movies::{self, Movie},
-    repo::{InMemoryRepo, MongoRepo, Repo},
-    settings::SuggestionSettings,
+    repo::{write_concern, InMemoryRepo, MongoIdempotencyStore, MongoRepo, Repo},
+    settings::{MongoSettings, SuggestionSettings},
     showtimes::{self, Showtime},
     users::{self, suggestions::upstream::Upstream, User},
     Service, Settings,
@@ -53,28 +59,49 @@ pub struct Repos {
     pub bookings: Arc<dyn Repo<Booking>>,
     /// `users`.
     pub users: Arc<dyn Repo<User>>,
+    /// The writes' `Idempotency-Key`s and their answers, and how long they are kept.
+    pub idempotency: Idempotency,
 }
 
+/// The most `Idempotency-Key`s the in-memory stores of router tests keep.
+pub const IN_MEMORY_KEYS: usize = 10_000;
+
 impl Repos {
-    /// The collections of `database`; each call may take `timeout`.
-    pub fn mongo(database: &Database, timeout: Duration) -> Self {
+    /// The collections of `database`, each call of which may take `timeout`, and the keys in
+    /// `keys`, kept under `policy`.
+    pub fn mongo(
+        database: &Database,
+        timeout: Duration,
+        keys: Arc<MongoIdempotencyStore>,
+        policy: Policy,
+    ) -> Self {
         Self {
             movies: Arc::new(MongoRepo::<Movie>::new(database, timeout)),
             showtimes: Arc::new(MongoRepo::<Showtime>::new(database, timeout)),
             bookings: Arc::new(MongoRepo::<Booking>::new(database, timeout)),
             users: Arc::new(MongoRepo::<User>::new(database, timeout)),
+            idempotency: Idempotency::new(keys, policy),
         }
     }
 
-    /// Empty in-memory collections (router unit tests).
+    /// Empty in-memory collections and keys (router unit tests).
     pub fn in_memory() -> Self {
         Self {
             movies: Arc::new(InMemoryRepo::<Movie>::new()),
             showtimes: Arc::new(InMemoryRepo::<Showtime>::new()),
             bookings: Arc::new(InMemoryRepo::<Booking>::new()),
             users: Arc::new(InMemoryRepo::<User>::new()),
+            idempotency: in_memory_keys(),
         }
     }
+}
+
+/// Keys in memory under the default policy (router unit tests).
+pub fn in_memory_keys() -> Idempotency {
+    Idempotency::new(
+        Arc::new(MemoryStore::new(IN_MEMORY_KEYS)),
+        Policy::default(),
+    )
 }
 
 /// The indexes each service creates at start-up: `(collection, field)`.
@@ -114,8 +141,8 @@ pub fn router_with_auth(
     build_router(service, repos, readiness, limits, verifier, upstream)
 }
 
-/// `service`'s router over `repos`: its routes, health and metrics, a 404 JSON fallback, the
-/// platform middleware, and the original's URL-format handling (a `.json`-style suffix on the
+/// `service`'s router over `repos`: its routes (their writes once per `Idempotency-Key`, kept
+/// in `repos.idempotency`), health and metrics, a 404 JSON fallback, the platform middleware, and the original's URL-format handling (a `.json`-style suffix on the
 /// last path segment is ignored for routing, as chi's `URLFormat` did). With a `verifier`,
 /// every write needs a valid bearer token for the service's [`audience`]
 /// ([`auth::require_token`] with [`Guard::Writes`]); reads stay open. The users
@@ -150,6 +177,11 @@ pub fn build_router(
             upstream,
         ),
     };
+    // Inside auth (a refused token never reaches the key store), outside the handlers.
+    let routes = routes.route_layer(axum::middleware::from_fn_with_state(
+        repos.idempotency.clone(),
+        idempotent,
+    ));
     let inner = routes
         .merge(crate::health::routes(readiness))
         .fallback(not_found);
@@ -193,6 +225,7 @@ pub struct App {
     settings: Settings,
     database: Database,
     repos: Repos,
+    keys: Arc<MongoIdempotencyStore>,
     upstream: Arc<Upstream>,
     readiness: Readiness,
     indexes_ready: Arc<AtomicBool>,
@@ -224,8 +257,18 @@ impl App {
         options.server_selection_timeout = Some(settings.mongo.server_selection_timeout);
         options.connect_timeout = Some(settings.mongo.connect_timeout);
         let client = Client::with_options(options).context("creating the MongoDB client")?;
-        let database = client.database(&settings.mongo.database);
-        let repos = Repos::mongo(&database, settings.mongo.operation_timeout);
+        let database = open_database(&client, &settings.mongo);
+        let keys = Arc::new(MongoIdempotencyStore::new(
+            &database,
+            service.name(),
+            settings.mongo.operation_timeout,
+        ));
+        let repos = Repos::mongo(
+            &database,
+            settings.mongo.operation_timeout,
+            keys.clone(),
+            settings.idempotency,
+        );
         let upstream = Arc::new(Upstream::new(settings.suggestions.clone()));
 
         let readiness = Readiness::new();
@@ -259,6 +302,7 @@ impl App {
             settings,
             database,
             repos,
+            keys,
             upstream,
             readiness,
             indexes_ready,
@@ -272,7 +316,8 @@ impl App {
         self.local_addr
     }
 
-    /// The database (e.g. to load the seed data before serving).
+    /// The database (e.g. to load the seed data before serving); its write concern is
+    /// [`write_concern`].
     pub fn database(&self) -> &Database {
         &self.database
     }
@@ -304,6 +349,7 @@ impl App {
         let indexer = tokio::spawn(ensure_indexes(
             self.service,
             self.database.clone(),
+            self.keys.clone(),
             self.indexes_ready.clone(),
         ));
         tracing::info!(
@@ -331,10 +377,32 @@ impl App {
     }
 }
 
-/// Creates `service`'s indexes, retrying every second until it works, then sets `ready`.
-pub async fn ensure_indexes(service: Service, database: Database, ready: Arc<AtomicBool>) {
+/// The database `mongo` names, through `client`, with the write concern of every write
+/// ([`write_concern`]: `w: majority, j: true`, `wtimeout` from [`MongoSettings::wtimeout`]).
+pub fn open_database(client: &Client, mongo: &MongoSettings) -> Database {
+    client.database_with_options(
+        &mongo.database,
+        DatabaseOptions::builder()
+            .write_concern(write_concern(mongo.wtimeout()))
+            .build(),
+    )
+}
+
+/// Creates `service`'s indexes and the TTL index of its idempotency keys (where the server
+/// refuses a TTL index, `keys` purges expired keys itself), retrying every second until it
+/// works, then sets `ready`.
+pub async fn ensure_indexes(
+    service: Service,
+    database: Database,
+    keys: Arc<MongoIdempotencyStore>,
+    ready: Arc<AtomicBool>,
+) {
     loop {
-        match create_indexes(service, &database).await {
+        let created = match create_indexes(service, &database).await {
+            Ok(()) => keys.create_ttl_index().await.map(|_| ()),
+            Err(error) => Err(error),
+        };
+        match created {
             Ok(()) => {
                 ready.store(true, Ordering::SeqCst);
                 tracing::info!(%service, "indexes in place");

@@ -12,7 +12,7 @@ pub fn store_error(error: RepoError, retry_after_secs: u64) -> ApiError {
             tracing::warn!(%reason, "MongoDB unavailable");
             ApiError::service_unavailable("the database is unavailable", retry_after_secs)
         }
-        RepoError::Other(reason) => {
+        RepoError::Duplicate(reason) | RepoError::Other(reason) => {
             tracing::error!(%reason, "MongoDB call failed");
             ApiError::internal()
         }

@@ -12,6 +12,10 @@
 //!   hang).
 //! - Auth: [`platform::auth`] (HS256 bearer tokens, audience = the service's name) on every
 //!   write when a JWT secret is configured; `mockvideo-token` mints them.
+//! - Retries: every write takes an `Idempotency-Key` ([`platform::idempotency`]; keys kept in
+//!   MongoDB by [`repo::MongoIdempotencyStore`]); a `POST` with a key stores its document under
+//!   an id derived from the key ([`crud::id_for_key`]), so a retry never stores a second one; every
+//!   write waits for write concern `{w: "majority", j: true, wtimeout}` ([`repo::write_concern`]).
 
 pub mod app;
 pub mod bookings;

@@ -11,6 +11,8 @@
 //! | `mongo.server_selection_timeout` | `MOVIES__MONGO__SERVER_SELECTION_TIMEOUT` | 2 s |
 //! | `mongo.connect_timeout` | `MOVIES__MONGO__CONNECT_TIMEOUT` | 2 s |
 //! | `mongo.operation_timeout` | `MOVIES__MONGO__OPERATION_TIMEOUT` | 5 s |
+//! | `mongo.write_concern_timeout` | `MOVIES__MONGO__WRITE_CONCERN_TIMEOUT` | 2 s (capped at `mongo.operation_timeout`) |
+//! | `idempotency.ttl`, `.lease`, `.max_body_bytes`, `.max_answer_bytes` | `MOVIES__IDEMPOTENCY__TTL`, … | 24 h, 30 s (longer than `limits.request_timeout`), 1 MiB, 1 MiB: see [`Policy`] |
 //! | `limits.*` | `MOVIES__LIMITS__BODY_LIMIT_BYTES`, … | see [`Limits`] |
 //! | `connections.*` | `MOVIES__CONNECTIONS__HEADER_READ_TIMEOUT`, `…__IDLE_TIMEOUT`, `…__MAX_CONNECTIONS`, … | see [`Connections`](platform::serve::Connections) |
 //! | `auth.jwt_secret` | `MOVIES__AUTH__JWT_SECRET`, else `CINEMA_JWT_SECRET`; secret file `jwt-secret` wins | none: auth off |
@@ -40,6 +42,7 @@ use std::{path::Path, time::Duration};
 use platform::{
     config::{Alias, ConfigError, Layout, SeedValues},
     http::Limits,
+    idempotency::Policy,
 };
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -82,6 +85,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Where the users service finds the other three, and how long it waits for them.
     pub suggestions: SuggestionSettings,
+    /// `Idempotency-Key` on the writes: how long keys are kept, how long a running request
+    /// holds its key (longer than `limits.request_timeout`), the largest body and answer.
+    pub idempotency: Policy,
 }
 
 /// The users service's calls to the movies, showtimes and bookings services for
@@ -154,6 +160,12 @@ pub struct MongoSettings {
     /// Longest one store call may take before the request gets 503. Default 5 s.
     #[serde(deserialize_with = "platform::http::deserialize_duration")]
     pub operation_timeout: Duration,
+    /// The `wtimeout` of every write's write concern (`w: majority, j: true`): how long the
+    /// server may wait for a journaled majority before it answers a write-concern error (503;
+    /// the write may still land, and a retry with its `Idempotency-Key` finds it).
+    /// Capped at `operation_timeout` ([`MongoSettings::wtimeout`]). Default 2 s.
+    #[serde(deserialize_with = "platform::http::deserialize_duration")]
+    pub write_concern_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -166,7 +178,16 @@ impl Default for Settings {
             connections: platform::serve::Connections::default(),
             auth: AuthSettings::default(),
             suggestions: SuggestionSettings::default(),
+            idempotency: Policy::default(),
         }
+    }
+}
+
+impl MongoSettings {
+    /// The `wtimeout` sent: `write_concern_timeout`, but never longer than `operation_timeout`
+    /// (the server must answer before the service gives up on it).
+    pub fn wtimeout(&self) -> Duration {
+        self.write_concern_timeout.min(self.operation_timeout)
     }
 }
 
@@ -178,6 +199,7 @@ impl Default for MongoSettings {
             server_selection_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(2),
             operation_timeout: Duration::from_secs(5),
+            write_concern_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -216,10 +238,12 @@ impl Settings {
         }
     }
 
-    /// Checks what types cannot: positive timeouts, a database name, a usable log level.
+    /// Checks what types cannot: positive timeouts, a database name, a usable log level, an
+    /// idempotency lease longer than a request may last.
     pub fn validate(&self) -> Result<(), ConfigError> {
         platform::config::check_log_level(&self.log_level)?;
         self.limits.validate()?;
+        self.idempotency.validate(self.limits.request_timeout)?;
         self.connections.validate()?;
         let mongo = &self.mongo;
         if mongo.database.trim().is_empty() {
@@ -232,12 +256,14 @@ impl Settings {
             ),
             ("mongo.connect_timeout", mongo.connect_timeout),
             ("mongo.operation_timeout", mongo.operation_timeout),
+            ("mongo.write_concern_timeout", mongo.write_concern_timeout),
             ("suggestions.timeout", self.suggestions.timeout),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::invalid(key, "must be greater than zero"));
             }
         }
+
         self.suggestions.validate()?;
         self.auth.validate()?;
         Ok(())
@@ -334,6 +360,38 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.key(), Some("port"));
+    }
+
+    #[test]
+    fn idempotency_and_write_concern_settings_are_checked() {
+        let settings = Settings::load_with_env(
+            Service::Users,
+            None,
+            None,
+            env(&[
+                ("USERS__IDEMPOTENCY__TTL", "1h"),
+                ("USERS__MONGO__WRITE_CONCERN_TIMEOUT", "500ms"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.idempotency.ttl, Duration::from_secs(3600));
+        assert_eq!(settings.idempotency.lease, Duration::from_secs(30));
+        assert_eq!(settings.mongo.wtimeout(), Duration::from_millis(500));
+        let mut capped = settings.mongo.clone();
+        capped.operation_timeout = Duration::from_millis(300);
+        assert_eq!(capped.wtimeout(), Duration::from_millis(300));
+        for (name, value, key) in [
+            ("MOVIES__IDEMPOTENCY__LEASE", "5s", "idempotency"),
+            (
+                "MOVIES__MONGO__WRITE_CONCERN_TIMEOUT",
+                "0",
+                "mongo.write_concern_timeout",
+            ),
+        ] {
+            let error = Settings::load_with_env(Service::Movies, None, None, env(&[(name, value)]))
+                .unwrap_err();
+            assert_eq!(error.key(), Some(key), "{name}={value}: {error}");
+        }
     }
 
     #[test]

@@ -13,11 +13,13 @@
 //! bookings services, so its suggestions go through all four ([`suggestions`] has their steps).
 //!
 //! The steps are grouped by what they do: [`services`] (starting them), [`requests`],
-//! [`data`] (the envelope and remembered documents), [`outage`] (MongoDB stopped or restarted)
-//! and [`suggestions`]; the scenario's part of the world is [`crate::steps::world::cinema`].
+//! [`data`] (the envelope and remembered documents), [`outage`] (MongoDB stopped or restarted),
+//! [`retries`] (answers lost on the wire or by the service, and what a collection holds) and
+//! [`suggestions`]; the scenario's part of the world is [`crate::steps::world::cinema`].
 
 pub mod data;
 pub mod outage;
 pub mod requests;
+pub mod retries;
 pub mod services;
 pub mod suggestions;

@@ -1,5 +1,6 @@
 //! Starting the cinema services on a database of the scenario's own (seeded or not, with auth on
-//! or off, on the suite's MongoDB or on a server of its own), and waiting until they answer.
+//! or off, on the suite's MongoDB or on a server of its own, with short idempotency leases), and
+//! waiting until they answer.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -77,6 +78,11 @@ async fn start_services_with(
         let mongo_url = world.network.route_url(name, "MongoDB", &url).await?;
         let mut settings = harness::launch::cinema::settings_for(&mongo_url, &database);
         settings.auth.jwt_secret = secret.clone();
+        if let Some(lease) = world.cinema.idempotency_lease {
+            // A lease must outlast a request.
+            settings.idempotency.lease = lease;
+            settings.limits.request_timeout = lease.saturating_sub(Duration::from_secs(1));
+        }
         if *name == "users" {
             let mut others = HashMap::new();
             for (other, base) in world.cinema.services.clone() {
@@ -173,6 +179,16 @@ async fn one_service_auth(world: &mut MockVideoWorld, name: String) -> anyhow::R
 #[given("the four cinema services on a fresh database with auth on")]
 async fn four_services_auth(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     start_services_with(world, &four(), false, false, true).await
+}
+
+#[given(expr = "the {word} service on a fresh database with idempotency leases of {int} s")]
+async fn one_service_short_leases(
+    world: &mut MockVideoWorld,
+    name: String,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    world.cinema.idempotency_lease = Some(Duration::from_secs(seconds));
+    start_services(world, &[name.as_str()], false, false).await
 }
 
 #[given(expr = "the {word} service on a MongoDB server of its own with the seed data")]

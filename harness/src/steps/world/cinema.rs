@@ -26,6 +26,9 @@ pub struct CinemaState {
     pub suggestions_timeout: Option<Duration>,
     /// How long the last "… to the {word} service at …" request took to answer.
     pub last_request_took: Option<Duration>,
+    /// The `idempotency.lease` of the services the scenario starts (their request timeout a
+    /// second shorter), when not the default.
+    pub idempotency_lease: Option<Duration>,
 }
 
 impl CinemaState {

@@ -122,7 +122,7 @@ impl<D: Record> Repo<D> for InMemoryRepo<D> {
                 .iter()
                 .any(|stored| stored.id() == document.id())
             {
-                return Err(RepoError::Other(
+                return Err(RepoError::Duplicate(
                     format!("E11000 duplicate key error: _id {}", document.id()).into(),
                 ));
             }

@@ -3,6 +3,8 @@
 //! Every call is bounded by the operation timeout on top of the client's
 //! `server_selection_timeout`, so a request never waits for a database that is down: it gets
 //! [`RepoError::Unavailable`] (503). The driver reconnects by itself once the server is back.
+//! The collection comes from a database whose write concern is [`super::write_concern`]
+//! (set by [`crate::App::build`]), so inserts and deletes wait for a journaled majority.
 
 use std::{
     future::{Future, IntoFuture as _},
@@ -12,7 +14,7 @@ use std::{
 use futures::{future::BoxFuture, TryStreamExt as _};
 use mongodb::{
     bson::{doc, oid::ObjectId},
-    error::ErrorKind,
+    error::{ErrorKind, WriteFailure},
     Collection, Database,
 };
 
@@ -56,20 +58,37 @@ impl<D: Record> MongoRepo<D> {
     }
 }
 
-/// Unreachable or restarting servers are [`RepoError::Unavailable`]; the rest is
-/// [`RepoError::Other`].
+/// The server's code for a duplicate key.
+const DUPLICATE_KEY: i32 = 11000;
+
+/// Unreachable or restarting servers, and writes whose write concern was not satisfied in time
+/// (applied, maybe, but not confirmed), are [`RepoError::Unavailable`]; a duplicate key is
+/// [`RepoError::Duplicate`]; the rest is [`RepoError::Other`].
 pub fn classify(error: MongoError) -> RepoError {
+    if is_duplicate(&error) {
+        return RepoError::Duplicate(Box::new(error));
+    }
     let unavailable = matches!(
         *error.kind,
         ErrorKind::ServerSelection { .. }
             | ErrorKind::Io(_)
             | ErrorKind::ConnectionPoolCleared { .. }
             | ErrorKind::DnsResolve { .. }
+            | ErrorKind::Write(WriteFailure::WriteConcernError(_))
     ) || error.contains_label("RetryableWriteError");
     if unavailable {
         RepoError::Unavailable(Box::new(error))
     } else {
         RepoError::Other(Box::new(error))
+    }
+}
+
+/// Whether `error` is a duplicate key (E11000) refusing a write.
+pub fn is_duplicate(error: &MongoError) -> bool {
+    match error.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
+        ErrorKind::Command(command) => command.code == DUPLICATE_KEY,
+        _ => false,
     }
 }
 

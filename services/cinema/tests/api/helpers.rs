@@ -65,6 +65,7 @@ fn repos_of(
         showtimes: Arc::new(showtimes.clone()),
         bookings: Arc::new(bookings.clone()),
         users: Arc::new(users.clone()),
+        idempotency: cinema::app::in_memory_keys(),
     }
 }
 

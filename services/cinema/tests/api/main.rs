@@ -1,6 +1,7 @@
 //! HTTP tests of the four services' routers, over in-memory stores with `oneshot` (status,
 //! headers and JSON bodies, including every class of bad input), and of the users service's
-//! suggestions over real loopback HTTP. One test binary, a module per area.
+//! suggestions over real loopback HTTP, and `Idempotency-Key` on the writes. One test binary, a
+//! module per area.
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,6 +9,7 @@ mod auth;
 mod bookings;
 mod health;
 mod helpers;
+mod idempotency;
 mod movies;
 mod showtimes;
 mod suggestions;
