@@ -309,3 +309,52 @@ async fn rows_stored_under_the_old_unique_id_survive_the_migration_to_the_per_de
     assert_eq!(rows(&db).await.len(), 5);
     server.stop().await;
 }
+
+/// The privileges `sql/grants.sql` (and the chart's in-cluster MySQL) give the activity user.
+fn activity_grants() -> String {
+    let script =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/grants.sql"))
+            .unwrap();
+    let line = script
+        .lines()
+        .find(|line| line.starts_with("GRANT ") && line.contains("TO 'activity'"))
+        .expect("a GRANT for the activity user in sql/grants.sql");
+    let (privileges, _) = line
+        .trim_start_matches("GRANT ")
+        .split_once(" ON ")
+        .unwrap();
+    privileges.to_owned()
+}
+
+#[tokio::test]
+async fn every_migration_runs_with_only_the_privileges_the_grant_script_gives() {
+    let db = TestDb::create().await;
+    let admin = db.pool().await;
+    let user = format!("narrow{}", std::process::id());
+    let password = "narrow-password";
+    for statement in [
+        format!("DROP USER IF EXISTS '{user}'@'%'"),
+        format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"),
+        format!(
+            "GRANT {} ON `{}`.* TO '{user}'@'%'",
+            activity_grants(),
+            db.parts.name
+        ),
+    ] {
+        sqlx::query(&statement).execute(&admin).await.unwrap();
+    }
+    let url = format!(
+        "mysql://{user}:{password}@{}:{}/{}",
+        db.parts.host, db.parts.port, db.parts.name
+    );
+    let narrow = sqlx::MySqlPool::connect(&url).await.unwrap();
+    let migrated = activity::repo::MIGRATOR.run(&narrow).await;
+    narrow.close().await;
+    sqlx::query(&format!("DROP USER IF EXISTS '{user}'@'%'"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    migrated.unwrap_or_else(|error| {
+        panic!("the migrations need more than sql/grants.sql gives ({error})")
+    });
+}

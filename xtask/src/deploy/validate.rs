@@ -851,7 +851,7 @@ stringData:
         let script = std::fs::read_to_string(root.join("sql/grants.sql")).unwrap();
         let template =
             std::fs::read_to_string(root.join("helm/mockvideo/templates/backing.yaml")).unwrap();
-        let privileges = "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON `";
+        let privileges = "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER ON `";
         assert_eq!(script.matches(privileges).count(), 2, "{script}");
         assert!(
             template.contains(privileges),
