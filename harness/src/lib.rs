@@ -10,5 +10,6 @@ pub mod cluster;
 pub mod fault;
 pub mod launch;
 pub mod load;
+pub mod matrix;
 pub mod memory;
 pub mod suite;

@@ -34,8 +34,11 @@
 //! ```
 //!
 //! Latencies are recorded in microseconds in an [`hdrhistogram::Histogram`] per worker and merged at
-//! the end, so workers never contend on a lock.
+//! the end, so workers never contend on a lock. Errors are counted by class: an operation's
+//! error text is its class (so an operation that fails with `"429"` or `"reset"` is counted
+//! under that name), up to [`MAX_ERROR_CLASSES`] distinct classes, the rest under `other`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,6 +49,12 @@ use hdrhistogram::Histogram;
 
 /// Highest latency the histogram can hold (one hour, in µs); longer operations are clamped.
 const MAX_TRACKABLE_MICROS: u64 = 3_600_000_000;
+/// Distinct error classes a report keeps; further ones are counted as [`OTHER_CLASS`].
+pub const MAX_ERROR_CLASSES: usize = 16;
+/// The class of errors beyond [`MAX_ERROR_CLASSES`], and of error texts longer than 80 bytes.
+pub const OTHER_CLASS: &str = "other";
+/// The class of operations abandoned after `op_timeout`.
+pub const TIMEOUT_CLASS: &str = "timeout";
 
 /// What to run: how many workers, for how long, and at most how many operations.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +136,8 @@ pub struct LoadReport {
     pub max: Duration,
     /// The first error seen, to explain a non-zero `errors`.
     pub first_error: Option<String>,
+    /// `errors` by class (the operation's error text, [`TIMEOUT_CLASS`] or [`OTHER_CLASS`]).
+    pub errors_by_class: BTreeMap<String, u64>,
 }
 
 impl LoadReport {
@@ -191,6 +202,18 @@ struct WorkerTally {
     histogram: Histogram<u64>,
     requests: u64,
     errors: u64,
+    classes: BTreeMap<String, u64>,
+}
+
+/// Counts one error of `class` in `classes`, keeping at most [`MAX_ERROR_CLASSES`] names.
+fn count_class(classes: &mut BTreeMap<String, u64>, class: &str, count: u64) {
+    let known = classes.contains_key(class);
+    let key = if class.len() > 80 || (!known && classes.len() >= MAX_ERROR_CLASSES) {
+        OTHER_CLASS
+    } else {
+        class
+    };
+    *classes.entry(key.to_owned()).or_default() += count;
 }
 
 /// Runs `make_op` as described by `spec` (a closed loop, or at `spec.rate` per second) and
@@ -240,6 +263,7 @@ where
                 histogram,
                 requests: 0,
                 errors: 0,
+                classes: BTreeMap::new(),
             };
             loop {
                 // When this operation counts from, and whether it is measured at all.
@@ -286,11 +310,18 @@ where
                         tally.histogram.saturating_record(micros.max(1));
                         None
                     }
-                    Ok(Err(error)) => Some(error.to_string()),
-                    Err(_) => Some(format!(
-                        "operation timed out after {}",
-                        format_latency(spec.op_timeout)
-                    )),
+                    Ok(Err(error)) => {
+                        let error = error.to_string();
+                        count_class(&mut tally.classes, &error, 1);
+                        Some(error)
+                    }
+                    Err(_) => {
+                        count_class(&mut tally.classes, TIMEOUT_CLASS, 1);
+                        Some(format!(
+                            "operation timed out after {}",
+                            format_latency(spec.op_timeout)
+                        ))
+                    }
                 };
                 if let Some(error) = error {
                     tally.errors += 1;
@@ -306,6 +337,7 @@ where
     let mut histogram = new_histogram()?;
     let mut requests = 0;
     let mut errors = 0;
+    let mut errors_by_class = BTreeMap::new();
     for worker in workers {
         let tally = worker.await?;
         histogram
@@ -313,6 +345,9 @@ where
             .map_err(|e| LoadError::Histogram(e.to_string()))?;
         requests += tally.requests;
         errors += tally.errors;
+        for (class, count) in &tally.classes {
+            count_class(&mut errors_by_class, class, *count);
+        }
     }
     // The window began at the end of the warm-up (or now, if the warm-up overran and the loop was
     // cut short by max_requests).
@@ -344,6 +379,7 @@ where
             Duration::from_micros(histogram.max())
         },
         first_error,
+        errors_by_class,
     })
 }
 
@@ -381,6 +417,12 @@ mod tests {
         assert_eq!(calls.load(Ordering::Relaxed), 200);
         assert_eq!(report.errors, 20);
         assert_eq!(report.successes(), 180);
+        assert_eq!(report.errors_by_class.values().sum::<u64>(), 20);
+        assert_eq!(
+            report.errors_by_class.len(),
+            MAX_ERROR_CLASSES + 1,
+            "each text is its own class, the 4 beyond the cap are `other`"
+        );
         assert!(report.first_error.as_deref().unwrap().contains("failed"));
         assert!(report.p50 >= Duration::from_micros(200), "{report}");
         assert!(report.p50 <= report.p90 && report.p90 <= report.p99);
@@ -525,11 +567,25 @@ mod tests {
             p99: Duration::from_millis(4),
             max: Duration::from_millis(1_500),
             first_error: Some("HTTP 503".into()),
+            errors_by_class: BTreeMap::from([("HTTP 503".to_owned(), 2)]),
         };
         assert_eq!(
             report.to_string(),
             "1000 requests (2 errors) in 2.00 s = 500 req/s; latency p50 850µs p90 1.25ms \
              p99 4.00ms max 1.50s; first error: HTTP 503"
         );
+    }
+
+    #[test]
+    fn error_classes_are_bounded_in_number_and_length() {
+        let mut classes = BTreeMap::new();
+        for n in 0..40 {
+            count_class(&mut classes, &format!("class {n}"), 1);
+        }
+        count_class(&mut classes, "class 3", 2);
+        count_class(&mut classes, &"x".repeat(81), 1);
+        assert_eq!(classes.len(), MAX_ERROR_CLASSES + 1);
+        assert_eq!(classes["class 3"], 3);
+        assert_eq!(classes[OTHER_CLASS], 40 - MAX_ERROR_CLASSES as u64 + 1);
     }
 }

@@ -6,6 +6,7 @@ Feature: The event-consumer's containers killed while events flow loses nothing 
   must be applied once, not twice. The recovery time (kill to the restarted container Ready and
   /readyz answering 200) is printed.
 
+  @matrix @service-event-consumer @fault-sigkill
   Scenario: 2,000 events, the consumer container SIGKILLed mid-flow
     Given the event pipeline on the cluster
     When 2000 events flow through the producer while the event-consumer containers are killed

@@ -7,6 +7,7 @@ Feature: The event-consumer pod deleted while events flow loses nothing and repe
   scenario's events only, checked against what the producer answered 200 for; the recovery time
   (deletion to Ready and /readyz answering 200) is printed.
 
+  @matrix @service-event-consumer @fault-sigterm
   Scenario: 2,000 events, the consumer pod deleted mid-flow
     Given the event pipeline on the cluster
     When 2000 events flow through the producer while the event-consumer pod is deleted

@@ -7,6 +7,7 @@ Feature: movies on the cluster when its connections to MongoDB are reset
   answers 200 again by itself within seconds, and the movie it stored before is intact. The
   recovery time (heal to the first 200) is printed.
 
+  @matrix @service-movies @fault-store-reset
   Scenario: MongoDB reset under movies: a bounded clean JSON error, 200 again by itself once healed
     Given the movies service on the cluster
     And the deployed services reach their stores through the cluster's fault proxy

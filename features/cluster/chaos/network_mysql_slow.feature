@@ -9,6 +9,7 @@ Feature: accountd on the cluster when its link to MySQL is slow
   it acknowledged before is still there and a new one is created. The recovery time (heal to
   the first 200) is printed.
 
+  @matrix @service-accountd @fault-store-slow
   Scenario: MySQL slow under accountd: the latency carried, then bounded, then fast again once healed
     Given the accountd service on the cluster
     And the deployed services reach their stores through the cluster's fault proxy

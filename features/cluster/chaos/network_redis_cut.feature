@@ -9,6 +9,7 @@ Feature: The Redis link cut under the deployed producer and consumer, then heale
   is processed exactly once: the ledger (accepted, processed, duplicates, lost) and the recovery
   times (heal to the producer ready) are printed.
 
+  @matrix @service-event-producer @service-event-consumer @fault-store-cut
   Scenario: Redis link cut under the producer and the consumer while events flow, then healed
     Given the event pipeline on the cluster
     And the deployed services reach their stores through the cluster's fault proxy

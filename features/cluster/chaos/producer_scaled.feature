@@ -4,6 +4,7 @@ Feature: The event-producer scaled to 0 and back carries on where it stopped
   accepts events again. Every event accepted before and after is processed exactly once. The
   recovery time (scale-up to Ready and /readyz answering 200) is printed.
 
+  @matrix @service-event-producer @fault-sigterm
   Scenario: Events before and after the producer is scaled to 0 and back are each processed once
     Given the event pipeline on the cluster
     When 200 events flow through the producer

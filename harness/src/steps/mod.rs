@@ -14,5 +14,6 @@ pub mod cinema;
 pub mod cluster;
 pub mod events;
 pub mod http;
+pub mod matrix;
 pub mod network;
 pub mod world;

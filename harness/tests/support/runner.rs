@@ -1,9 +1,12 @@
 //! The shared main of every cucumber suite: runs `features/<suite>`, tees the output into JUnit
 //! XML, tears every scenario down, and stops the suite's backing services whatever the outcome.
+//! The robustness and cluster suites also record their fault-matrix cells (scenarios tagged
+//! `@service-…` and `@fault-…`) and print the matrix at the end ([`harness::matrix`]).
 
 use std::{path::PathBuf, process::ExitCode};
 
-use cucumber::{event, writer, World as _, WriterExt as _};
+use cucumber::{event, gherkin, writer, World as _, WriterExt as _};
+use harness::matrix;
 
 use crate::steps::world::MockVideoWorld;
 
@@ -36,6 +39,12 @@ async fn run(suite: &str) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let junit_path = junit_dir.join(format!("{suite}.xml"));
+    let cells = matrix_target(suite).map(|target| (target, matrix::cell_log(&repo_root(), target)));
+    if let Some((_, log)) = &cells {
+        // A fresh log: the report covers this run's cells only.
+        let _ = std::fs::remove_file(log);
+    }
+    let cell_log = cells.as_ref().map(|(target, log)| (*target, log.clone()));
     let junit_file = match std::fs::File::create(&junit_path) {
         Ok(file) => file,
         Err(error) => {
@@ -46,14 +55,26 @@ async fn run(suite: &str) -> ExitCode {
 
     let outcome = MockVideoWorld::cucumber()
         .max_concurrent_scenarios(concurrency(suite))
-        .after(|_feature, _rule, _scenario, finished, world| {
+        .after(move |feature, _rule, scenario, finished, world| {
             let failed = !matches!(
                 finished,
                 event::ScenarioFinished::StepPassed | event::ScenarioFinished::StepSkipped
             );
+            let cells = cell_log.clone().map(|(target, log)| {
+                let records = cell_records(target, feature, scenario, finished, world.as_deref());
+                (log, records)
+            });
             Box::pin(async move {
                 if let Some(world) = world {
                     world.teardown(failed).await;
+                }
+                for (log, record) in cells
+                    .iter()
+                    .flat_map(|(log, records)| records.iter().map(move |record| (log, record)))
+                {
+                    if let Err(error) = matrix::record(log, record) {
+                        eprintln!("[harness] recording the matrix cell failed: {error:#}");
+                    }
                 }
             })
         })
@@ -69,6 +90,12 @@ async fn run(suite: &str) -> ExitCode {
 
     harness::suite::shutdown().await;
     println!("JUnit report: {}", junit_path.display());
+    if let Some((target, _)) = &cells {
+        if let Err(error) = matrix::report::finish(&repo_root(), target) {
+            eprintln!("the fault-matrix report could not be written: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    }
 
     use cucumber::writer::Stats as _;
     if outcome.execution_has_failed() || outcome.skipped_steps() > 0 {
@@ -93,4 +120,56 @@ fn concurrency(suite: &str) -> Option<usize> {
         _ => 8,
     };
     Some(configured.unwrap_or(default))
+}
+
+/// The matrix target a suite's cells are recorded under: `docker` for the robustness suite,
+/// `cluster` for the cluster suite, none for the others.
+fn matrix_target(suite: &str) -> Option<&'static str> {
+    match suite {
+        "robustness" => Some("docker"),
+        "cluster" => Some("cluster"),
+        _ => None,
+    }
+}
+
+/// The matrix records of a finished scenario: one per cell its tags (or its feature's) name.
+fn cell_records(
+    target: &str,
+    feature: &gherkin::Feature,
+    scenario: &gherkin::Scenario,
+    finished: &event::ScenarioFinished,
+    world: Option<&MockVideoWorld>,
+) -> Vec<matrix::Record> {
+    let tags = scenario
+        .tags
+        .iter()
+        .chain(&feature.tags)
+        .map(String::as_str);
+    let cells = matrix::cells_of(tags);
+    if cells.is_empty() {
+        return Vec::new();
+    }
+    let failure = match finished {
+        event::ScenarioFinished::StepPassed => None,
+        event::ScenarioFinished::StepSkipped => Some("a step was skipped".to_owned()),
+        event::ScenarioFinished::StepFailed(_, _, error) => Some(error.to_string()),
+        event::ScenarioFinished::BeforeHookFailed(_) => Some("the before hook failed".to_owned()),
+    };
+    let measured = world.map(MockVideoWorld::measured).unwrap_or_default();
+    let took = world
+        .map(|world| world.started.elapsed())
+        .unwrap_or_default();
+    cells
+        .into_iter()
+        .map(|(service, fault)| matrix::Record {
+            target: target.to_owned(),
+            service,
+            fault,
+            scenario: scenario.name.clone(),
+            passed: failure.is_none(),
+            failure: failure.clone(),
+            took,
+            measured: measured.clone(),
+        })
+        .collect()
 }

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::{builder::PossibleValuesParser, Args, ValueEnum};
 
 use crate::cmd::Cmd;
 use crate::deploy::{DeployArgs, Env, Target};
@@ -21,9 +21,27 @@ pub const CHAOS_TAGS: &str = "@cluster and @chaos";
 /// The tag of the network-fault scenarios (a service's link to a store or to another service,
 /// through a fault proxy).
 pub const NETWORK_TAG: &str = "@network";
-/// The tag expression of the cluster's network-fault scenarios (through the release's fault
-/// proxy).
-pub const CLUSTER_NETWORK_TAGS: &str = "@cluster and @chaos and @network";
+/// The services of the fault matrix: the keys of `harness::matrix::Service` (a test checks they
+/// match), tagged `@service-<key>` on each cell's scenario.
+pub const MATRIX_SERVICES: [&str; 6] = [
+    "accountd",
+    "activity-server",
+    "movies",
+    "suggestions",
+    "event-producer",
+    "event-consumer",
+];
+/// The faults of the fault matrix: the keys of `harness::matrix::Fault` (a test checks they
+/// match), tagged `@fault-<key>` on each cell's scenario.
+pub const MATRIX_FAULTS: [&str; 7] = [
+    "store-slow",
+    "store-cut",
+    "store-half-open",
+    "store-reset",
+    "overload",
+    "sigterm",
+    "sigkill",
+];
 /// The chaos scenarios `cargo xtask ci` runs, by name (plain text: each is a part of exactly one
 /// scenario's name in features/cluster/chaos): a pod deleted while events flow, and the three
 /// network faults.
@@ -78,11 +96,19 @@ reset and black-holed under movies, the users service's link to movies slowed. E
 recovery time.
 --network runs only the network faults, on either target.
 
+Either target prints the fault matrix at the end: one line per cell (service × fault) with
+pass/fail, time to detect, time to recover, p99 during the fault, errors by class, lost and
+applied twice; and writes it as JSON and JUnit: target/chaos/docker.json and docker.xml
+(cluster.json and cluster.xml). --service and --fault run only the cells of one service or one
+fault (they combine).
+
 Examples:
   cargo xtask cluster up && cargo xtask deploy --env local && cargo xtask chaos --target cluster
   cargo xtask chaos --target cluster --name 'Redis pod'
   cargo xtask chaos --target cluster --network
   cargo xtask chaos --target docker
+  cargo xtask chaos --target docker --service accountd
+  cargo xtask chaos --target docker --fault overload
   cargo xtask chaos --target docker --network";
 
 /// Where the chaos runs.
@@ -127,8 +153,32 @@ pub struct ChaosArgs {
     /// release's fault proxy, on docker through fault proxies of the scenarios' own.
     #[arg(long, conflicts_with = "name")]
     pub network: bool,
+    /// Only the matrix cells of this service.
+    #[arg(long, conflicts_with = "name", value_parser = PossibleValuesParser::new(MATRIX_SERVICES))]
+    pub service: Option<String>,
+    /// Only the matrix cells of this fault.
+    #[arg(long, conflicts_with = "name", value_parser = PossibleValuesParser::new(MATRIX_FAULTS))]
+    pub fault: Option<String>,
     #[command(flatten)]
     pub release: ReleaseArgs,
+}
+
+impl ChaosArgs {
+    /// `base` (a tag expression, or none for the whole suite) narrowed by `--network`,
+    /// `--service` and `--fault`.
+    fn tags(&self, base: Option<&str>) -> Option<String> {
+        let mut parts: Vec<String> = base.map(str::to_owned).into_iter().collect();
+        if self.network {
+            parts.push(NETWORK_TAG.to_owned());
+        }
+        parts.extend(
+            self.service
+                .iter()
+                .map(|service| format!("@service-{service}")),
+        );
+        parts.extend(self.fault.iter().map(|fault| format!("@fault-{fault}")));
+        (!parts.is_empty()).then(|| parts.join(" and "))
+    }
 }
 
 /// `cargo test -p harness --test cluster -- --tags <tags>`, or `--name <regex>` instead of the
@@ -148,13 +198,13 @@ pub fn cluster_suite_cmd(tags: &str, release: &ReleaseArgs, target: &Target) -> 
     }
 }
 
-/// `cargo test -p harness --test robustness [-- --name <regex> | -- --tags @network]`.
-pub fn docker_suite_cmd(release: &ReleaseArgs, network: bool) -> Cmd {
+/// `cargo test -p harness --test robustness [-- --name <regex> | -- --tags <tags>]`.
+pub fn docker_suite_cmd(release: &ReleaseArgs, tags: Option<&str>) -> Cmd {
     let cmd = Cmd::cargo(["test", "-p", "harness", "--test", "robustness"]).dir(paths::repo_root());
-    match (&release.name, network) {
+    match (&release.name, tags) {
         (Some(name), _) => cmd.args(["--", "--name", name]),
-        (None, true) => cmd.args(["--", "--tags", NETWORK_TAG]),
-        (None, false) => cmd,
+        (None, Some(tags)) => cmd.args(["--", "--tags", tags]),
+        (None, None) => cmd,
     }
 }
 
@@ -176,22 +226,22 @@ pub async fn chaos(runner: &dyn Runner, args: &ChaosArgs) -> Result<()> {
         ChaosTarget::Cluster => {
             let target = Target::pick(args.release.kube_context.as_deref());
             let place = target.describe();
-            let tags = if args.network {
-                CLUSTER_NETWORK_TAGS
-            } else {
-                CHAOS_TAGS
-            };
-            (cluster_suite_cmd(tags, &args.release, &target), place)
+            let tags = args.tags(Some(CHAOS_TAGS)).unwrap_or_default();
+            (cluster_suite_cmd(&tags, &args.release, &target), place)
         }
         ChaosTarget::Docker => (
-            docker_suite_cmd(&args.release, args.network),
+            docker_suite_cmd(&args.release, args.tags(None).as_deref()),
             "containers on this machine".to_string(),
         ),
     };
-    eprintln!("chaos: faults injected into {place}; recovery times are printed per scenario");
-    runner
-        .run(&cmd)
-        .context("a chaos scenario failed (its invariant and measurements are printed above)")
+    eprintln!(
+        "chaos: faults injected into {place}; the fault matrix is printed at the end and written \
+         under target/chaos/"
+    );
+    runner.run(&cmd).context(
+        "a chaos scenario failed (its invariant and measurements are printed above; the matrix \
+         in target/chaos/ names the failed cells)",
+    )
 }
 
 /// The cluster step of `cargo xtask ci`: the local cluster up (unless already up), the release
@@ -246,6 +296,8 @@ async fn round(runner: &dyn Runner, timings: &mut Vec<String>) -> Result<()> {
         &ChaosArgs {
             target: ChaosTarget::Cluster,
             network: false,
+            service: None,
+            fault: None,
             release: ReleaseArgs {
                 name: Some(ci_chaos_filter()),
                 ..release
@@ -321,15 +373,15 @@ mod tests {
     #[test]
     fn the_docker_target_is_the_robustness_suite() {
         assert_eq!(
-            docker_suite_cmd(&release(None), false).line(),
+            docker_suite_cmd(&release(None), None).line(),
             "cargo test -p harness --test robustness"
         );
         assert_eq!(
-            docker_suite_cmd(&release(Some("Redis")), false).line(),
+            docker_suite_cmd(&release(Some("Redis")), Some("@network")).line(),
             "cargo test -p harness --test robustness -- --name Redis"
         );
         assert_eq!(
-            docker_suite_cmd(&release(None), true).line(),
+            docker_suite_cmd(&release(None), Some("@network")).line(),
             "cargo test -p harness --test robustness -- --tags @network"
         );
     }
@@ -341,6 +393,8 @@ mod tests {
         let docker = ChaosArgs {
             target: ChaosTarget::Docker,
             network: true,
+            service: None,
+            fault: None,
             release: release(None),
         };
         chaos(&runner, &docker).await.unwrap();
@@ -408,5 +462,49 @@ mod tests {
             "the consumer pod deleted mid-flow|MySQL slow under accountd|Redis link cut under \
              the producer and the consumer|MongoDB reset under movies"
         );
+    }
+
+    #[test]
+    fn service_and_fault_narrow_either_target_to_their_cells() {
+        let args = |service: Option<&str>, fault: Option<&str>| ChaosArgs {
+            target: ChaosTarget::Docker,
+            network: false,
+            service: service.map(String::from),
+            fault: fault.map(String::from),
+            release: release(None),
+        };
+        assert_eq!(args(None, None).tags(None), None);
+        assert_eq!(
+            args(Some("accountd"), Some("overload")).tags(None).unwrap(),
+            "@service-accountd and @fault-overload"
+        );
+        assert_eq!(
+            args(None, Some("store-cut"))
+                .tags(Some(CHAOS_TAGS))
+                .unwrap(),
+            "@cluster and @chaos and @fault-store-cut"
+        );
+    }
+
+    #[test]
+    fn the_matrix_keys_are_the_harness_ones() {
+        // xtask does not link the harness: its keys are read from the harness's source.
+        let source =
+            std::fs::read_to_string(paths::repo_root().join("harness/src/matrix/mod.rs")).unwrap();
+        for key in MATRIX_SERVICES.iter().chain(&MATRIX_FAULTS) {
+            assert!(
+                source.contains(&format!("=> \"{key}\",")),
+                "{key} is not a harness key"
+            );
+        }
+        let arms = |kind: &str| {
+            source
+                .lines()
+                .filter(|line| line.trim_start().starts_with(&format!("{kind}::")))
+                .filter(|line| line.contains("=> \""))
+                .count()
+        };
+        assert_eq!(arms("Service"), MATRIX_SERVICES.len());
+        assert_eq!(arms("Fault"), MATRIX_FAULTS.len());
     }
 }

@@ -148,6 +148,10 @@ fn as_load_report(report: &simulator::Report) -> LoadReport {
         p99: report.p99(),
         max: report.quantile(1.0),
         first_error: None,
+        errors_by_class: std::collections::BTreeMap::from([("failed".to_owned(), report.failed)])
+            .into_iter()
+            .filter(|(_, count)| *count > 0)
+            .collect(),
     }
 }
 

@@ -178,6 +178,7 @@ mod tests {
             p99: Duration::from_millis(5),
             max: Duration::from_millis(9),
             first_error: None,
+            errors_by_class: Default::default(),
         }
     }
 

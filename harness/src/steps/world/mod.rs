@@ -73,6 +73,10 @@ pub struct MockVideoWorld {
     pub cluster: ClusterState,
     /// The links to dependencies the scenario put behind a fault proxy.
     pub network: NetworkState,
+    /// What a fault-matrix cell measured (recorded by the runner when the scenario ends).
+    pub cell: harness::matrix::Measurements,
+    /// When the scenario began.
+    pub started: std::time::Instant,
     /// The last answer received.
     pub last: Option<Exchange>,
     /// Services started by this scenario, stopped in teardown.
@@ -99,10 +103,22 @@ impl MockVideoWorld {
             events: Default::default(),
             cluster: Default::default(),
             network: Default::default(),
+            cell: Default::default(),
+            started: std::time::Instant::now(),
             last: None,
             services: Vec::new(),
             databases: Vec::new(),
         })
+    }
+
+    /// What the scenario measured as a matrix cell: [`Self::cell`], with the longest recovery
+    /// the scenario's recovery steps recorded when the cell's own steps set none.
+    pub fn measured(&self) -> harness::matrix::Measurements {
+        let mut measured = self.cell.clone();
+        if measured.recover.is_none() {
+            measured.recover = self.cluster.recoveries.iter().map(|r| r.took).max();
+        }
+        measured
     }
 
     /// The last exchange, or a step failure saying no request was sent.

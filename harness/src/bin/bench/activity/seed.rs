@@ -116,6 +116,7 @@ mod tests {
             p99: Duration::ZERO,
             max: Duration::ZERO,
             first_error: None,
+            errors_by_class: Default::default(),
         });
         assert_eq!(grpc.events(), 1000);
         assert_eq!(grpc.how(), "CreateEvent");

@@ -1,0 +1,1 @@
+//! Overload cells: requests at 4× the measured capacity, at a fixed arrival rate.

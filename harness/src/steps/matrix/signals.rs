@@ -1,0 +1,1 @@
+//! Signal cells: SIGTERM and SIGKILL while requests flow.
