@@ -200,6 +200,11 @@ pub trait InProcess {
     async fn sweep_stale(&self, runner: &dyn Runner) -> Result<String>;
     /// Runs a delivery check; returns a note for the summary.
     async fn delivery(&self, runner: &dyn Runner, check: Delivery) -> Result<String>;
+    /// A note for the summary after the command step `step` ran (none by default).
+    fn note_after(&self, step: StepName) -> String {
+        let _ = step;
+        String::new()
+    }
 }
 
 /// The real in-process actions.
@@ -240,6 +245,15 @@ impl InProcess for Harness {
             }
             Delivery::Images => crate::images::ci_amd64(runner).await,
             Delivery::Cluster => crate::cluster::suite::ci_round(runner).await,
+        }
+    }
+
+    fn note_after(&self, step: StepName) -> String {
+        match step {
+            StepName::Robustness => {
+                crate::cluster::suite::matrix_note(&crate::paths::repo_root(), "docker")
+            }
+            _ => String::new(),
         }
     }
 }
@@ -291,7 +305,7 @@ pub async fn run_steps(
         eprintln!("\n=== ci [{}/{total}] {name}", index + 1);
         let started = Instant::now();
         let outcome = match &step.action {
-            StepAction::Command(cmd) => runner.run(cmd).map(|()| String::new()),
+            StepAction::Command(cmd) => runner.run(cmd).map(|()| in_process.note_after(step.name)),
             StepAction::Bootstrap => in_process.bootstrap(runner).await.map(|()| String::new()),
             StepAction::SweepStale => in_process.sweep_stale(runner).await,
             StepAction::Delivery(check) => in_process.delivery(runner, *check).await,

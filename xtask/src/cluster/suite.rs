@@ -4,6 +4,7 @@
 //! step of `cargo xtask ci` (up → deploy --env local → smoke → a pod deleted mid-flow and the
 //! three network faults through the release's fault proxy → down).
 
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -206,6 +207,28 @@ pub fn docker_suite_cmd(release: &ReleaseArgs, tags: Option<&str>) -> Cmd {
         (None, Some(tags)) => cmd.args(["--", "--tags", tags]),
         (None, None) => cmd,
     }
+}
+
+/// The summary of the fault-matrix report a run on `target` wrote
+/// (`target/chaos/<target>.json`): `fault matrix: 42 of 42 cells passed`, or nothing when there
+/// is none.
+pub fn matrix_note(repo_root: &Path, target: &str) -> String {
+    let path = repo_root
+        .join("target/chaos")
+        .join(format!("{target}.json"));
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return String::new();
+    };
+    let Ok(report) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return format!("fault matrix: {} is not JSON", path.display());
+    };
+    let count = |key: &str| report[key].as_u64().unwrap_or(0);
+    let (passed, failed) = (count("passed"), count("failed"));
+    format!(
+        "fault matrix: {passed} of {} cells passed ({})",
+        passed + failed,
+        path.display()
+    )
 }
 
 /// Runs the smoke features.
@@ -506,5 +529,17 @@ mod tests {
         };
         assert_eq!(arms("Service"), MATRIX_SERVICES.len());
         assert_eq!(arms("Fault"), MATRIX_FAULTS.len());
+    }
+
+    #[test]
+    fn the_matrix_note_counts_the_cells_of_the_report() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(matrix_note(root.path(), "docker"), "");
+        let dir = root.path().join("target/chaos");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("docker.json"), r#"{"passed": 40, "failed": 2}"#).unwrap();
+        assert!(
+            matrix_note(root.path(), "docker").starts_with("fault matrix: 40 of 42 cells passed")
+        );
     }
 }
