@@ -3,6 +3,7 @@
 pub mod accountd;
 pub mod activity;
 pub mod cinema;
+pub mod cpu_limit;
 pub mod events;
 pub mod process;
 

@@ -103,7 +103,7 @@ async fn inject_into(world: &mut MockVideoWorld, phrase: &str, fault: Fault) -> 
 
 /// Injects `fault` into every link from one of `from` to `to`; a fault that undoes itself
 /// counts as healed when it ends.
-async fn inject(
+pub(crate) async fn inject(
     world: &mut MockVideoWorld,
     from: Option<&[&str]>,
     to: Option<&str>,

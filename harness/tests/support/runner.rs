@@ -2,6 +2,8 @@
 //! XML, tears every scenario down, and stops the suite's backing services whatever the outcome.
 //! The robustness and cluster suites also record their fault-matrix cells (scenarios tagged
 //! `@service-…` and `@fault-…`) and print the matrix at the end ([`harness::matrix`]).
+//! Scenarios tagged `@gap` (a claim that does not hold yet) run only when `--tags` or `--name`
+//! asks for them.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -85,7 +87,17 @@ async fn run(suite: &str) -> ExitCode {
                 .normalized(),
         )
         .fail_on_skipped()
-        .run(features)
+        // Without a --tags or --name filter (cucumber applies either instead of this one), a
+        // scenario tagged @gap — a claim that does not hold yet, kept as the test that says so —
+        // is left out; `--tags @gap` runs them.
+        .filter_run(features, |feature, rule, scenario| {
+            let tags = feature
+                .tags
+                .iter()
+                .chain(rule.iter().flat_map(|rule| &rule.tags))
+                .chain(&scenario.tags);
+            !tags.into_iter().any(|tag| tag == GAP_TAG)
+        })
         .await;
 
     harness::suite::shutdown().await;
@@ -121,6 +133,9 @@ fn concurrency(suite: &str) -> Option<usize> {
     };
     Some(configured.unwrap_or(default))
 }
+
+/// The tag of a scenario whose claim does not hold yet: run only when a filter asks for it.
+const GAP_TAG: &str = "gap";
 
 /// The matrix target a suite's cells are recorded under: `docker` for the robustness suite,
 /// `cluster` for the cluster suite, none for the others.

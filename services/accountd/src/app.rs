@@ -128,6 +128,8 @@ impl App {
             let repo = ping_repo.clone();
             async move { repo.ping().await.map_err(|error| error.to_string()) }
         });
+        // Requests are refused at once while MySQL is unreachable, not each after its timeout.
+        state.readiness.watch(platform::health::WATCH_INTERVAL);
 
         let (listener, local_addr) = platform::serve::bind(settings.port, "HTTP").await?;
         let auth = if state.verifier.is_some() {

@@ -15,7 +15,7 @@
 //! | `hashing.concurrent` | | `ACCOUNTD__HASHING__CONCURRENT` | | the cores, at most 4 (19 MiB each) |
 //! | `hashing.queue` | | `ACCOUNTD__HASHING__QUEUE` | | 64 |
 //! | `hashing.wait_ms` | | `ACCOUNTD__HASHING__WAIT_MS` | | 5000 |
-//! | `limits.*` | | `ACCOUNTD__LIMITS__BODY_LIMIT_BYTES`, `…__CONCURRENCY_LIMIT`, `…__REQUEST_TIMEOUT`, `…__RETRY_AFTER_SECS` | | see [`Limits`] |
+//! | `limits.*` | | `ACCOUNTD__LIMITS__BODY_LIMIT_BYTES`, `…__CONCURRENCY_LIMIT`, `…__ADAPTIVE`, `…__MIN_CONCURRENCY`, `…__REQUEST_TIMEOUT`, `…__RETRY_AFTER_SECS` | | see [`Limits`] |
 //! | `connections.*` | | `ACCOUNTD__CONNECTIONS__HEADER_READ_TIMEOUT`, `…__IDLE_TIMEOUT`, `…__MAX_CONNECTIONS`, … | | see [`Connections`](platform::serve::Connections) |
 //! | `auth.jwt_secret` | | `ACCOUNTD__AUTH__JWT_SECRET` | `jwt-secret` | none: auth off (required with `MOCKVIDEO_ENV=prod`) |
 //! | `auth.issuer` | | `ACCOUNTD__AUTH__ISSUER` | | `mockvideo` |
@@ -52,7 +52,8 @@ pub struct Settings {
     pub max_concurrent_bulk_operations: usize,
     /// Password hashing: how many at once, how many waiting, for how long (beyond: 429).
     pub hashing: HashLimits,
-    /// HTTP limits: body size, concurrency, timeout.
+    /// HTTP limits: body size, concurrency, timeout. The adaptive concurrency limit's floor
+    /// (`limits.min_concurrency`) defaults to the default number of hashing threads.
     pub limits: Limits,
     /// JWT bearer auth on every route but health, metrics and the OpenAPI document (off unless
     /// a secret is configured).
@@ -72,7 +73,12 @@ impl Default for Settings {
             db: DbSettings::default(),
             max_concurrent_bulk_operations: 10,
             hashing: HashLimits::default(),
-            limits: Limits::default(),
+            // Creates are bound by the hashing threads: while they are slow, no more requests
+            // than threads need be admitted (the adaptive limit grows again for fast reads).
+            limits: Limits {
+                min_concurrency: HashLimits::default().concurrent,
+                ..Limits::default()
+            },
             auth: AuthSettings::default(),
             connections: platform::serve::Connections::default(),
             idempotency: platform::idempotency::Policy::default(),

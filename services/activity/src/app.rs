@@ -4,7 +4,8 @@
 //!
 //! Shutdown, once the future given to [`App::run_until_stopped`] resolves:
 //! 1. readiness turns false and gRPC health turns `NOT_SERVING` (the pinger is stopped first so
-//!    it cannot flip it back);
+//!    it cannot flip it back); calls are still served for the lame-duck period
+//!    (`MOCKVIDEO_SHUTDOWN_DELAY`, none by default, see [`platform::serve::SHUTDOWN_DELAY_ENV`]);
 //! 2. the gRPC listener closes and in-flight calls and streams drain, for at most
 //!    `limits.drain_deadline`; streams still open then end with `UNAVAILABLE`, and whatever
 //!    remains after a short grace is dropped;
@@ -84,7 +85,10 @@ impl App {
             .with_stream_limits(
                 settings.limits.max_list_streams,
                 settings.limits.stream_send_timeout,
-            );
+            )
+            .with_store_guard(readiness.clone(), settings.limits.request_timeout);
+        // Calls are refused at once while the store is unreachable, not each after its timeout.
+        readiness.watch(platform::health::WATCH_INTERVAL);
 
         let (grpc_listener, grpc_addr) = bind(settings.port, "gRPC").await?;
         let (admin_listener, admin_addr) = bind(settings.admin_port, "admin").await?;
@@ -132,6 +136,12 @@ impl App {
             admin_addr,
         } = self;
         let limits = settings.limits.clone();
+        // The lame-duck period: calls are still served, NOT_SERVING, before the listener closes.
+        let delay = platform::serve::shutdown_delay(
+            std::env::var(platform::serve::SHUTDOWN_DELAY_ENV)
+                .ok()
+                .as_deref(),
+        )?;
 
         let (reporter, health_service) = tonic_health::server::health_reporter();
         health::set_status(&reporter, ServingStatus::Serving).await;
@@ -171,9 +181,13 @@ impl App {
             let _ = pinger.await;
             health::set_status(&drain_reporter, ServingStatus::NotServing).await;
             tracing::info!(
+                ?delay,
                 ?deadline,
-                "shutdown requested: NOT_SERVING, draining in-flight calls"
+                "shutdown requested: NOT_SERVING; serving on for the delay, then draining"
             );
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             let _ = draining_tx.send(());
         };
 

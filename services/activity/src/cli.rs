@@ -61,6 +61,20 @@ impl ServerCli {
 /// Rewrites `-configFile` and `-secretsDir` (any dash count, `=value` too) to the long flags.
 pub use platform::cli::rewrite_settings_flags as rewrite_go_flags;
 
+/// The whole `activity-server` binary: telemetry → command line → settings → app → serve until
+/// SIGTERM (also the harness's copy of the binary).
+pub async fn server_main() -> anyhow::Result<()> {
+    use platform::config::Load as _;
+    platform::telemetry::init("activity-server");
+    let cli = ServerCli::parse_args();
+    let settings =
+        crate::Settings::load(cli.config_file().as_deref(), cli.secrets_dir().as_deref())?;
+    crate::App::build(settings)
+        .await?
+        .run_until_stopped(platform::shutdown::shutdown_signal())
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use std::{ffi::OsString, path::Path};

@@ -2,10 +2,12 @@
 //! `grpc_server_*` metrics.
 //!
 //! - **Limit**: at most N calls in flight across all connections (tonic's own limit is per
-//!   connection). A call holds its slot until its response ends, so a long `ListEvents`
-//!   stream counts for its whole life. Over the limit a call is refused at once with
-//!   `RESOURCE_EXHAUSTED` (never queued). Health checks are exempt, so probes still answer
-//!   under load.
+//!   connection), and fewer while the calls get slow: the limit adapts to the latency of unary
+//!   calls ([`platform::adaptive`]), so a served call never waits behind hundreds of others. A
+//!   call holds its slot until its response ends, so a long `ListEvents` stream counts for its
+//!   whole life (without teaching the limit anything). Over the limit a call is refused at once
+//!   with `RESOURCE_EXHAUSTED` (never queued). Health checks are exempt, so probes still
+//!   answer under load.
 //! - **Metrics**: each call is recorded once with its final code: from the response headers
 //!   for errors (trailers-only responses), else from the trailers when the body ends; a
 //!   response dropped before its trailers (client gone, request timeout) counts as `Canceled`.
@@ -20,7 +22,7 @@ use std::{
 
 use futures::future::BoxFuture;
 use http_body_util::BodyExt as _;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use platform::adaptive::{AdaptiveLimit, LimitSettings, Permit};
 use tonic::{body::Body, Code, Status};
 
 /// The health service's name: exempt from the limit.
@@ -59,19 +61,25 @@ pub fn labels(path: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// The unary methods: their latency is what the adaptive limit learns from.
+const UNARY: &[&str] = &["CreateEvent"];
+
 /// Adds the limit and the metrics to a tonic server (`Server::builder().layer(..)`).
 #[derive(Debug, Clone)]
 pub struct GrpcLayer {
-    permits: Arc<Semaphore>,
-    limit: usize,
+    permits: Arc<AdaptiveLimit>,
 }
 
 impl GrpcLayer {
-    /// At most `limit` calls in flight (health checks not counted).
+    /// At most `limit` calls in flight (health checks not counted), fewer while calls are slow.
     pub fn new(limit: usize) -> Self {
+        Self::with_settings(LimitSettings::new(limit))
+    }
+
+    /// A limit that adapts as `settings` say (`settings.min == settings.max`: a fixed limit).
+    pub fn with_settings(settings: LimitSettings) -> Self {
         Self {
-            permits: Arc::new(Semaphore::new(limit)),
-            limit,
+            permits: Arc::new(AdaptiveLimit::new(settings)),
         }
     }
 }
@@ -83,7 +91,6 @@ impl<S> tower::Layer<S> for GrpcLayer {
         Grpc {
             inner,
             permits: self.permits.clone(),
-            limit: self.limit,
         }
     }
 }
@@ -92,8 +99,7 @@ impl<S> tower::Layer<S> for GrpcLayer {
 #[derive(Debug, Clone)]
 pub struct Grpc<S> {
     inner: S,
-    permits: Arc<Semaphore>,
-    limit: usize,
+    permits: Arc<AdaptiveLimit>,
 }
 
 /// One call being measured; records itself exactly once.
@@ -101,7 +107,7 @@ struct Call {
     service: &'static str,
     method: &'static str,
     started: Instant,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<Permit>,
     finished: bool,
 }
 
@@ -111,7 +117,13 @@ impl Call {
             return;
         }
         self.finished = true;
-        self.permit = None;
+        if let Some(permit) = self.permit.take() {
+            if UNARY.contains(&self.method) {
+                permit.complete(self.method, code == Code::Ok);
+            } else {
+                permit.release();
+            }
+        }
         crate::metrics::grpc_handled(self.service, self.method, code, self.started.elapsed());
     }
 }
@@ -150,12 +162,12 @@ where
             finished: false,
         };
         if service != HEALTH_SERVICE {
-            match self.permits.clone().try_acquire_owned() {
-                Ok(permit) => call.permit = Some(permit),
-                Err(_) => {
+            match self.permits.try_acquire() {
+                Some(permit) => call.permit = Some(permit),
+                None => {
                     let status = Status::resource_exhausted(format!(
                         "the server is handling its limit of {} calls; retry with backoff",
-                        self.limit
+                        self.permits.limit()
                     ));
                     call.finish(status.code());
                     return Box::pin(async move { Ok(status.into_http()) });

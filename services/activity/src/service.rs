@@ -27,6 +27,8 @@ use futures::Stream;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tonic::{Request, Response, Status};
 
+use platform::health::Readiness;
+
 use crate::{
     domain::{replay, DeploymentFilter, NewEvent, Replay},
     error::DomainError,
@@ -52,6 +54,11 @@ pub struct ActivityService {
     streams: Arc<Semaphore>,
     max_list_streams: usize,
     stream_send_timeout: Duration,
+    /// The longest one store call of a `ListEvents` stream may take (its unary calls are
+    /// bounded by the server's request timeout; a stream's reads run after its answer began).
+    store_timeout: Duration,
+    /// While its background checks find the store unreachable, calls are refused at once.
+    gate: Option<Readiness>,
 }
 
 impl std::fmt::Debug for ActivityService {
@@ -86,6 +93,26 @@ impl ActivityService {
             streams: Arc::new(Semaphore::new(defaults.max_list_streams)),
             max_list_streams: defaults.max_list_streams,
             stream_send_timeout: defaults.stream_send_timeout,
+            store_timeout: defaults.request_timeout,
+            gate: None,
+        }
+    }
+
+    /// Bounds each store call of a `ListEvents` stream by `store_timeout`, and refuses calls at
+    /// once (`UNAVAILABLE`) while `readiness`' background checks find the store unreachable
+    /// ([`Readiness::watch`]).
+    #[must_use]
+    pub fn with_store_guard(mut self, readiness: Readiness, store_timeout: Duration) -> Self {
+        self.gate = Some(readiness);
+        self.store_timeout = store_timeout;
+        self
+    }
+
+    /// `UNAVAILABLE` while the store is known unreachable.
+    fn refuse_while_unreachable(&self) -> Result<(), DomainError> {
+        match self.gate.as_ref().and_then(Readiness::unreachable) {
+            None => Ok(()),
+            Some(failed) => Err(DomainError::Unavailable(failed.to_string().into())),
         }
     }
 
@@ -116,6 +143,7 @@ impl ActivityService {
         receive_ns: i64,
     ) -> Result<EventResponse, DomainError> {
         let event = NewEvent::parse(request, self.max_message_chars)?;
+        self.refuse_while_unreachable()?;
         match self.repo.insert(&event, receive_ns).await? {
             Inserted::New(stored) => {
                 metrics::event_created();
@@ -150,6 +178,7 @@ impl ActivityService {
     /// the module docs).
     pub fn list(&self, deployment: &Deployment) -> Result<EventStream, DomainError> {
         let filter = DeploymentFilter::parse(deployment)?;
+        self.refuse_while_unreachable()?;
         let slot = self.streams.clone().try_acquire_owned().map_err(|_| {
             metrics::list_stream_refused();
             DomainError::TooManyStreams {
@@ -157,6 +186,7 @@ impl ActivityService {
             }
         })?;
         let send_timeout = self.stream_send_timeout;
+        let store_timeout = self.store_timeout;
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
         let outcome = Arc::new(Mutex::new(None));
         let stream = EventStream {
@@ -170,7 +200,7 @@ impl ActivityService {
                 // The abort is checked first, so a stream opened after it sends nothing.
                 biased;
                 _ = abort.wait_for(|aborted| *aborted) => Some(Status::from(DomainError::ShuttingDown)),
-                result = produce(repo.as_ref(), filter, &sender, send_timeout) => result.err(),
+                result = produce(repo.as_ref(), filter, &sender, send_timeout, store_timeout) => result.err(),
             };
             // The store is not read for this stream any more: its slot is free.
             drop(slot);
@@ -185,24 +215,32 @@ impl ActivityService {
     }
 }
 
+/// `call` bounded by `limit`: a store that does not answer in time is `UNAVAILABLE`.
+async fn bounded<T>(
+    limit: Duration,
+    call: impl std::future::Future<Output = Result<T, crate::repo::RepoError>>,
+) -> Result<T, Status> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result.map_err(|error| Status::from(DomainError::from(error))),
+        Err(_) => Err(Status::from(DomainError::Unavailable(
+            format!("no answer from the event store within {limit:?}").into(),
+        ))),
+    }
+}
+
 /// Reads pages and sends their events until the snapshot's end, until the client leaves, or
-/// until it takes no event for `send_timeout`.
+/// until it takes no event for `send_timeout`; each store call is bounded by `store_timeout`.
 async fn produce(
     repo: &dyn EventRepo,
     filter: DeploymentFilter,
     sender: &mpsc::Sender<Result<EventRequest, Status>>,
     send_timeout: Duration,
+    store_timeout: Duration,
 ) -> Result<(), Status> {
-    let end = repo
-        .last_seq()
-        .await
-        .map_err(|error| Status::from(DomainError::from(error)))?;
+    let end = bounded(store_timeout, repo.last_seq()).await?;
     let mut after = 0;
     loop {
-        let page = repo
-            .page(filter, after, end, PAGE_SIZE)
-            .await
-            .map_err(|error| Status::from(DomainError::from(error)))?;
+        let page = bounded(store_timeout, repo.page(filter, after, end, PAGE_SIZE)).await?;
         let full = page.len() == usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
         for (seq, event) in page {
             after = seq;

@@ -182,6 +182,12 @@ pub fn build_router(
         repos.idempotency.clone(),
         idempotent,
     ));
+    // Outside the idempotency layer (its key store is MongoDB too): while the background
+    // checks find MongoDB unreachable, requests are refused at once, not after its timeouts.
+    let routes = routes.route_layer(axum::middleware::from_fn_with_state(
+        readiness.clone(),
+        platform::health::refuse_while_unreachable,
+    ));
     let inner = routes
         .merge(crate::health::routes(readiness))
         .fallback(not_found);
@@ -285,7 +291,8 @@ impl App {
         });
         let indexes_ready = Arc::new(AtomicBool::new(false));
         let flag = indexes_ready.clone();
-        readiness.add_check("indexes", move || {
+        // Not a store's reachability: reported by /readyz, never a reason to refuse requests.
+        readiness.add_probe_check("indexes", move || {
             let ready = flag.load(Ordering::SeqCst);
             async move {
                 if ready {
@@ -295,6 +302,8 @@ impl App {
                 }
             }
         });
+
+        readiness.watch(platform::health::WATCH_INTERVAL);
 
         let (listener, local_addr) = platform::serve::bind(settings.port, "HTTP").await?;
         Ok(App {
@@ -367,6 +376,7 @@ impl App {
             ServeOptions {
                 drain_deadline: self.settings.limits.request_timeout,
                 connections: self.settings.connections.clone(),
+                ..ServeOptions::default()
             },
         )
         .await;

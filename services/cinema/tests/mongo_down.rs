@@ -102,9 +102,18 @@ async fn starts_unready_and_answers_503_quickly() {
             started.elapsed()
         );
     }
-    // Bad input is still answered without the database.
-    let (status, _, _) = call(&app, "GET", "/movies/nope", "").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // While the background checks find MongoDB unreachable every request of the collection is
+    // refused at once, before its input is read: bad input too (it gets its 400 once MongoDB is
+    // back).
+    let started = Instant::now();
+    let (status, text, retry_after) = call(&app, "GET", "/movies/nope", "").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

@@ -277,6 +277,25 @@ pub fn add_readiness_check(
     });
 }
 
+/// Registers the readiness check `redis ping`: a `PING` on a connection of its own, within
+/// `link`'s timeouts. A flag set by the service's own loop notices a link that stops passing
+/// data only when its current command times out (for a blocking read, seconds later); this
+/// notices it within those timeouts, and a refused connection at once.
+pub fn add_ping_check(readiness: &platform::health::Readiness, link: Link) {
+    let link = std::sync::Arc::new(link);
+    readiness.add_check("redis ping", move || {
+        let link = link.clone();
+        async move {
+            let mut connection = link.connect().await.map_err(|error| error.to_string())?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut connection)
+                .await
+                .map(drop)
+                .map_err(|error| error.to_string())
+        }
+    });
+}
+
 /// Whether `error` means "Redis is not there right now" (retry later) rather than "Redis
 /// refused this command".
 pub fn is_unavailable(error: &redis::RedisError) -> bool {

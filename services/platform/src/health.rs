@@ -4,6 +4,12 @@
 //! It reports "not ready" as soon as shutdown starts ([`Readiness::start_draining`]), so a load
 //! balancer stops sending new requests while in-flight ones drain. [`routes`] serves
 //! `GET /livez` (the process answers) and `GET /readyz` (not draining and every check passes).
+//!
+//! A service whose requests need its store also watches it ([`Readiness::watch`]): the checks
+//! run in the background every [`WATCH_INTERVAL`], and while the last round failed the
+//! requests are refused at once ([`refuse_while_unreachable`]: 503 with `Retry-After`) instead
+//! of each waiting out the store's timeouts; the first round that passes lets them through
+//! again, with no restart.
 
 use std::{
     future::Future,
@@ -19,20 +25,34 @@ use futures::future::BoxFuture;
 
 use crate::http::ApiError;
 
-/// How long one readiness check may take before it counts as failed.
-pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one readiness check may take before it counts as failed: within a probe's own
+/// timeout (the charts' `timeoutSeconds` is 2), and short enough that a store which stops
+/// answering is reported within 2 s of it.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How often [`Readiness::watch`] runs the checks in the background.
+pub const WATCH_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The `Retry-After` (seconds) of a request refused while the store is unreachable.
+pub const UNREACHABLE_RETRY_AFTER_SECS: u64 = 1;
 
 type CheckFn = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
 struct Check {
     name: String,
     run: CheckFn,
+    /// Run by the background watch too (a store); else only on readiness probes.
+    watched: bool,
 }
 
 #[derive(Default)]
 struct Inner {
     draining: AtomicBool,
     checks: RwLock<Vec<Check>>,
+    /// Why the last background round failed ([`Readiness::watch`]); `None` when it passed.
+    unreachable: RwLock<Option<NotReady>>,
+    /// A background watch runs: `GET /readyz` answers from its last round.
+    watched: AtomicBool,
 }
 
 /// Whether this process should receive traffic. Clones share the same state.
@@ -78,11 +98,22 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        let run: CheckFn = Arc::new(move || Box::pin(check()));
-        let check = Check {
-            name: name.into(),
-            run,
-        };
+        self.push_check(name.into(), Arc::new(move || Box::pin(check())), true);
+    }
+
+    /// Registers a check run on every readiness probe but not by the background watch
+    /// ([`Readiness::watch`]), so that it never refuses requests: for a state of the process's
+    /// own (e.g. indexes still being created) rather than a store's reachability.
+    pub fn add_probe_check<F, Fut>(&self, name: impl Into<String>, check: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.push_check(name.into(), Arc::new(move || Box::pin(check())), false);
+    }
+
+    fn push_check(&self, name: String, run: CheckFn, watched: bool) {
+        let check = Check { name, run, watched };
         match self.inner.checks.write() {
             Ok(mut checks) => checks.push(check),
             Err(poisoned) => poisoned.into_inner().push(check),
@@ -101,15 +132,27 @@ impl Readiness {
 
     /// The names of the registered checks.
     pub fn check_names(&self) -> Vec<String> {
-        self.snapshot().into_iter().map(|(name, _)| name).collect()
+        self.snapshot()
+            .into_iter()
+            .map(|(name, _, _)| name)
+            .collect()
     }
 
     /// Ready when not draining and every check passes within [`CHECK_TIMEOUT`].
     pub async fn check(&self) -> Result<(), NotReady> {
+        self.run_checks(|_| true).await
+    }
+
+    /// [`Readiness::check`] over the checks `wanted` picks (by whether the watch runs them).
+    async fn run_checks(&self, wanted: impl Fn(bool) -> bool) -> Result<(), NotReady> {
         if self.is_draining() {
             return Err(NotReady::Draining);
         }
-        for (name, run) in self.snapshot() {
+        for (name, run, _) in self
+            .snapshot()
+            .into_iter()
+            .filter(|(_, _, watched)| wanted(*watched))
+        {
             let reason = match tokio::time::timeout(CHECK_TIMEOUT, run()).await {
                 Ok(Ok(())) => continue,
                 Ok(Err(reason)) => reason,
@@ -123,11 +166,77 @@ impl Readiness {
         Ok(())
     }
 
-    fn snapshot(&self) -> Vec<(String, CheckFn)> {
+    /// Runs the checks every `interval` in the background (each bounded by [`CHECK_TIMEOUT`])
+    /// and remembers whether the last round failed ([`Readiness::unreachable`]). The task ends
+    /// by itself once every clone of this `Readiness` is gone or shutdown starts.
+    pub fn watch(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(&self.inner);
+        self.inner.watched.store(true, Ordering::SeqCst);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                let readiness = Readiness { inner };
+                if readiness.is_draining() {
+                    readiness.set_unreachable(None);
+                    return;
+                }
+                let outcome = match readiness.run_checks(|watched| watched).await {
+                    Ok(()) | Err(NotReady::Draining) => None,
+                    Err(failed) => Some(failed),
+                };
+                let was = readiness.unreachable().is_some();
+                match (&outcome, was) {
+                    (Some(failed), false) => {
+                        tracing::warn!(reason = %failed, "store unreachable: refusing requests")
+                    }
+                    (None, true) => tracing::info!("store reachable again: serving requests"),
+                    _ => {}
+                }
+                readiness.set_unreachable(outcome);
+            }
+        })
+    }
+
+    /// Why the last background round of checks failed, while it did ([`Readiness::watch`]);
+    /// `None` when it passed, or when nothing watches.
+    pub fn unreachable(&self) -> Option<NotReady> {
+        match self.inner.unreachable.read() {
+            Ok(slot) => slot.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// What `GET /readyz` answers: not ready while draining; then, when a background watch
+    /// runs, its last round (so that readiness false and requests refused at once go
+    /// together); else every check now ([`Readiness::check`]).
+    pub async fn status(&self) -> Result<(), NotReady> {
+        if self.is_draining() {
+            return Err(NotReady::Draining);
+        }
+        if self.inner.watched.load(Ordering::SeqCst) {
+            if let Some(failed) = self.unreachable() {
+                return Err(failed);
+            }
+            return self.run_checks(|watched| !watched).await;
+        }
+        self.check().await
+    }
+
+    fn set_unreachable(&self, value: Option<NotReady>) {
+        match self.inner.unreachable.write() {
+            Ok(mut slot) => *slot = value,
+            Err(poisoned) => *poisoned.into_inner() = value,
+        }
+    }
+
+    fn snapshot(&self) -> Vec<(String, CheckFn, bool)> {
         let read = |checks: &Vec<Check>| {
             checks
                 .iter()
-                .map(|check| (check.name.clone(), check.run.clone()))
+                .map(|check| (check.name.clone(), check.run.clone(), check.watched))
                 .collect()
         };
         match self.inner.checks.read() {
@@ -168,9 +277,38 @@ impl NotReady {
     }
 }
 
+/// Middleware for the routes that need the store: while the last background round of checks
+/// failed ([`Readiness::watch`]), 503 `store_unavailable` with `Retry-After` at once, naming
+/// the check (never the backend's error text); otherwise the request goes on.
+pub async fn refuse_while_unreachable(
+    State(readiness): State<Readiness>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match readiness.unreachable() {
+        None => next.run(request).await,
+        Some(failed) => {
+            ApiError::service_unavailable(failed.public_message(), UNREACHABLE_RETRY_AFTER_SECS)
+                .into_response()
+        }
+    }
+}
+
+impl NotReady {
+    /// What a caller may be told: the failed check's name, not its reason.
+    pub fn public_message(&self) -> String {
+        match self {
+            NotReady::Draining => "shutting down".to_owned(),
+            NotReady::CheckFailed { name, .. } => {
+                format!("the store is unreachable (readiness check {name:?} failed); retry later")
+            }
+        }
+    }
+}
+
 /// `GET /readyz`: 200 `ready`, or 503 JSON naming the check that failed.
 pub async fn readyz(State(readiness): State<Readiness>) -> axum::response::Response {
-    match readiness.check().await {
+    match readiness.status().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(not_ready) => not_ready.into_api_error().into_response(),
     }
@@ -203,6 +341,41 @@ mod tests {
             !text.contains("admin") && !text.contains("10.0.0.7"),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_watched_store_that_fails_refuses_and_recovers_by_itself() {
+        let readiness = Readiness::new();
+        let up = Arc::new(AtomicBool::new(true));
+        let flag = up.clone();
+        readiness.add_check("db", move || {
+            let up = flag.load(Ordering::SeqCst);
+            async move {
+                if up {
+                    Ok(())
+                } else {
+                    Err("refused".to_owned())
+                }
+            }
+        });
+        let task = readiness.watch(Duration::from_millis(10));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(readiness.unreachable(), None);
+        up.store(false, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let failed = readiness
+            .unreachable()
+            .expect("unreachable after a failed round");
+        assert_eq!(readiness.status().await, Err(failed.clone()));
+        assert!(!failed.public_message().contains("refused"), "{failed:?}");
+        up.store(true, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(readiness.unreachable(), None);
+        drop(readiness);
+        tokio::time::timeout(Duration::from_secs(1), task)
+            .await
+            .expect("the watch ends with its readiness")
+            .unwrap();
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@
 //! and its `App` wraps its router with [`http::with_middleware`] and serves it with
 //! [`serve::serve`].
 
+pub mod adaptive;
 pub mod auth;
 pub mod cli;
 pub mod config;

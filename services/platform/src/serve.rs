@@ -4,10 +4,12 @@
 //! HTTP/2 on one port): header-read and idle timeouts, a connection cap and HTTP/2 stream
 //! limits, as [`ServeOptions::connections`] ([`Connections`]) sets them.
 //!
-//! When the shutdown future resolves: readiness turns false first (so `/readyz` answers 503),
-//! the listener stops accepting, in-flight requests finish (kept-alive connections close after
-//! their current response), and after [`ServeOptions::drain_deadline`] whatever is still
-//! running is dropped.
+//! When the shutdown future resolves: readiness turns false first (so `/readyz` answers 503);
+//! for [`ServeOptions::unready_delay`] (the lame-duck period, [`SHUTDOWN_DELAY_ENV`]) the
+//! service goes on accepting and answering, so that load balancers see it unready and stop
+//! sending before the listener closes; then the listener stops accepting, in-flight requests
+//! finish (kept-alive connections close after their current response), and after
+//! [`ServeOptions::drain_deadline`] whatever is still running is dropped.
 //!
 //! Also what every service does around that: [`prepare`] (log level and metrics recorder),
 //! [`bind`] (a port on all interfaces, or on the address [`BIND_ADDRESS_ENV`] names) and
@@ -37,6 +39,9 @@ pub struct ServeOptions {
     pub drain_deadline: Duration,
     /// Timeouts and caps per connection and per server (a service's `connections` setting).
     pub connections: Connections,
+    /// How long the service goes on serving, unready, after shutdown starts and before the
+    /// listener closes; `None` (the default): from [`SHUTDOWN_DELAY_ENV`], no delay when unset.
+    pub unready_delay: Option<Duration>,
 }
 
 impl Default for ServeOptions {
@@ -44,6 +49,7 @@ impl Default for ServeOptions {
         Self {
             drain_deadline: Duration::from_secs(10),
             connections: Connections::default(),
+            unready_delay: None,
         }
     }
 }
@@ -72,6 +78,23 @@ pub fn bind_address(value: Option<&str>) -> anyhow::Result<IpAddr> {
         None => Ok(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         Some(value) => value.parse().with_context(|| {
             format!("{BIND_ADDRESS_ENV}={value:?} is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)")
+        }),
+    }
+}
+
+/// The variable naming the lame-duck period of every service: how long it goes on serving with
+/// `/readyz` answering 503 after SIGTERM, before its listener closes and in-flight requests
+/// drain (`5s`, `500ms`, `2`; unset or empty: none). A deployment sets it to about the time its
+/// load balancers take to drop an unready endpoint, so that requests sent meanwhile are served
+/// rather than refused.
+pub const SHUTDOWN_DELAY_ENV: &str = "MOCKVIDEO_SHUTDOWN_DELAY";
+
+/// The lame-duck period from the value of [`SHUTDOWN_DELAY_ENV`] (unset or empty: none).
+pub fn shutdown_delay(value: Option<&str>) -> anyhow::Result<Duration> {
+    match value.map(str::trim).filter(|value| !value.is_empty()) {
+        None => Ok(Duration::ZERO),
+        Some(value) => crate::http::parse_duration(value).map_err(|error| {
+            anyhow::anyhow!("{SHUTDOWN_DELAY_ENV}={value:?} is not a duration: {error}")
         }),
     }
 }
@@ -145,12 +168,25 @@ pub async fn serve(
         .connections
         .validate()
         .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
+    let delay =
+        match options.unready_delay {
+            Some(delay) => delay,
+            None => shutdown_delay(std::env::var(SHUTDOWN_DELAY_ENV).ok().as_deref()).map_err(
+                |error| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{error:#}")),
+            )?,
+        };
     let acceptor = Acceptor::new(&options.connections);
     let stop = async move {
         shutdown.await;
         // Not ready first, so the load balancer stops sending before the listener closes.
         readiness.start_draining();
-        tracing::info!("shutdown requested: not ready any more, draining in-flight requests");
+        tracing::info!(
+            ?delay,
+            "shutdown requested: not ready any more; serving on for the delay, then draining"
+        );
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
     };
     acceptor.accept_until(listener, router, stop).await;
     if acceptor.drain(options.drain_deadline).await {
@@ -254,6 +290,48 @@ mod tests {
         stop_tx.send(()).unwrap();
         server.await.unwrap().unwrap();
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn serves_unready_for_the_delay_before_the_listener_closes() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let readiness = Readiness::new();
+        let router = Router::new()
+            .route("/ok", get(|| async { "ok" }))
+            .merge(crate::health::routes(readiness.clone()));
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            listener,
+            router,
+            readiness.clone(),
+            async {
+                let _ = stop_rx.await;
+            },
+            ServeOptions {
+                unready_delay: Some(Duration::from_millis(300)),
+                ..ServeOptions::default()
+            },
+        ));
+        stop_tx.send(()).unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Unready, and still answering new connections.
+        assert!(get_text(addr, "/readyz").await.starts_with("HTTP/1.1 503"));
+        assert!(get_text(addr, "/ok").await.ends_with("ok"));
+        server.await.unwrap().unwrap();
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+
+    #[test]
+    fn the_shutdown_delay_is_a_duration() {
+        assert_eq!(shutdown_delay(None).unwrap(), Duration::ZERO);
+        assert_eq!(shutdown_delay(Some(" ")).unwrap(), Duration::ZERO);
+        assert_eq!(
+            shutdown_delay(Some("500ms")).unwrap(),
+            Duration::from_millis(500)
+        );
+        let error = shutdown_delay(Some("soon")).unwrap_err().to_string();
+        assert!(error.contains(SHUTDOWN_DELAY_ENV), "{error}");
     }
 
     /// Serves `router` with `connections` until the returned sender is used.

@@ -20,7 +20,7 @@ fn accountd_request_timeout(world: &mut MockVideoWorld, millis: u64) {
 }
 
 #[given("accountd is running on a fresh database with the seed's test data")]
-async fn accountd_with_test_data(world: &mut MockVideoWorld) -> anyhow::Result<()> {
+pub(crate) async fn accountd_with_test_data(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     let mysql = harness::suite::mysql().await?;
     let db = mysql.create_database("accountd").await?;
     world.databases.push(db.clone());

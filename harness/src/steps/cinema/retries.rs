@@ -179,10 +179,11 @@ async fn insert_answer_lost(
 }
 
 /// Sends `POST path` with `header` and the docstring as body to `service` again and again while
-/// it answers 409 (the key is held by a request whose lease runs), every 250 ms, for at most
-/// `seconds`; the last answer becomes the last exchange.
+/// it answers "retry later": 409 (the key is held by a request whose lease runs) or 503 (the
+/// store was unreachable at its last check), every 250 ms, for at most `seconds`; the last
+/// answer becomes the last exchange.
 #[when(
-    expr = "I send a POST request to the {word} service at {string} with header {string} and body, again while it answers 409, for at most {int} s:"
+    expr = "I send a POST request to the {word} service at {string} with header {string} and body, again while it answers 409 or 503, for at most {int} s:"
 )]
 async fn post_while_in_use(
     world: &mut MockVideoWorld,
@@ -205,9 +206,9 @@ async fn post_while_in_use(
             Some(docstring(step)),
         )
         .await;
-        if exchange.status != 409 || Instant::now() >= deadline {
+        if !matches!(exchange.status, 409 | 503) || Instant::now() >= deadline {
             println!(
-                "[cinema] POST {path}: {refused} answers 409 before {}",
+                "[cinema] POST {path}: {refused} answers 409 or 503 before {}",
                 exchange.status
             );
             world.last = Some(exchange);

@@ -48,7 +48,7 @@ async fn provision(
 
 /// Starts `names` on the scenario's database, waits until each is ready; the last one becomes
 /// the target of the generic HTTP steps.
-pub(super) async fn start_services(
+pub(crate) async fn start_services(
     world: &mut MockVideoWorld,
     names: &[&str],
     own_server: bool,
@@ -157,7 +157,7 @@ async fn one_service_seeded(world: &mut MockVideoWorld, name: String) -> anyhow:
 }
 
 /// The four services by name, users last (it is pointed at the other three when it starts).
-pub(super) fn four() -> [&'static str; 4] {
+pub(crate) fn four() -> [&'static str; 4] {
     Service::ALL.map(Service::name)
 }
 

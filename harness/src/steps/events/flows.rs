@@ -297,7 +297,7 @@ async fn exactly_once_by(world: &mut MockVideoWorld, group: String) {
 
 /// Waits (bounded) until `group` has processed every accepted event, then checks that none was
 /// lost or processed twice, and that the group has acknowledged everything.
-async fn exactly_once_in(world: &mut MockVideoWorld, group: &str) {
+pub(crate) async fn exactly_once_in(world: &mut MockVideoWorld, group: &str) {
     // The count of records ever appended: the list itself may be trimmed.
     let key = processed_count_key(&world.events.stream, group);
     let conn = world.events.conn().await;

@@ -16,9 +16,11 @@ mod faults;
 mod flows;
 mod post;
 mod reads;
-mod start;
+pub(crate) mod start;
 mod stream;
 
 pub use admin::wait_for_readiness;
+pub(crate) use flows::exactly_once_in;
 pub use flows::{record_report, simulator_settings};
 pub use start::use_deployed;
+pub(crate) use start::{producer_on_fresh_stream, start_consumer};

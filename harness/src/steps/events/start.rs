@@ -19,7 +19,7 @@ use crate::steps::world::{
 };
 
 /// Takes the suite's Redis and a fresh stream name under a unique prefix.
-async fn use_shared_redis(world: &mut MockVideoWorld) -> anyhow::Result<()> {
+pub(crate) async fn use_shared_redis(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     let redis = harness::suite::redis().await?;
     world.events.stream = format!("{}{DEFAULT_STREAM}", redis.unique_prefix("events"));
     world.events.redis = Some(redis);
@@ -41,7 +41,7 @@ async fn use_own_redis(world: &mut MockVideoWorld, append_only: bool) -> anyhow:
 
 /// Starts (or restarts) the scenario's producer, points the HTTP steps at it and waits until it
 /// reports ready (it connects to Redis in the background and refuses events until then).
-pub(super) async fn start_producer(world: &mut MockVideoWorld) -> anyhow::Result<()> {
+pub(crate) async fn start_producer(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     let redis_url = world
         .network
         .route_url("event-producer", "Redis", &world.events.url())
@@ -60,7 +60,7 @@ pub(super) async fn start_producer(world: &mut MockVideoWorld) -> anyhow::Result
 
 /// Starts an in-process consumer named `name` in `group`, with the scenario's bounds;
 /// `max_deliveries` overrides the default.
-pub(super) async fn start_consumer(
+pub(crate) async fn start_consumer(
     world: &mut MockVideoWorld,
     name: &str,
     group: &str,
@@ -86,7 +86,7 @@ pub(super) async fn start_consumer(
 
 /// The `harness-event-consumer` binary configured like the in-process consumers, with the
 /// scenario's bounds.
-fn consumer_process_spec(
+pub(crate) fn consumer_process_spec(
     redis_url: &str,
     stream: &str,
     name: &str,
@@ -148,7 +148,7 @@ async fn fresh_stream(world: &mut MockVideoWorld) -> anyhow::Result<()> {
 }
 
 #[given("an event producer on a fresh stream")]
-async fn producer_on_fresh_stream(world: &mut MockVideoWorld) -> anyhow::Result<()> {
+pub(crate) async fn producer_on_fresh_stream(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     use_shared_redis(world).await?;
     start_producer(world).await
 }

@@ -4,5 +4,6 @@
 //! scenario ends.
 
 pub mod overload;
+pub mod process;
 pub mod signals;
 pub mod store;

@@ -11,7 +11,9 @@ pub mod big_body;
 pub mod cinema;
 pub mod cluster;
 pub mod events;
+pub mod matrix;
 pub mod network;
+pub mod overload;
 
 use anyhow::Context as _;
 use cucumber::World;
@@ -73,8 +75,12 @@ pub struct MockVideoWorld {
     pub cluster: ClusterState,
     /// The links to dependencies the scenario put behind a fault proxy.
     pub network: NetworkState,
+    /// The service under test of a fault-matrix cell, as a process of its own.
+    pub matrix: matrix::MatrixState,
     /// What a fault-matrix cell measured (recorded by the runner when the scenario ends).
     pub cell: harness::matrix::Measurements,
+    /// The overload cells' calibration and measurements.
+    pub overload: overload::OverloadState,
     /// When the scenario began.
     pub started: std::time::Instant,
     /// The last answer received.
@@ -103,7 +109,9 @@ impl MockVideoWorld {
             events: Default::default(),
             cluster: Default::default(),
             network: Default::default(),
+            matrix: Default::default(),
             cell: Default::default(),
+            overload: Default::default(),
             started: std::time::Instant::now(),
             last: None,
             services: Vec::new(),
@@ -142,6 +150,8 @@ impl MockVideoWorld {
         // First: a link left faulted on the cluster's fault proxy would keep the cleanup below
         // (and the next scenario) from the stores.
         self.network.reset_remote().await;
+        // Before the events teardown: a consumer process must not recreate the keys it removes.
+        self.matrix.teardown(failed).await;
         self.events.teardown(failed).await;
         self.accountd.teardown(failed).await;
         self.big_body.teardown(failed).await;

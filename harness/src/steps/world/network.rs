@@ -41,6 +41,9 @@ pub struct NetworkState {
     pub(crate) healed_at: Option<Instant>,
     /// The last network fault and the links it went into, as recovery lines name it.
     pub(crate) fault: Option<String>,
+    /// Whether the write sent while the links were faulted was acknowledged (a matrix cell
+    /// checks afterwards that the store holds it whole or not at all).
+    pub(crate) acknowledged: Option<bool>,
 }
 
 impl fmt::Debug for NetworkState {

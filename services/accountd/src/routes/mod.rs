@@ -109,6 +109,11 @@ pub fn router(state: AppState) -> Router {
             state.idempotency.clone(),
             platform::idempotency::idempotent,
         ))
+        // Outside the idempotency layer: its key store is MySQL too.
+        .route_layer(middleware::from_fn_with_state(
+            state.readiness.clone(),
+            platform::health::refuse_while_unreachable,
+        ))
         .route_layer(middleware::from_fn(record_user_request));
     let app = Router::new()
         .merge(users)

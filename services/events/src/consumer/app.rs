@@ -43,6 +43,16 @@ impl App {
         crate::redis_link::add_readiness_check(&readiness, move || {
             connected.load(std::sync::atomic::Ordering::SeqCst)
         });
+        // Bounded well within the readiness check's own timeout.
+        let ping_timeout = platform::health::CHECK_TIMEOUT / 2;
+        let ping = crate::redis_link::Link::new(
+            &settings.redis,
+            ping_timeout,
+            ping_timeout,
+            settings.retry_period,
+        )
+        .context("invalid Redis settings")?;
+        crate::redis_link::add_ping_check(&readiness, ping);
         let (admin_listener, admin_addr) =
             platform::serve::bind(settings.admin_port, "admin").await?;
         Ok(App {

@@ -106,6 +106,7 @@ impl App {
             ServeOptions {
                 drain_deadline: settings.limits.request_timeout,
                 connections: settings.connections.clone(),
+                ..ServeOptions::default()
             },
         )
         .await;

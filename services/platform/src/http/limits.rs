@@ -15,8 +15,16 @@ use crate::config::ConfigError;
 pub struct Limits {
     /// Largest accepted request body; larger ones get 413. Default 1 MiB.
     pub body_limit_bytes: usize,
-    /// Requests handled at once; more are shed with 429 + `Retry-After`. Default 512.
+    /// Requests handled at once at most (the hard limit); more are shed with 429 +
+    /// `Retry-After`. Default 512.
     pub concurrency_limit: usize,
+    /// Whether the limit adapts below `concurrency_limit` to the latency the service gives
+    /// (see [`crate::adaptive`]), so that a served request never waits behind hundreds of
+    /// others. Default true.
+    pub adaptive: bool,
+    /// The adaptive limit never goes below this (clamped to `concurrency_limit`). Default:
+    /// four per core, at least 16.
+    pub min_concurrency: usize,
     /// Longest a request may take; slower ones get 503 + `Retry-After`. Default 10 s.
     #[serde(deserialize_with = "deserialize_duration")]
     pub request_timeout: Duration,
@@ -29,6 +37,8 @@ impl Default for Limits {
         Self {
             body_limit_bytes: 1024 * 1024,
             concurrency_limit: 512,
+            adaptive: true,
+            min_concurrency: crate::adaptive::LimitSettings::new(512).min,
             request_timeout: Duration::from_secs(10),
             retry_after_secs: 1,
         }
@@ -36,6 +46,19 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The concurrency limit these limits ask for: adaptive between `min_concurrency` and
+    /// `concurrency_limit`, or fixed at `concurrency_limit`.
+    pub fn concurrency(&self) -> crate::adaptive::AdaptiveLimit {
+        let mut settings = crate::adaptive::LimitSettings::new(self.concurrency_limit);
+        if self.adaptive {
+            settings.min = self.min_concurrency;
+        } else {
+            settings.min = self.concurrency_limit;
+            settings.initial = self.concurrency_limit;
+        }
+        crate::adaptive::AdaptiveLimit::new(settings)
+    }
+
     /// Checks the values that would make a service unusable; the error (for the setting
     /// `limits`) names the bad field.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -43,6 +66,8 @@ impl Limits {
             "limits.body_limit_bytes must be greater than zero"
         } else if self.concurrency_limit == 0 {
             "limits.concurrency_limit must be greater than zero"
+        } else if self.min_concurrency == 0 {
+            "limits.min_concurrency must be greater than zero"
         } else if self.request_timeout.is_zero() {
             "limits.request_timeout must be greater than zero"
         } else {

@@ -1,10 +1,16 @@
 //! The middleware stack every HTTP service runs behind, outermost first:
 //!
-//! 1. `x-request-id`: set (UUID v4) when the client sent none, copied onto the response;
-//! 2. a tracing span per request carrying the method, matched route and request id;
-//! 3. Prometheus request metrics: `http_requests_total` and `http_request_duration_seconds`
+//! 1. load shedding over a process-wide concurrency limit that adapts to the latency served
+//!    ([`crate::adaptive`]; at most `limits.concurrency_limit`) → 429 JSON + `Retry-After` at
+//!    once, never a queue; health and metrics routes are exempt, so probes answer under load.
+//!    Outermost, so that a refusal is cheap: it gets no span, log line or metrics labels of
+//!    its own (only `http_requests_shed_total{service}`, and the client's `x-request-id`
+//!    echoed), since under overload most requests are refused. The limit in force is the
+//!    gauge `http_concurrency_limit{service}`;
+//! 2. `x-request-id`: set (UUID v4) when the client sent none, copied onto the response;
+//! 3. a tracing span per request carrying the method, matched route and request id;
+//! 4. Prometheus request metrics: `http_requests_total` and `http_request_duration_seconds`
 //!    labelled `service`, `method`, `route` (the matched pattern), `status`;
-//! 4. load shedding over a process-wide concurrency limit → 429 JSON + `Retry-After`;
 //! 5. a per-request timeout → 503 JSON + `Retry-After`;
 //! 6. panics → 500 JSON (the connection survives);
 //! 7. the body limit: a `Content-Length` over it → 413 JSON with `Connection: close`, after the
@@ -28,7 +34,7 @@ use axum::{
     BoxError, Router,
 };
 use futures::StreamExt as _;
-use tower::{limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer, ServiceBuilder};
+use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::{CatchPanicLayer, ResponseForPanic},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -37,6 +43,7 @@ use tower_http::{
 use tracing::Level;
 
 use super::{ApiError, Limits};
+use crate::adaptive::AdaptiveLimit;
 
 /// The request id header, set when absent and echoed on every response.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -56,6 +63,17 @@ pub fn with_middleware(router: Router, service: &str, limits: &Limits) -> Router
     let service: Arc<str> = Arc::from(service);
 
     let stack = ServiceBuilder::new()
+        // Outermost, so that a refusal costs as little as possible: under overload most
+        // requests are refused, and what they cost is taken from the ones being served.
+        .layer(middleware::from_fn_with_state(
+            Shedder {
+                limit: limits.concurrency(),
+                retry_after,
+                service: service.clone(),
+                published: Arc::default(),
+            },
+            shed_load,
+        ))
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(
@@ -67,8 +85,6 @@ pub fn with_middleware(router: Router, service: &str, limits: &Limits) -> Router
         .layer(HandleErrorLayer::new(move |error: BoxError| async move {
             overload_response(&error, retry_after, timeout)
         }))
-        .layer(LoadShedLayer::new())
-        .layer(GlobalConcurrencyLimitLayer::new(limits.concurrency_limit))
         .timeout(timeout)
         .layer(CatchPanicLayer::custom(PanicToJson))
         .layer(middleware::from_fn_with_state(
@@ -134,11 +150,61 @@ async fn record_metrics(State(service): State<Arc<str>>, req: Request, next: Nex
     response
 }
 
+/// Routes outside the limit: probes and scrapes must answer while the service sheds load.
+const EXEMPT_ROUTES: &[&str] = &["/livez", "/readyz", "/healthz", "/metrics"];
+
+/// The concurrency limit and the `Retry-After` of its 429s.
+#[derive(Clone)]
+struct Shedder {
+    limit: AdaptiveLimit,
+    retry_after: u64,
+    service: Arc<str>,
+    /// The limit last published as `http_concurrency_limit`.
+    published: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Admits a request when the (adaptive) limit has room, else answers 429 + `Retry-After` at
+/// once; teaches the limit how long each admitted request took.
+async fn shed_load(State(shedder): State<Shedder>, req: Request, next: Next) -> Response {
+    let route = matched_route(&req);
+    if EXEMPT_ROUTES.contains(&route) {
+        return next.run(req).await;
+    }
+    let route = route.to_owned();
+    let Some(permit) = shedder.limit.try_acquire() else {
+        // No span, no log line, no request id of our own: the refusal must stay cheap. It is
+        // counted in `http_requests_shed_total` (by service), and a client's `x-request-id`
+        // is still echoed.
+        metrics::counter!("http_requests_shed_total", "service" => shedder.service.to_string())
+            .increment(1);
+        let request_id = req.headers().get(REQUEST_ID_HEADER).cloned();
+        let mut response = refuse_unread(
+            req.into_body(),
+            ApiError::too_many_requests(shedder.retry_after).into_response(),
+        )
+        .await;
+        if let Some(request_id) = request_id {
+            response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
+        }
+        return response;
+    };
+    let response = next.run(req).await;
+    let status = response.status();
+    permit.complete(&route, status.is_success() || status.is_redirection());
+    let limit = shedder.limit.limit();
+    if shedder
+        .published
+        .swap(limit, std::sync::atomic::Ordering::Relaxed)
+        != limit
+    {
+        metrics::gauge!("http_concurrency_limit", "service" => shedder.service.to_string())
+            .set(limit as f64);
+    }
+    response
+}
+
 fn overload_response(error: &BoxError, retry_after: u64, timeout: std::time::Duration) -> ApiError {
-    if error.is::<tower::load_shed::error::Overloaded>() {
-        tracing::warn!("concurrency limit reached; shedding the request");
-        ApiError::too_many_requests(retry_after)
-    } else if error.is::<tower::timeout::error::Elapsed>() {
+    if error.is::<tower::timeout::error::Elapsed>() {
         tracing::warn!(?timeout, "request timed out");
         ApiError::service_unavailable(
             format!("request did not complete within {timeout:?}"),
@@ -243,6 +309,7 @@ mod tests {
             concurrency_limit: 1,
             request_timeout: Duration::from_millis(300),
             retry_after_secs: 2,
+            ..Limits::default()
         }
     }
 
@@ -307,18 +374,20 @@ mod tests {
         let release = Arc::new(tokio::sync::Notify::new());
         let handler_release = release.clone();
         let app = with_middleware(
-            Router::new().route(
-                "/slow",
-                get(move || {
-                    let entered = entered_tx.clone();
-                    let release = handler_release.clone();
-                    async move {
-                        let _ = entered.send(()).await;
-                        release.notified().await;
-                        "done"
-                    }
-                }),
-            ),
+            Router::new()
+                .route("/readyz", get(|| async { "ready" }))
+                .route(
+                    "/slow",
+                    get(move || {
+                        let entered = entered_tx.clone();
+                        let release = handler_release.clone();
+                        async move {
+                            let _ = entered.send(()).await;
+                            release.notified().await;
+                            "done"
+                        }
+                    }),
+                ),
             "test",
             &Limits {
                 request_timeout: Duration::from_secs(30),
@@ -333,11 +402,24 @@ mod tests {
 
         let response = app
             .clone()
-            .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+            .oneshot(
+                Request::get("/slow")
+                    .header(REQUEST_ID_HEADER, "shed-1")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(response.headers()[REQUEST_ID_HEADER], "shed-1");
+        // Probes are not counted against the limit.
+        let probe = app
+            .clone()
+            .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(probe.status(), StatusCode::OK);
         assert_eq!(
             json_body(response).await["error"]["code"],
             "too_many_requests"
