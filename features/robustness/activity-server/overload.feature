@@ -10,8 +10,12 @@ Feature: activity-server under four times the CreateEvent calls it can serve
   The service runs as deployed: held to its chart's CPU limit (`resources.limits.cpu`, 500m)
   by a cgroup of its own, so its capacity is its own share of the machine and the load
   generator and the stores have the rest.
+  Open (@gap, run with `--tags @gap`): it held in the five runs so far (served p99 33–46 ms against
+  bounds of 55–62 ms, the excess all RESOURCE_EXHAUSTED, 13 MiB), but with the bound nearly all
+  its 50 ms and the two cores shared with the generator, MariaDB and Docker, one stall in the
+  window decides it; it gates nothing until it holds on cores of its own.
 
-  @matrix @service-activity-server @fault-overload @serial
+  @matrix @service-activity-server @fault-overload @serial @gap
   Scenario: CreateEvent at four times the capacity: the excess gets RESOURCE_EXHAUSTED, the served calls do not queue
     Given activity-server runs as a process of its own
     And it is held to its chart's CPU limit
