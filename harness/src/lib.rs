@@ -13,3 +13,4 @@ pub mod load;
 pub mod matrix;
 pub mod memory;
 pub mod suite;
+pub mod wire;

@@ -176,6 +176,11 @@ async fn accountd_spec(world: &mut MockVideoWorld, port: u16) -> anyhow::Result<
         .env("ACCOUNTD__DB__USER", &db.user)
         .env("ACCOUNTD__DB__PASSWORD", &db.password)
         .env("RUST_LOG", "warn");
+    // As deployed: as many hashing threads as its chart gives it (one per core of its limit).
+    let hashing = "ACCOUNTD__HASHING__CONCURRENT";
+    if let Some(threads) = chart_setting("accountd", hashing)? {
+        spec = spec.env(hashing, threads);
+    }
     if let Some(timeout) = world.accountd.request_timeout {
         spec = spec.env(
             "ACCOUNTD__LIMITS__REQUEST_TIMEOUT",
@@ -367,9 +372,7 @@ pub fn chart_limits(service: Service) -> anyhow::Result<ChartLimits> {
         Service::Suggestions => "users",
         other => other.key(),
     };
-    let path = repo_root().join("helm").join(chart).join("values.yaml");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let (path, text) = chart_values(chart)?;
     let limit = |key: &str| {
         limits_entry(&text, key)
             .with_context(|| format!("resources.limits.{key} in {}", path.display()))
@@ -403,6 +406,14 @@ fn held_to_the_cpu_limit(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The path and text of `helm/<chart>/values.yaml`.
+fn chart_values(chart: &str) -> anyhow::Result<(PathBuf, String)> {
+    let path = repo_root().join("helm").join(chart).join("values.yaml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok((path, text))
+}
+
 /// The workspace root (the harness crate's parent).
 fn repo_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -412,6 +423,13 @@ fn repo_root() -> PathBuf {
 /// `resources.limits.<key>` of a chart's values (block-style YAML, as our charts write it): the
 /// value under the top-level `resources:`, its `limits:`, its `<key>:`.
 pub fn limits_entry(values: &str, wanted: &str) -> anyhow::Result<String> {
+    values_entry(values, &["resources", "limits"], wanted)
+        .with_context(|| format!("no resources.limits.{wanted}"))
+}
+
+/// The value of `<section...>.<wanted>` in a chart's values (block-style YAML, as our charts
+/// write it), if it is there.
+fn values_entry(values: &str, section: &[&str], wanted: &str) -> Option<String> {
     let mut path: Vec<(usize, String)> = Vec::new();
     for line in values.lines() {
         let content = line.split(" #").next().unwrap_or_default();
@@ -428,12 +446,20 @@ pub fn limits_entry(values: &str, wanted: &str) -> anyhow::Result<String> {
         }
         let value = value.trim().trim_matches('"').trim_matches('\'');
         let keys: Vec<&str> = path.iter().map(|(_, key)| key.as_str()).collect();
-        if keys == ["resources", "limits"] && key.trim() == wanted {
-            return Ok(value.to_owned());
+        if keys == section && key.trim() == wanted {
+            return Some(value.to_owned());
         }
         path.push((indent, key.trim().to_owned()));
     }
-    anyhow::bail!("no resources.limits.{wanted}")
+    None
+}
+
+/// The setting `key` of a chart's container environment (`settings.<key>` in its values), if
+/// the chart sets it: what the deployed service runs with where the harness has no reason to
+/// differ (accountd's hashing threads, sized to the chart's CPU limit).
+pub fn chart_setting(chart: &str, key: &str) -> anyhow::Result<Option<String>> {
+    let (_, text) = chart_values(chart)?;
+    Ok(values_entry(&text, &["settings"], key))
 }
 
 /// A Kubernetes memory quantity (`128Mi`, `1Gi`, `500M`, `134217728`) in KiB.

@@ -389,6 +389,21 @@ pub fn class_of(error: &reqwest::Error) -> String {
     }
 }
 
+/// The class of a failed exchange of [`harness::wire`], with the names of [`class_of`].
+pub fn io_class(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::ConnectionRefused => "refused",
+        ErrorKind::ConnectionReset
+        | ErrorKind::ConnectionAborted
+        | ErrorKind::BrokenPipe
+        | ErrorKind::UnexpectedEof => "reset",
+        ErrorKind::TimedOut => "timeout",
+        _ => "other",
+    }
+    .to_owned()
+}
+
 /// The class of a failed gRPC call: its code in upper snake case (`UNAVAILABLE`, …).
 pub fn grpc_class(status: &tonic::Status) -> String {
     use tonic::Code;

@@ -35,13 +35,13 @@ use std::{
 use cucumber::{then, when};
 use harness::{
     load::{self, format_latency, LoadReport, LoadSpec},
-    memory,
+    memory, wire,
 };
 
 mod backlog;
 
 use super::super::world::{
-    matrix::{class_of, grpc_class, MatrixProcess},
+    matrix::{grpc_class, io_class, MatrixProcess},
     MockVideoWorld,
 };
 
@@ -75,11 +75,9 @@ const EXHAUSTED: &str = "RESOURCE_EXHAUSTED";
 /// feature's description).
 #[derive(Clone)]
 enum Workload {
-    /// An HTTP request; `make` builds request number `n`.
-    Http {
-        client: reqwest::Client,
-        make: MakeRequest,
-    },
+    /// An HTTP request over the lean client's keep-alive connections; `make` builds request
+    /// number `n`.
+    Http { pool: wire::Pool, make: MakeRequest },
     /// activity-server's `CreateEvent` over a few channels.
     Grpc {
         clients: Vec<ActivityClient>,
@@ -88,8 +86,8 @@ enum Workload {
     },
 }
 
-/// Builds request number `n` with a client.
-type MakeRequest = Arc<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>;
+/// Builds request number `n`.
+type MakeRequest = Arc<dyn Fn(u64) -> wire::Request + Send + Sync>;
 
 type ActivityClient =
     activity::proto::activity_events_client::ActivityEventsClient<tonic::transport::Channel>;
@@ -99,7 +97,7 @@ impl Workload {
     /// refusal waits [`REFUSED_BACKOFF`] before it returns.
     async fn send(&self, n: u64, backoff: bool) -> Result<(), String> {
         let outcome = match self {
-            Workload::Http { client, make } => classify_http(make(client, n).send().await).await,
+            Workload::Http { pool, make } => classify_http(pool.send(&make(n)).await),
             Workload::Grpc {
                 clients,
                 deployment,
@@ -134,18 +132,12 @@ impl Workload {
     }
 }
 
-/// The class of an HTTP answer (see the module docs); reads the body so that the connection
-/// can be used again.
-async fn classify_http(sent: Result<reqwest::Response, reqwest::Error>) -> Result<(), String> {
-    let response = sent.map_err(|error| class_of(&error))?;
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .contains_key(reqwest::header::RETRY_AFTER);
-    response.bytes().await.map_err(|error| class_of(&error))?;
-    match status.as_u16() {
-        _ if status.is_success() => Ok(()),
-        429 if retry_after => Err(REFUSED.into()),
+/// The class of an HTTP answer (see the module docs).
+fn classify_http(sent: std::io::Result<wire::Answer>) -> Result<(), String> {
+    let answer = sent.map_err(|error| io_class(&error))?;
+    match answer.status {
+        200..=299 => Ok(()),
+        429 if answer.retry_after => Err(REFUSED.into()),
         429 => Err("429 without Retry-After".into()),
         other => Err(other.to_string()),
     }
@@ -205,55 +197,42 @@ fn note(world: &mut MockVideoWorld, line: String) {
     world.cell.note(line);
 }
 
-/// A client for the generator: enough idle connections for every request in flight.
-fn load_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(OP_TIMEOUT)
-        .pool_max_idle_per_host(MAX_IN_FLIGHT)
-        .tcp_nodelay(true)
-        .build()
-        .expect("an HTTP client")
-}
-
 /// The workload named `name` against the scenario's service.
 async fn workload(world: &MockVideoWorld, name: &str) -> anyhow::Result<Workload> {
     let process = matrix_process(world);
     let base = process.base_url.clone();
     let run = process.run.clone();
-    let client = load_client();
+    let url = url::Url::parse(&base)?;
+    let addr = url
+        .socket_addrs(|| None)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{base} has no address"))?;
+    let host = addr.to_string();
     let make: MakeRequest = match name {
         // accountd: a user with a password: one argon2id hash, CPU-bound.
-        "creates" => {
-            let url = format!("{base}/users");
-            Arc::new(move |client, n| {
-                client.post(&url).json(&serde_json::json!({
-                    "accountid": 1,
-                    "name": format!("Overload {n}"),
-                    "email": format!("overload-{run}-{n}@example.com"),
-                    "role": 1,
-                    "password": format!("pw-{run}-{n}"),
-                }))
-            })
-        }
+        "creates" => Arc::new(move |n| {
+            let user = serde_json::json!({
+                "accountid": 1,
+                "name": format!("Overload {n}"),
+                "email": format!("overload-{run}-{n}@example.com"),
+                "role": 1,
+                "password": format!("pw-{run}-{n}"),
+            });
+            wire::Request::post_json(&host, "/users", user.to_string().as_bytes())
+        }),
         // event-producer: one event, one XADD.
-        "events" => {
-            let url = format!("{base}/event");
-            Arc::new(move |client, n| {
-                client
-                    .post(&url)
-                    .json(&serde_json::json!({ "description": format!("overload {run} {n}") }))
-            })
-        }
+        "events" => Arc::new(move |n| {
+            let event = serde_json::json!({ "description": format!("overload {run} {n}") });
+            wire::Request::post_json(&host, "/event", event.to_string().as_bytes())
+        }),
         // movies: the list of the seed's movies, a read of the store.
-        "reads" => {
-            let url = format!("{base}/movies");
-            Arc::new(move |client, _| client.get(&url))
-        }
+        "reads" => Arc::new(move |_| wire::Request::get(&host, "/movies")),
         // users: the suggestions of the seed's user, over its links to movies, showtimes and
         // bookings.
         "suggestions" => {
-            let url = format!("{base}/users/{}/suggestions", cinema::seed::USER_MANUEL);
-            Arc::new(move |client, _| client.get(&url))
+            let path = format!("/users/{}/suggestions", cinema::seed::USER_MANUEL);
+            Arc::new(move |_| wire::Request::get(&host, &path))
         }
         // activity-server: CreateEvent with fresh ids.
         "calls" => {
@@ -275,7 +254,10 @@ async fn workload(world: &MockVideoWorld, name: &str) -> anyhow::Result<Workload
             "no overload workload {other:?} (creates, events, reads, suggestions, calls)"
         ),
     };
-    Ok(Workload::Http { client, make })
+    Ok(Workload::Http {
+        pool: wire::Pool::new(addr),
+        make,
+    })
 }
 
 /// gRPC channels (HTTP/2 connections) the generator spreads its calls over: tonic queues the
@@ -356,6 +338,7 @@ fn ensure_offered(report: &LoadReport, rate: u32, window: Duration) -> anyhow::R
 async fn measure_unloaded(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     let rate = ((world.overload.capacity * UNLOADED_SHARE).round() as u32).max(1);
     let workload = workload(world, &world.overload.workload.clone()).await?;
+    let limit_before = concurrency_limit(world).await;
     let report = run(
         &workload,
         open_spec(rate, UNLOADED_WINDOW),
@@ -363,11 +346,18 @@ async fn measure_unloaded(world: &mut MockVideoWorld) -> anyhow::Result<()> {
         &world.overload.next,
     )
     .await;
+    let limit_after = concurrency_limit(world).await;
     ensure_offered(&report, rate, UNLOADED_WINDOW)?;
     anyhow::ensure!(
         report.errors == 0,
-        "requests failed at a fifth of the capacity ({rate}/s): {:?}",
-        report.errors_by_class
+        "requests failed at a fifth of the capacity ({rate}/s): {:?} (p50 {}, p99 {}, max {}; \
+         concurrency limit {} before, {} after)",
+        report.errors_by_class,
+        format_latency(report.p50),
+        format_latency(report.p99),
+        format_latency(report.max),
+        limit_before.as_deref().unwrap_or("?"),
+        limit_after.as_deref().unwrap_or("?")
     );
     world.overload.unloaded_p99 = Some(report.p99);
     note(
