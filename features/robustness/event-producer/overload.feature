@@ -11,11 +11,13 @@ Feature: event-producer under four times the events it can accept
   The service runs as deployed: held to its chart's CPU limit (`resources.limits.cpu`, 500m)
   by a cgroup of its own, so its capacity is its own share of the machine and the load
   generator and the stores have the rest.
-  Open (@gap, run with `--tags @gap`): within its 500m the producer serves 9,600–12,200
-  events/s, so 4× is 38,000–49,000/s; the load generator, unoptimised test code on the same
-  two cores, offers at most about 23,000–33,000/s. The cell fails on what it can offer, not on
-  the producer (at the rate it reached, every excess request got 429 + Retry-After and the
-  producer stayed at 10–24 MiB); it needs a generator on cores of its own.
+  Open (@gap, run with `--tags @gap`): within its 500m the producer serves 9,400–10,500 events/s
+  (about 50 µs of CPU each), and a refusal costs it about 26 µs (hyper, the middleware and the
+  loopback's system calls). At 4× the refusals alone would need 1.5 times its CPU: its 500m is
+  all spent (2.5 s in 5.3 s), requests queue in their sockets before the limit sees them, and
+  it served 390 events/s at a p50 of 1.27 s while the lean load client, no longer the bottleneck
+  (0.5 cores), could offer only 17,700 of the 42,000 a second due. Refusing for much less than a
+  quarter of what serving costs (or shedding before the process) is what remains.
 
   @matrix @service-event-producer @fault-overload @serial @gap
   Scenario: events at four times the capacity: the excess gets 429, the served ones do not queue

@@ -12,11 +12,11 @@ Feature: movies under four times the reads it can serve
   The service runs as deployed: held to its chart's CPU limit (`resources.limits.cpu`, 500m)
   by a cgroup of its own, so its capacity is its own share of the machine and the load
   generator and the stores have the rest.
-  Open (@gap, run with `--tags @gap`): the served p99 at 4× was 31–33 ms in three runs and
-  61 ms in the clean-clone CI run, against a bound of 54–57 ms (the unloaded p99 is 1.8–3.7 ms,
-  so the bound is nearly all the 50 ms): a stall of the shared two cores during the window
-  decides it. Bounding the queue tighter (the limit's 20 ms slack) or measuring on cores of its
-  own is what remains.
+  Open (@gap, run with `--tags @gap`): with the lean load client (harness::wire) it passed three
+  runs of three (served p99 33, 37 and 56 ms against bounds of 55, 57 and 60 ms; 1,650–1,960
+  reads/s), but one run in three within 5 ms of its bound is not a gate: at 4× the service's
+  500m is spent mostly refusing (about 30,000 429s against 7,000 served in 5 s), so a served
+  read may queue in its socket before the limit sees it. A cheaper refusal is what remains.
 
   @matrix @service-movies @fault-overload @serial @gap
   Scenario: reads at four times the capacity: the excess gets 429, the served ones do not queue

@@ -116,10 +116,19 @@ pub async fn start(world: &mut MockVideoWorld, service: Service) -> anyhow::Resu
             .env("RUST_LOG", "warn")
         }
     };
-    let spec = spec.env("MOCKVIDEO_BIND_ADDRESS", "127.0.0.1").env(
+    let mut spec = spec.env("MOCKVIDEO_BIND_ADDRESS", "127.0.0.1").env(
         platform::serve::SHUTDOWN_DELAY_ENV,
         format!("{}ms", SHUTDOWN_DELAY.as_millis()),
     );
+    // As deployed: the bounds its chart tunes (accountd's hashing threads, sized to its CPU
+    // limit; the users service's concurrency floor). Addresses, ports, log levels and what a
+    // scenario set stay the harness's own.
+    for (key, value) in chart_settings(chart)? {
+        let set = spec.env.iter().any(|(name, _)| *name == key);
+        if !set && TUNED_SETTINGS.iter().any(|part| key.contains(part)) {
+            spec = spec.env(key, value);
+        }
+    }
     let child = ChildService::spawn(spec)?;
     let mut process = MatrixProcess {
         service,
@@ -176,11 +185,6 @@ async fn accountd_spec(world: &mut MockVideoWorld, port: u16) -> anyhow::Result<
         .env("ACCOUNTD__DB__USER", &db.user)
         .env("ACCOUNTD__DB__PASSWORD", &db.password)
         .env("RUST_LOG", "warn");
-    // As deployed: as many hashing threads as its chart gives it (one per core of its limit).
-    let hashing = "ACCOUNTD__HASHING__CONCURRENT";
-    if let Some(threads) = chart_setting("accountd", hashing)? {
-        spec = spec.env(hashing, threads);
-    }
     if let Some(timeout) = world.accountd.request_timeout {
         spec = spec.env(
             "ACCOUNTD__LIMITS__REQUEST_TIMEOUT",
@@ -430,6 +434,15 @@ pub fn limits_entry(values: &str, wanted: &str) -> anyhow::Result<String> {
 /// The value of `<section...>.<wanted>` in a chart's values (block-style YAML, as our charts
 /// write it), if it is there.
 fn values_entry(values: &str, section: &[&str], wanted: &str) -> Option<String> {
+    values_section(values, section)
+        .into_iter()
+        .find_map(|(key, value)| (key == wanted).then_some(value))
+}
+
+/// The entries right under `<section...>` in a chart's values (block-style YAML, as our charts
+/// write it), in order.
+fn values_section(values: &str, section: &[&str]) -> Vec<(String, String)> {
+    let mut entries = Vec::new();
     let mut path: Vec<(usize, String)> = Vec::new();
     for line in values.lines() {
         let content = line.split(" #").next().unwrap_or_default();
@@ -446,20 +459,22 @@ fn values_entry(values: &str, section: &[&str], wanted: &str) -> Option<String> 
         }
         let value = value.trim().trim_matches('"').trim_matches('\'');
         let keys: Vec<&str> = path.iter().map(|(_, key)| key.as_str()).collect();
-        if keys == section && key.trim() == wanted {
-            return Some(value.to_owned());
+        if keys == section {
+            entries.push((key.trim().to_owned(), value.to_owned()));
         }
         path.push((indent, key.trim().to_owned()));
     }
-    None
+    entries
 }
 
-/// The setting `key` of a chart's container environment (`settings.<key>` in its values), if
-/// the chart sets it: what the deployed service runs with where the harness has no reason to
-/// differ (accountd's hashing threads, sized to the chart's CPU limit).
-pub fn chart_setting(chart: &str, key: &str) -> anyhow::Result<Option<String>> {
+/// The parts of a setting's name that make a matrix process take it from its chart: the bounds
+/// a chart tunes to its resources.
+const TUNED_SETTINGS: &[&str] = &["__HASHING__", "__LIMITS__"];
+
+/// The container environment a chart gives its service (`settings` in its values).
+pub fn chart_settings(chart: &str) -> anyhow::Result<Vec<(String, String)>> {
     let (_, text) = chart_values(chart)?;
-    Ok(values_entry(&text, &["settings"], key))
+    Ok(values_section(&text, &["settings"]))
 }
 
 /// A Kubernetes memory quantity (`128Mi`, `1Gi`, `500M`, `134217728`) in KiB.
