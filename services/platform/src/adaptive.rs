@@ -12,7 +12,10 @@
 //! request grows the limit by `1 / limit` while the limit is in use (about one slot per round
 //! trip); while less than half of it is in use, it decays towards twice the requests in flight,
 //! so that a surge after a quiet spell meets a limit near what was used, not one left over from
-//! long ago. The limit stays within `[min, max]`; `max` is the configured hard limit.
+//! long ago — but not below what the current traffic needs to ride out a stall as long as the
+//! target (Little's law: requests completed a second × the target), so that a busy, fast service
+//! whose store pauses for a few milliseconds queues those requests instead of refusing them. The
+//! limit stays within `[min, max]`; `max` is the configured hard limit.
 //!
 //! A request over the limit is refused at once ([`AdaptiveLimit::try_acquire`] returns `None`):
 //! the caller answers 429 + `Retry-After` (HTTP) or `RESOURCE_EXHAUSTED` (gRPC), never a queue.
@@ -98,6 +101,11 @@ struct State {
     calm_until: Option<Instant>,
     /// The windowed minimum latency per route.
     minima: HashMap<String, MinFilter>,
+    /// Requests completed a second, over the last whole [`RATE_WINDOW`].
+    rate: f64,
+    /// The current rate window: when it began, how many requests completed in it.
+    rate_since: Option<Instant>,
+    rate_count: u64,
 }
 
 /// A windowed minimum: the minimum of the current half-window and of the previous one.
@@ -141,6 +149,9 @@ const IDLE_DECAY: f64 = 0.97;
 /// The weight of the newest sample in the smoothed load.
 const SMOOTHING: f64 = 0.25;
 
+/// How long the completion rate is counted over.
+const RATE_WINDOW: Duration = Duration::from_millis(250);
+
 /// Routes remembered at most; a service has a handful (matched patterns, not paths).
 const MAX_ROUTES: usize = 64;
 
@@ -165,6 +176,9 @@ impl AdaptiveLimit {
                     load: 0.0,
                     calm_until: None,
                     minima: HashMap::new(),
+                    rate: 0.0,
+                    rate_since: None,
+                    rate_count: 0,
                 }),
             }),
         }
@@ -244,6 +258,20 @@ impl Drop for Permit {
     }
 }
 
+impl State {
+    /// Counts one completed request at `now` towards the completion rate.
+    fn count_completion(&mut self, now: Instant) {
+        let since = *self.rate_since.get_or_insert(now);
+        self.rate_count += 1;
+        let elapsed = now.saturating_duration_since(since);
+        if elapsed >= RATE_WINDOW {
+            self.rate = self.rate_count as f64 / elapsed.as_secs_f64();
+            self.rate_since = Some(now);
+            self.rate_count = 0;
+        }
+    }
+}
+
 impl Shared {
     fn sample(
         &self,
@@ -257,6 +285,7 @@ impl Shared {
         let Ok(mut state) = self.state.lock() else {
             return;
         };
+        state.count_completion(now);
         let half_window = settings.window / 2;
         let minimum = match state.minima.get_mut(route) {
             Some(filter) => {
@@ -298,8 +327,11 @@ impl Shared {
             limit + 1.0 / limit
         } else {
             // Far more room than is used: decay towards twice what is used, so that a surge
-            // after a quiet spell is not admitted by the hundred before the latency tells.
-            (limit * IDLE_DECAY).max(2.0 * in_flight as f64)
+            // after a quiet spell is not admitted by the hundred before the latency tells; but
+            // keep what this rate needs to queue a stall as long as the target.
+            (limit * IDLE_DECAY)
+                .max(2.0 * in_flight as f64)
+                .max(state.rate * target.as_secs_f64())
         };
         let new_limit = new_limit.clamp(settings.min as f64, settings.max as f64);
         state.limit = new_limit;
@@ -386,10 +418,38 @@ mod tests {
         }
         let decayed = limit.limit();
         assert!(decayed < grown && decayed >= 6, "{grown} → {decayed}");
+        // One request every 20 ms (50 a second, a slot's worth at the 25 ms target).
         for n in 0..200 {
-            feed(&limit, "/users", ms(12), true, 1, t0 + ms(600 + n));
+            feed(&limit, "/users", ms(12), true, 1, t0 + ms(600 + 20 * n));
         }
         assert_eq!(limit.limit(), 2, "down to the minimum");
+    }
+
+    #[test]
+    fn a_busy_fast_route_keeps_room_for_a_stall_as_long_as_its_target() {
+        let limit = AdaptiveLimit::new(settings());
+        let t0 = Instant::now();
+        let us = Duration::from_micros;
+        // 4,000 requests a second of 1 ms, one in flight at a time: the target is 7 ms (twice
+        // 1 ms plus 5), so riding out a 7 ms stall takes 28 slots, not the 2 that are used.
+        for n in 0..4_000 {
+            feed(&limit, "/event", us(1_000), true, 1, t0 + us(250 * n));
+        }
+        let kept = limit.limit();
+        assert!((26..=30).contains(&kept), "{kept}");
+        // At a tenth of that rate, the room decays to a tenth.
+        for n in 0..2_000 {
+            feed(
+                &limit,
+                "/event",
+                us(1_000),
+                true,
+                1,
+                t0 + us(1_000_000 + 2_500 * n),
+            );
+        }
+        let decayed = limit.limit();
+        assert!((2..=3).contains(&decayed), "{decayed}");
     }
 
     #[test]
