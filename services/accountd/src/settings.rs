@@ -13,7 +13,7 @@
 //! | `db.migrate` | | `ACCOUNTD__DB__MIGRATE` | | true |
 //! | `max_concurrent_bulk_operations` | `maxConcurrentBulkOperations` | `ACCOUNTD__MAX_CONCURRENT_BULK_OPERATIONS` | | 10 |
 //! | `hashing.concurrent` | | `ACCOUNTD__HASHING__CONCURRENT` | | the cores, at most 4 (19 MiB each) |
-//! | `hashing.queue` | | `ACCOUNTD__HASHING__QUEUE` | | 64 |
+//! | `hashing.queue` | | `ACCOUNTD__HASHING__QUEUE` | | 64 (a bulk request's users; a single create or update waits behind one hash per thread at most) |
 //! | `hashing.wait_ms` | | `ACCOUNTD__HASHING__WAIT_MS` | | 5000 |
 //! | `limits.*` | | `ACCOUNTD__LIMITS__BODY_LIMIT_BYTES`, `…__CONCURRENCY_LIMIT`, `…__ADAPTIVE`, `…__MIN_CONCURRENCY`, `…__REQUEST_TIMEOUT`, `…__RETRY_AFTER_SECS` | | see [`Limits`] |
 //! | `connections.*` | | `ACCOUNTD__CONNECTIONS__HEADER_READ_TIMEOUT`, `…__IDLE_TIMEOUT`, `…__MAX_CONNECTIONS`, … | | see [`Connections`](platform::serve::Connections) |

@@ -3,8 +3,14 @@
 //! few threads of a [`Hasher`]: at most `concurrent` hashes at once per process, at most `queue`
 //! requests waiting, each for at most `wait`; beyond that the answer is [`HashError::Busy`] (a
 //! 429 with `Retry-After`), never unbounded memory.
+//!
+//! How long a hash may wait is its [`Patience`]: a single create or update waits behind at most
+//! one hash per thread, so that its answer comes within about two hashes whatever the load (a
+//! third create for a busy thread is refused at once rather than queued); a bulk request's
+//! users, hashed a few at a time, may wait in the queue.
 
 use std::{
+    sync::atomic::{AtomicUsize, Ordering},
     sync::{
         mpsc::{Receiver, SyncSender, TrySendError},
         Arc, Mutex,
@@ -58,6 +64,15 @@ impl Default for HashLimits {
     }
 }
 
+/// How long a hash may wait for a hashing thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patience {
+    /// Behind at most one hash per thread (a single create or update).
+    OneHash,
+    /// In the queue, within `queue` and `wait_ms` (a bulk request's users).
+    Queue,
+}
+
 /// The process's password hasher; cheap to clone (clones share the bounds and the threads).
 ///
 /// Hashes run on `concurrent` threads of its own that live as long as the hasher, each with one
@@ -68,6 +83,10 @@ impl Default for HashLimits {
 #[derive(Debug, Clone)]
 pub struct Hasher {
     jobs: SyncSender<Job>,
+    /// Jobs sent and not yet finished (waiting or running).
+    outstanding: Arc<AtomicUsize>,
+    /// How many threads hash.
+    threads: usize,
     /// How many threads hash (what [`Hasher::occupy`] must hold).
     #[cfg(test)]
     workers: usize,
@@ -102,38 +121,61 @@ impl Hasher {
         let queue = Arc::new(Mutex::new(queue));
         let wait = Duration::from_millis(limits.wait_ms);
         let workers = limits.concurrent.max(1);
+        let outstanding = Arc::new(AtomicUsize::new(0));
         for index in 0..workers {
             let queue = Arc::clone(&queue);
+            let outstanding = Arc::clone(&outstanding);
             let spawned = std::thread::Builder::new()
                 .name(format!("argon2-{index}"))
-                .spawn(move || work(&queue, wait));
+                .spawn(move || work(&queue, wait, &outstanding));
             if let Err(error) = spawned {
                 tracing::error!(%error, "cannot start a password hashing thread");
             }
         }
         Self {
             jobs,
+            outstanding,
+            threads: workers,
             #[cfg(test)]
             workers,
         }
     }
 
     /// Hashes `password` on one of the hasher's threads; returns the PHC string, or
-    /// [`HashError::Busy`] at once when every thread is busy and the queue is full, or when it
-    /// waited longer than the bound.
-    pub async fn hash(&self, password: SecretString) -> Result<String, HashError> {
+    /// [`HashError::Busy`] at once when it would wait longer than `patience` allows (every
+    /// thread busy and the queue full, or, for [`Patience::OneHash`], one hash already waiting
+    /// per thread), or when it waited longer than the bound.
+    pub async fn hash(
+        &self,
+        password: SecretString,
+        patience: Patience,
+    ) -> Result<String, HashError> {
+        let ahead = match patience {
+            Patience::OneHash => 2 * self.threads,
+            Patience::Queue => usize::MAX,
+        };
+        let admitted = self
+            .outstanding
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < ahead).then_some(n + 1)
+            });
+        if admitted.is_err() {
+            return Err(HashError::Busy);
+        }
         let (reply, answer) = oneshot::channel();
         let job = Job::Hash {
             password,
             queued: Instant::now(),
             reply,
         };
-        match self.jobs.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(HashError::Busy),
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(HashError::Failed("no hashing thread runs".to_owned()))
-            }
+        if let Err(refused) = self.jobs.try_send(job) {
+            self.outstanding.fetch_sub(1, Ordering::AcqRel);
+            return Err(match refused {
+                TrySendError::Full(_) => HashError::Busy,
+                TrySendError::Disconnected(_) => {
+                    HashError::Failed("no hashing thread runs".to_owned())
+                }
+            });
         }
         answer
             .await
@@ -148,6 +190,7 @@ impl Hasher {
             .map(|_| {
                 let (started, running) = std::sync::mpsc::channel();
                 let (guard, release) = std::sync::mpsc::channel();
+                self.outstanding.fetch_add(1, Ordering::AcqRel);
                 self.jobs
                     .send(Job::Hold { started, release })
                     .expect("the hashing threads run");
@@ -158,9 +201,10 @@ impl Hasher {
     }
 }
 
-/// One hashing thread: takes jobs until every [`Hasher`] clone is gone. Its working memory is
-/// allocated at its first hash and reused for every later one.
-fn work(queue: &Mutex<Receiver<Job>>, wait: Duration) {
+/// One hashing thread: takes jobs until every [`Hasher`] clone is gone, counting each finished
+/// one off `outstanding`. Its working memory is allocated at its first hash and reused for
+/// every later one.
+fn work(queue: &Mutex<Receiver<Job>>, wait: Duration, outstanding: &AtomicUsize) {
     let mut memory: Vec<Block> = Vec::new();
     loop {
         let job = match queue.lock() {
@@ -182,12 +226,14 @@ fn work(queue: &Mutex<Receiver<Job>>, wait: Duration) {
                     }
                     hash_in(&mut memory, &password)
                 };
+                outstanding.fetch_sub(1, Ordering::AcqRel);
                 let _ = reply.send(result);
             }
             #[cfg(test)]
             Ok(Job::Hold { started, release }) => {
                 let _ = started.send(());
                 let _ = release.recv();
+                outstanding.fetch_sub(1, Ordering::AcqRel);
             }
         }
     }
@@ -242,11 +288,11 @@ mod tests {
     async fn hashes_verify_and_are_salted() {
         let hasher = Hasher::default();
         let first = hasher
-            .hash(SecretString::from("helpmerhonda"))
+            .hash(SecretString::from("helpmerhonda"), Patience::Queue)
             .await
             .unwrap();
         let second = hasher
-            .hash(SecretString::from("helpmerhonda"))
+            .hash(SecretString::from("helpmerhonda"), Patience::Queue)
             .await
             .unwrap();
         assert!(first.starts_with("$argon2id$"), "{first}");
@@ -264,7 +310,9 @@ mod tests {
             wait_ms: 60_000,
         });
         let held = hasher.occupy();
-        let refused = hasher.hash(SecretString::from("third")).await;
+        let refused = hasher
+            .hash(SecretString::from("third"), Patience::Queue)
+            .await;
         assert!(matches!(refused, Err(HashError::Busy)), "{refused:?}");
         drop(held);
         // Freed, the threads hash again (a rendezvous queue takes a job once one waits for it).
@@ -275,7 +323,10 @@ mod tests {
     /// Hashes once a thread is back waiting for work.
     async fn wait_until_free(hasher: &Hasher) -> String {
         for _ in 0..1000 {
-            match hasher.hash(SecretString::from("again")).await {
+            match hasher
+                .hash(SecretString::from("again"), Patience::Queue)
+                .await
+            {
                 Ok(hashed) => return hashed,
                 Err(HashError::Busy) => tokio::time::sleep(Duration::from_millis(5)).await,
                 Err(other) => panic!("{other:?}"),
@@ -294,11 +345,57 @@ mod tests {
         let held = hasher.occupy();
         let late = {
             let hasher = hasher.clone();
-            tokio::spawn(async move { hasher.hash(SecretString::from("late")).await })
+            tokio::spawn(async move {
+                hasher
+                    .hash(SecretString::from("late"), Patience::Queue)
+                    .await
+            })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
         drop(held);
         assert!(matches!(late.await.unwrap(), Err(HashError::Busy)));
+    }
+
+    #[tokio::test]
+    async fn a_single_hash_waits_behind_one_hash_per_thread_at_most() {
+        let hasher = Hasher::new(&HashLimits {
+            concurrent: 1,
+            queue: 8,
+            wait_ms: 60_000,
+        });
+        let held = hasher.occupy();
+        // One may wait behind the running hash ...
+        let waiting = {
+            let hasher = hasher.clone();
+            tokio::spawn(async move {
+                hasher
+                    .hash(SecretString::from("second"), Patience::OneHash)
+                    .await
+            })
+        };
+        for _ in 0..100 {
+            if hasher.outstanding.load(Ordering::Acquire) == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // ... a third is refused at once, while a bulk request's user may still queue.
+        let third = hasher
+            .hash(SecretString::from("third"), Patience::OneHash)
+            .await;
+        assert!(matches!(third, Err(HashError::Busy)), "{third:?}");
+        let queued = {
+            let hasher = hasher.clone();
+            tokio::spawn(async move {
+                hasher
+                    .hash(SecretString::from("bulk"), Patience::Queue)
+                    .await
+            })
+        };
+        drop(held);
+        assert!(waiting.await.unwrap().is_ok());
+        assert!(queued.await.unwrap().is_ok());
+        assert_eq!(hasher.outstanding.load(Ordering::Acquire), 0);
     }
 
     #[test]

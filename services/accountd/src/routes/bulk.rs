@@ -66,7 +66,7 @@ use serde::Serialize;
 
 use crate::{
     app::AppState,
-    domain::{messages, User, UserInput},
+    domain::{messages, password::Patience, User, UserInput},
     error::UserError,
     repo::BatchOp,
     service,
@@ -186,10 +186,10 @@ struct Staged {
 async fn prepare(state: &AppState, operation: Operation, input: UserInput) -> Staged {
     let echo = input.echo();
     let job = match operation {
-        Operation::Create => service::prepare_create(state, input)
+        Operation::Create => service::prepare_create(state, input, Patience::Queue)
             .await
             .map(BatchOp::Create),
-        Operation::Update => service::prepare_update(state, None, input)
+        Operation::Update => service::prepare_update(state, None, input, Patience::Queue)
             .await
             .map(|(id, user)| BatchOp::Update(id, user)),
     };

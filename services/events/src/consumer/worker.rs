@@ -19,7 +19,8 @@
 //! 6. every `trim_interval` (when `trim_stream`), the stream is trimmed below what every group
 //!    is done with ([`super::trim`]);
 //! 7. a Redis error: log, not ready, wait `retry_period`, reconnect. Stop: finish the batch in
-//!    hand, stop reading, return.
+//!    hand (and the read in flight, whose entries Redis may already count as delivered: it
+//!    answers within the BLOCK time), stop reading, return.
 
 use std::{
     sync::{
@@ -269,11 +270,22 @@ impl Worker {
                 }
                 continue;
             }
-            let entries = tokio::select! {
-                () = stop.stopped() => return Ok(()),
-                read = self.read(&mut connection, ">", Some(self.block)) => read?,
+            let (entries, stopping) = {
+                let read = self.read(&mut connection, ">", Some(self.block));
+                tokio::pin!(read);
+                tokio::select! {
+                    read = &mut read => (read?, false),
+                    // The read may have been served already: Redis then counts its entries as
+                    // delivered to us, so dropping it would leave them read and never
+                    // acknowledged. Its answer comes within the BLOCK time; finish them.
+                    () = stop.stopped() => (read.await?, true),
+                }
             };
-            if self.process(&mut connection, &entries).await?.failed > 0 {
+            let processed = self.process(&mut connection, &entries).await?;
+            if stopping {
+                return Ok(());
+            }
+            if processed.failed > 0 {
                 retry_pending = true;
             }
             if retry_pending {
