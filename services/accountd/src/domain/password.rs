@@ -335,6 +335,16 @@ mod tests {
         panic!("no hashing thread came back");
     }
 
+    /// Hashes `password` on a task of its own.
+    fn spawn_hash(
+        hasher: &Hasher,
+        password: &'static str,
+        patience: Patience,
+    ) -> tokio::task::JoinHandle<Result<String, HashError>> {
+        let hasher = hasher.clone();
+        tokio::spawn(async move { hasher.hash(SecretString::from(password), patience).await })
+    }
+
     #[tokio::test]
     async fn a_hash_that_waited_beyond_the_bound_is_refused() {
         let hasher = Hasher::new(&HashLimits {
@@ -343,14 +353,7 @@ mod tests {
             wait_ms: 20,
         });
         let held = hasher.occupy();
-        let late = {
-            let hasher = hasher.clone();
-            tokio::spawn(async move {
-                hasher
-                    .hash(SecretString::from("late"), Patience::Queue)
-                    .await
-            })
-        };
+        let late = spawn_hash(&hasher, "late", Patience::Queue);
         tokio::time::sleep(Duration::from_millis(50)).await;
         drop(held);
         assert!(matches!(late.await.unwrap(), Err(HashError::Busy)));
@@ -365,14 +368,7 @@ mod tests {
         });
         let held = hasher.occupy();
         // One may wait behind the running hash ...
-        let waiting = {
-            let hasher = hasher.clone();
-            tokio::spawn(async move {
-                hasher
-                    .hash(SecretString::from("second"), Patience::OneHash)
-                    .await
-            })
-        };
+        let waiting = spawn_hash(&hasher, "second", Patience::OneHash);
         for _ in 0..100 {
             if hasher.outstanding.load(Ordering::Acquire) == 2 {
                 break;
@@ -384,14 +380,7 @@ mod tests {
             .hash(SecretString::from("third"), Patience::OneHash)
             .await;
         assert!(matches!(third, Err(HashError::Busy)), "{third:?}");
-        let queued = {
-            let hasher = hasher.clone();
-            tokio::spawn(async move {
-                hasher
-                    .hash(SecretString::from("bulk"), Patience::Queue)
-                    .await
-            })
-        };
+        let queued = spawn_hash(&hasher, "bulk", Patience::Queue);
         drop(held);
         assert!(waiting.await.unwrap().is_ok());
         assert!(queued.await.unwrap().is_ok());
