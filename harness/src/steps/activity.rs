@@ -1,22 +1,26 @@
-//! activity steps: a fresh activity-server per scenario, CreateEvent and ListEvents over gRPC,
-//! restarts, health, reflection and the activity-client's output; [`hostile`]: malformed
-//! messages, unread and too many `ListEvents` streams. An event is identified by its deployment
-//! and id, so the steps that check one name both where an id alone could be ambiguous.
+//! activity steps: a fresh activity-server per scenario, CreateEvent over gRPC, restarts,
+//! health and reflection; [`list`]: ListEvents and what it listed; [`client`]: runs of the
+//! activity-client and its output; [`hostile`]: malformed messages, unread and too many
+//! `ListEvents` streams. An event is identified by its deployment and id, so the steps that
+//! check one name both where an id alone could be ambiguous.
 
+mod client;
 pub mod hostile;
+mod list;
+
+use list::listed;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use activity::proto::{
-    activity_events_client::ActivityEventsClient, Deployment, EventRequest, EventResponse,
-    Timestamp,
+    activity_events_client::ActivityEventsClient, EventRequest, EventResponse, Timestamp,
 };
 use cucumber::{given, then, when};
 use futures::StreamExt as _;
 use harness::fault::{service::Service, Fault, Target as _};
 use tonic::transport::Channel;
 
-use super::world::{activity::ClientRun, MockVideoWorld};
+use super::world::MockVideoWorld;
 
 const SERVICE: &str = "activity-server";
 
@@ -291,64 +295,6 @@ fn call_fails(world: &mut MockVideoWorld, code: String, needle: String) {
     );
 }
 
-#[when(expr = "I list the events of deployment {int}")]
-async fn list_events(world: &mut MockVideoWorld, deployment: i32) {
-    let outcome = match client(world)
-        .await
-        .list_events(Deployment { id: deployment })
-        .await
-    {
-        Ok(response) => {
-            let mut stream = response.into_inner();
-            let mut events = Vec::new();
-            let mut failure = None;
-            while let Some(item) = stream.next().await {
-                match item {
-                    Ok(event) => events.push(event),
-                    Err(status) => {
-                        failure = Some(status);
-                        break;
-                    }
-                }
-            }
-            failure.map_or(Ok(events), Err)
-        }
-        Err(status) => Err(status),
-    };
-    world.activity.listed = Some(outcome);
-}
-
-pub(super) fn listed(world: &MockVideoWorld) -> &[EventRequest] {
-    match world
-        .activity
-        .listed
-        .as_ref()
-        .expect("no ListEvents call in this scenario")
-    {
-        Ok(events) => events,
-        Err(status) => panic!("ListEvents failed: {status:?}"),
-    }
-}
-
-#[then(expr = "the listed event ids are {string}")]
-fn listed_ids(world: &mut MockVideoWorld, ids: String) {
-    let expected: Vec<i32> = if ids.trim().is_empty() {
-        Vec::new()
-    } else {
-        ids.split(',')
-            .map(|id| id.trim().parse().expect("an event id"))
-            .collect()
-    };
-    let actual: Vec<i32> = listed(world).iter().map(|event| event.id).collect();
-    assert_eq!(actual, expected);
-}
-
-#[then("no events are listed")]
-fn none_listed(world: &mut MockVideoWorld) {
-    let events = listed(world);
-    assert!(events.is_empty(), "{events:?}");
-}
-
 #[when(
     expr = "{int} clients create event {int} for deployment {int} with message {string} at once, each with its own send time"
 )]
@@ -401,76 +347,6 @@ fn burst_same_answer(world: &mut MockVideoWorld) {
     assert!(answers[0].success, "{answers:?}");
 }
 
-#[then(expr = "the listed events by deployment and id are {string}")]
-fn listed_keys(world: &mut MockVideoWorld, keys: String) {
-    let actual: Vec<String> = listed(world)
-        .iter()
-        .map(|event| format!("{}/{}", event.deployment_id, event.id))
-        .collect();
-    let expected: Vec<String> = keys
-        .split(',')
-        .map(|key| key.trim().to_owned())
-        .filter(|key| !key.is_empty())
-        .collect();
-    assert_eq!(actual, expected, "deployment/id in listing order");
-}
-
-#[then(expr = "listed event {int} of deployment {int} has message {string}")]
-fn listed_event_of_deployment_is(
-    world: &mut MockVideoWorld,
-    id: i32,
-    deployment: i32,
-    message: String,
-) {
-    let matching: Vec<&EventRequest> = listed(world)
-        .iter()
-        .filter(|event| event.id == id && event.deployment_id == deployment)
-        .collect();
-    assert_eq!(
-        matching.len(),
-        1,
-        "event {id} of deployment {deployment}: {matching:?}"
-    );
-    assert_eq!(matching[0].message, message);
-}
-
-#[then(expr = "listed event {int} has message {string} and deployment {int}")]
-fn listed_event_is(world: &mut MockVideoWorld, id: i32, message: String, deployment: i32) {
-    // Ids are per deployment: look for this deployment's event `id`.
-    let event = listed(world)
-        .iter()
-        .find(|event| event.id == id && event.deployment_id == deployment)
-        .unwrap_or_else(|| panic!("event {id} of deployment {deployment} not listed"));
-    assert_eq!(
-        (event.message.as_str(), event.deployment_id),
-        (message.as_str(), deployment)
-    );
-}
-
-#[then("every listed event carries its send and receive times")]
-fn listed_timestamps(world: &mut MockVideoWorld) {
-    for event in listed(world) {
-        let timestamp = event.timestamp.as_ref().expect("a timestamp");
-        assert!(
-            timestamp.send > 0 && timestamp.receive >= timestamp.send,
-            "{event:?}"
-        );
-    }
-}
-
-#[then(expr = "listing deployment {int} fails with {word}")]
-fn list_fails(world: &mut MockVideoWorld, _deployment: i32, code: String) {
-    match world
-        .activity
-        .listed
-        .as_ref()
-        .expect("no ListEvents call in this scenario")
-    {
-        Ok(events) => panic!("ListEvents succeeded with {events:?}"),
-        Err(status) => assert_eq!(status.code(), code_named(&code), "{status:?}"),
-    }
-}
-
 #[then(expr = "the health of {string} is {word}")]
 async fn health_is(world: &mut MockVideoWorld, service: String, expected: String) {
     use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
@@ -514,189 +390,4 @@ async fn reflection_lists(world: &mut MockVideoWorld, service: String) {
         other => panic!("unexpected reflection answer {other:?}"),
     };
     assert!(names.contains(&service), "{service} not in {names:?}");
-}
-
-/// The scenario's server's gRPC port.
-fn grpc_port(world: &MockVideoWorld) -> String {
-    grpc_url(world)
-        .rsplit(':')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// Runs activity-client in-process against `port` with `arguments` (a command line).
-async fn client_run_on(port: String, arguments: &str) -> ClientRun {
-    let mut argv = vec!["activity-client".to_owned(), "-port".to_owned(), port];
-    argv.extend(split_arguments(arguments));
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    let exit_code = activity::client::main_with(argv, &mut stdout, &mut stderr).await;
-    ClientRun {
-        exit_code,
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
-}
-
-#[when(regex = r"^I run the activity client with `(.*)`$")]
-async fn run_client(world: &mut MockVideoWorld, arguments: String) {
-    let run = client_run_on(grpc_port(world), &arguments).await;
-    world.activity.previous_client = world.activity.client.replace(run);
-}
-
-#[when(
-    regex = r"^the activity server is down for (\d+) s while I run the activity client with `(.*)`$"
-)]
-async fn run_client_through_outage(
-    world: &mut MockVideoWorld,
-    seconds: u64,
-    arguments: String,
-) -> anyhow::Result<()> {
-    let port = grpc_port(world);
-    let position = world
-        .services
-        .iter()
-        .position(|service| service.name() == SERVICE)
-        .expect("a running activity-server");
-    let server = world.services.remove(position);
-    Service::new(server).inject(Fault::Stop).await?;
-    // The server comes back on the same port while the client is retrying.
-    let mut settings = harness::launch::activity::settings_for(
-        world
-            .activity
-            .db
-            .as_ref()
-            .expect("a database for activity-server"),
-    );
-    settings.port = port.parse()?;
-    let restart = async {
-        tokio::time::sleep(Duration::from_secs(seconds)).await;
-        harness::launch::activity::start_with(settings).await
-    };
-    let (run, restarted) = tokio::join!(client_run_on(port, &arguments), restart);
-    let service = restarted?;
-    world.base_url = service.admin_url();
-    world.services.push(service);
-    world.activity.previous_client = world.activity.client.replace(run);
-    Ok(())
-}
-
-/// Splits a command line on spaces, keeping 'single-quoted' parts whole (as a shell would).
-fn split_arguments(line: &str) -> Vec<String> {
-    let mut arguments = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    for character in line.chars() {
-        match character {
-            '\'' => quoted = !quoted,
-            ' ' if !quoted => {
-                if !current.is_empty() {
-                    arguments.push(std::mem::take(&mut current));
-                }
-            }
-            other => current.push(other),
-        }
-    }
-    if !current.is_empty() {
-        arguments.push(current);
-    }
-    arguments
-}
-
-fn client_run(world: &MockVideoWorld) -> &ClientRun {
-    world
-        .activity
-        .client
-        .as_ref()
-        .expect("the activity client has not run in this scenario")
-}
-
-#[then(expr = "the client exits with status {int}")]
-fn client_exit(world: &mut MockVideoWorld, code: i32) {
-    let run = client_run(world);
-    assert_eq!(run.exit_code, code, "{run:?}");
-}
-
-#[then(expr = "the client prints a line starting with {string}")]
-fn client_prints(world: &mut MockVideoWorld, prefix: String) {
-    let run = client_run(world);
-    assert!(
-        run.stdout.lines().any(|line| line.starts_with(&prefix)),
-        "{prefix:?} in {run:?}"
-    );
-}
-
-#[then(expr = "the client prints a line containing {string}")]
-fn client_prints_containing(world: &mut MockVideoWorld, needle: String) {
-    let run = client_run(world);
-    assert!(
-        run.stdout.lines().any(|line| line.contains(&needle)),
-        "{needle:?} in {run:?}"
-    );
-}
-
-#[then(expr = "the client prints {int} lines starting with {string}")]
-fn client_prints_count(world: &mut MockVideoWorld, count: usize, prefix: String) {
-    let run = client_run(world);
-    let matching = run
-        .stdout
-        .lines()
-        .filter(|line| line.starts_with(&prefix))
-        .count();
-    assert_eq!(matching, count, "{prefix:?} in {run:?}");
-}
-
-#[then(expr = "the client reports an error containing {string}")]
-fn client_error(world: &mut MockVideoWorld, needle: String) {
-    let run = client_run(world);
-    assert!(run.stderr.contains(&needle), "{needle:?} not in {run:?}");
-    assert_eq!(
-        run.stderr.trim().lines().count(),
-        1,
-        "a one-line reason: {run:?}"
-    );
-}
-
-#[then(expr = "the client noted at least {int} retry/retries of its create")]
-fn client_retried(world: &mut MockVideoWorld, at_least: usize) {
-    let run = client_run(world);
-    let notes = run
-        .stderr
-        .lines()
-        .filter(|line| line.starts_with("CreateEvent failed ("))
-        .count();
-    assert!(notes >= at_least, "{notes} retries noted: {run:?}");
-}
-
-#[then(expr = "the client's last error line contains {string}")]
-fn client_last_error(world: &mut MockVideoWorld, needle: String) {
-    let run = client_run(world);
-    let last = run.stderr.lines().last().unwrap_or_default();
-    assert!(
-        last.contains(&needle),
-        "{needle:?} not in {last:?}: {run:?}"
-    );
-}
-
-#[then("the client prints what it printed on its previous run")]
-fn client_prints_the_same(world: &mut MockVideoWorld) {
-    let run = client_run(world);
-    let previous = world
-        .activity
-        .previous_client
-        .as_ref()
-        .expect("two activity-client runs in this scenario");
-    assert_eq!(run.stdout, previous.stdout, "{previous:?} then {run:?}");
-}
-
-#[then(expr = "every line the client prints is a JSON object with {string}")]
-fn client_json(world: &mut MockVideoWorld, key: String) {
-    let run = client_run(world);
-    assert!(!run.stdout.trim().is_empty(), "no output: {run:?}");
-    for line in run.stdout.lines() {
-        let value: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|error| panic!("{line:?}: {error}"));
-        assert!(value.get(&key).is_some(), "{key:?} not in {line}");
-    }
 }
