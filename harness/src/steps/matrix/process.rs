@@ -68,6 +68,7 @@ pub async fn start(world: &mut MockVideoWorld, service: Service) -> anyhow::Resu
         chart,
         memory_kib: memory_limit_kib,
         cpu_millis: cpu_limit_millis,
+        settings,
     } = chart_limits(service)?;
     let port = free_port()?;
     let base_url = format!("http://127.0.0.1:{port}");
@@ -123,7 +124,7 @@ pub async fn start(world: &mut MockVideoWorld, service: Service) -> anyhow::Resu
     // As deployed: the bounds its chart tunes (accountd's hashing threads, sized to its CPU
     // limit; the users service's concurrency floor). Addresses, ports, log levels and what a
     // scenario set stay the harness's own.
-    for (key, value) in chart_settings(chart)? {
+    for (key, value) in settings {
         let set = spec.env.iter().any(|(name, _)| *name == key);
         if !set && TUNED_SETTINGS.iter().any(|part| key.contains(part)) {
             spec = spec.env(key, value);
@@ -359,8 +360,8 @@ async fn wait_ok(world: &MockVideoWorld, url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The `resources.limits` of a service's Helm chart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The `resources.limits` of a service's Helm chart, and the container environment it gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChartLimits {
     /// The chart (`helm/<chart>/values.yaml`).
     pub chart: &'static str,
@@ -368,9 +369,11 @@ pub struct ChartLimits {
     pub memory_kib: u64,
     /// `resources.limits.cpu`, in millicores.
     pub cpu_millis: u32,
+    /// `settings`: the container's environment, in order.
+    pub settings: Vec<(String, String)>,
 }
 
-/// The Helm chart of `service` and its `resources.limits`.
+/// The Helm chart of `service`: its `resources.limits` and `settings`.
 pub fn chart_limits(service: Service) -> anyhow::Result<ChartLimits> {
     let chart = match service {
         Service::Suggestions => "users",
@@ -385,6 +388,7 @@ pub fn chart_limits(service: Service) -> anyhow::Result<ChartLimits> {
         chart,
         memory_kib: quantity_kib(&limit("memory")?)?,
         cpu_millis: harness::launch::cpu_limit::millicores(&limit("cpu")?)?,
+        settings: values_section(&text, &["settings"]),
     })
 }
 
@@ -470,12 +474,6 @@ fn values_section(values: &str, section: &[&str]) -> Vec<(String, String)> {
 /// The parts of a setting's name that make a matrix process take it from its chart: the bounds
 /// a chart tunes to its resources.
 const TUNED_SETTINGS: &[&str] = &["__HASHING__", "__LIMITS__"];
-
-/// The container environment a chart gives its service (`settings` in its values).
-pub fn chart_settings(chart: &str) -> anyhow::Result<Vec<(String, String)>> {
-    let (_, text) = chart_values(chart)?;
-    Ok(values_section(&text, &["settings"]))
-}
 
 /// A Kubernetes memory quantity (`128Mi`, `1Gi`, `500M`, `134217728`) in KiB.
 fn quantity_kib(quantity: &str) -> anyhow::Result<u64> {

@@ -321,6 +321,44 @@ fn open_spec(rate: u32, window: Duration) -> LoadSpec {
     }
 }
 
+/// The service's concurrency limit before and after a run, as `/metrics` said (`?` when it
+/// did not: activity-server's gRPC limit is not published there).
+struct LimitSpan {
+    before: Option<String>,
+    after: Option<String>,
+}
+
+impl std::fmt::Display for LimitSpan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "concurrency limit {} before, {} after",
+            self.before.as_deref().unwrap_or("?"),
+            self.after.as_deref().unwrap_or("?")
+        )
+    }
+}
+
+/// `workload` at `rate` a second over `window` (the open model), with the service's
+/// concurrency limit read before and after.
+async fn open_run(
+    world: &MockVideoWorld,
+    workload: &Workload,
+    rate: u32,
+    window: Duration,
+) -> (LoadReport, LimitSpan) {
+    let before = concurrency_limit(world).await;
+    let report = run(
+        workload,
+        open_spec(rate, window),
+        false,
+        &world.overload.next,
+    )
+    .await;
+    let after = concurrency_limit(world).await;
+    (report, LimitSpan { before, after })
+}
+
 /// Fails when the generator offered less than [`OFFERED_SHARE`] of what was due.
 fn ensure_offered(report: &LoadReport, rate: u32, window: Duration) -> anyhow::Result<()> {
     let due = f64::from(rate) * window.as_secs_f64();
@@ -338,26 +376,16 @@ fn ensure_offered(report: &LoadReport, rate: u32, window: Duration) -> anyhow::R
 async fn measure_unloaded(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     let rate = ((world.overload.capacity * UNLOADED_SHARE).round() as u32).max(1);
     let workload = workload(world, &world.overload.workload.clone()).await?;
-    let limit_before = concurrency_limit(world).await;
-    let report = run(
-        &workload,
-        open_spec(rate, UNLOADED_WINDOW),
-        false,
-        &world.overload.next,
-    )
-    .await;
-    let limit_after = concurrency_limit(world).await;
+    let (report, limits) = open_run(world, &workload, rate, UNLOADED_WINDOW).await;
     ensure_offered(&report, rate, UNLOADED_WINDOW)?;
     anyhow::ensure!(
         report.errors == 0,
         "requests failed at a fifth of the capacity ({rate}/s): {:?} (p50 {}, p99 {}, max {}; \
-         concurrency limit {} before, {} after)",
+         {limits})",
         report.errors_by_class,
         format_latency(report.p50),
         format_latency(report.p99),
         format_latency(report.max),
-        limit_before.as_deref().unwrap_or("?"),
-        limit_after.as_deref().unwrap_or("?")
     );
     world.overload.unloaded_p99 = Some(report.p99);
     note(
@@ -389,19 +417,11 @@ async fn overload(world: &mut MockVideoWorld, name: String, seconds: u64) -> any
         .ok_or_else(|| anyhow::anyhow!("{} is not running", process.service))?;
     memory::reset_peak(pid);
     let sampler = memory::Sampler::start(pid, RSS_INTERVAL);
-    let limit_before = concurrency_limit(world).await;
     let begin = Instant::now();
     let (service_cpu, own_cpu) = (cpu_time(&pid.to_string()), cpu_time("self"));
-    let report = run(
-        &workload,
-        open_spec(rate, window),
-        false,
-        &world.overload.next,
-    )
-    .await;
+    let (report, limits) = open_run(world, &workload, rate, window).await;
     let took = begin.elapsed();
     let service_cpu = cpu_time(&pid.to_string()).saturating_sub(service_cpu);
-    let limit_after = concurrency_limit(world).await;
     let own_cpu = cpu_time("self").saturating_sub(own_cpu);
     let samples = sampler.finish();
     // The kernel's peak where it could be reset, else the sampler's.
@@ -431,13 +451,11 @@ async fn overload(world: &mut MockVideoWorld, name: String, seconds: u64) -> any
     note(
         world,
         format!(
-            "CPU during the overload: service {:.1} s, generator (and in-process companions) {:.1} s, of {:.1} s × {} cores; concurrency limit {} before, {} after",
+            "CPU during the overload: service {:.1} s, generator (and in-process companions) {:.1} s, of {:.1} s × {} cores; {limits}",
             service_cpu.as_secs_f64(),
             own_cpu.as_secs_f64(),
             took.as_secs_f64(),
             std::thread::available_parallelism().map_or(1, usize::from),
-            limit_before.as_deref().unwrap_or("?"),
-            limit_after.as_deref().unwrap_or("?")
         ),
     );
     let offered = ensure_offered(&report, rate, window);

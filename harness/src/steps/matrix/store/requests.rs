@@ -293,6 +293,29 @@ pub(super) fn reset_event() -> EventRequest {
     }
 }
 
+/// The copies of `written` among the listed `items` (those with its `key`), each checked whole:
+/// its `fields` read back as written; an error names the half-written `what`.
+fn whole_copies(
+    items: &Value,
+    written: &Value,
+    key: &str,
+    fields: &[&str],
+    what: &str,
+) -> anyhow::Result<usize> {
+    let items = items.as_array().map(Vec::as_slice).unwrap_or_default();
+    let copies: Vec<&Value> = items
+        .iter()
+        .filter(|item| item[key] == written[key])
+        .collect();
+    for copy in &copies {
+        anyhow::ensure!(
+            fields.iter().all(|field| copy[field] == written[field]),
+            "a half-written {what}: {copy}"
+        );
+    }
+    Ok(copies.len())
+}
+
 /// How many copies of the cell's write the store holds, each checked whole; an error when one
 /// is not.
 pub(super) async fn stored_copies(
@@ -314,34 +337,21 @@ pub(super) async fn stored_copies(
     };
     match service {
         Service::Accountd => {
+            let (_, user) = write_of(world, service)?;
             let listed = get("/users").await?;
-            let users = listed["users"].as_array().cloned().unwrap_or_default();
-            let copies: Vec<&Value> = users
-                .iter()
-                .filter(|user| user["email"] == "matrix-reset@example.com")
-                .collect();
-            for copy in &copies {
-                anyhow::ensure!(
-                    copy["name"] == "Matrix Reset" && copy["role"] == 1,
-                    "a half-written user: {copy}"
-                );
-            }
-            Ok(copies.len())
+            whole_copies(&listed["users"], &user, "email", &["name", "role"], "user")
         }
         Service::Movies => {
+            let (_, body) = write_of(world, service)?;
             let listed = get("/movies").await?;
-            let movies = listed["data"].as_array().cloned().unwrap_or_default();
-            let copies: Vec<&Value> = movies
-                .iter()
-                .filter(|movie| movie["title"] == "Matrix Reset")
-                .collect();
-            for copy in &copies {
-                anyhow::ensure!(
-                    copy["director"] == "R. Set" && copy["rating"] == "7.7",
-                    "a half-written movie: {copy}"
-                );
-            }
-            Ok(copies.len())
+            let movie = &body["data"];
+            whole_copies(
+                &listed["data"],
+                movie,
+                "title",
+                &["director", "rating"],
+                "movie",
+            )
         }
         Service::ActivityServer => {
             let (listed, _) = list_events(world, DEPLOYMENT).await;
