@@ -148,6 +148,10 @@ Then, in another terminal:
     #[command(subcommand)]
     Bench(crate::bench::args::BenchTarget),
 
+    /// Regenerate the committed OpenAPI documents (docs/openapi/) from the code.
+    #[command(long_about = crate::openapi::LONG_ABOUT)]
+    Openapi,
+
     /// Build static x86_64 and armv7 images of every deployable and smoke-test each.
     #[command(long_about = crate::images::LONG_ABOUT)]
     Images(crate::images::ImagesArgs),

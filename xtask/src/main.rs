@@ -1,5 +1,5 @@
 //! `cargo xtask`: the project's tasks in Rust (bootstrap, doctor, ci, up, bench, and delivery:
-//! images, tag, push, deploy, rollback, status).
+//! images, tag, push, deploy, rollback, status; openapi).
 //!
 //! Run `cargo xtask --help` for the stages and examples. Every external command goes through the
 //! [`runner::Runner`] seam, which echoes it before running it and lets unit tests assert the exact
@@ -16,6 +16,7 @@ mod deploy;
 mod deployables;
 mod doctor;
 mod images;
+mod openapi;
 mod paths;
 mod probe;
 mod progress;
@@ -73,6 +74,7 @@ async fn main() -> ExitCode {
         Command::Smoke(args) => cluster::suite::smoke(&runner, args).await,
         Command::Chaos(args) => cluster::suite::chaos(&runner, args).await,
         Command::Bench(target) => bench::run(&runner, target).await,
+        Command::Openapi => openapi::run(&runner),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

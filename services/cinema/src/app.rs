@@ -31,6 +31,7 @@ use platform::{
     health::Readiness,
     http::{with_middleware, ApiError, Limits},
     idempotency::{idempotent, Idempotency, MemoryStore, Policy},
+    openapi::{Routes, DOCUMENT_PATH},
     serve::{serve, ServeOptions},
 };
 use secrecy::ExposeSecret as _;
@@ -142,11 +143,12 @@ pub fn router_with_auth(
 }
 
 /// `service`'s router over `repos`: its routes (their writes once per `Idempotency-Key`, kept
-/// in `repos.idempotency`), health and metrics, a 404 JSON fallback, the platform middleware, and the original's URL-format handling (a `.json`-style suffix on the
-/// last path segment is ignored for routing, as chi's `URLFormat` did). With a `verifier`,
-/// every write needs a valid bearer token for the service's [`audience`]
-/// ([`auth::require_token`] with [`Guard::Writes`]); reads stay open. The users
-/// service reaches the other three through `upstream` for its suggestions.
+/// in `repos.idempotency`), health and metrics, its OpenAPI document at `/openapi.json`
+/// ([`crate::openapi`]), a 404 JSON fallback, the platform middleware, and the original's
+/// URL-format handling (a `.json`-style suffix on the last path segment is ignored for routing,
+/// as chi's `URLFormat` did). With a `verifier`, every write needs a valid bearer token for the
+/// service's [`audience`] ([`auth::require_token`] with [`Guard::Writes`]); reads stay open.
+/// The users service reaches the other three through `upstream` for its suggestions.
 pub fn build_router(
     service: Service,
     repos: &Repos,
@@ -155,6 +157,21 @@ pub fn build_router(
     verifier: Option<Verifier>,
     upstream: Arc<Upstream>,
 ) -> Router {
+    build_routes(service, repos, readiness, limits, verifier, upstream)
+        .into_parts()
+        .0
+}
+
+/// [`build_router`], with the paths it routes (to hold them to the service's OpenAPI document,
+/// [`crate::openapi::document`], served at `/openapi.json`).
+pub fn build_routes(
+    service: Service,
+    repos: &Repos,
+    readiness: Readiness,
+    limits: &Limits,
+    verifier: Option<Verifier>,
+    upstream: Arc<Upstream>,
+) -> Routes {
     let retry_after_secs = limits.retry_after_secs;
     let routes = match service {
         Service::Movies => movies::routes::router(Collection {
@@ -178,22 +195,32 @@ pub fn build_router(
         ),
     };
     // Inside auth (a refused token never reaches the key store), outside the handlers.
-    let routes = routes.route_layer(axum::middleware::from_fn_with_state(
-        repos.idempotency.clone(),
-        idempotent,
-    ));
+    let routes = routes.map(|routes| {
+        routes.route_layer(axum::middleware::from_fn_with_state(
+            repos.idempotency.clone(),
+            idempotent,
+        ))
+    });
     // Outside the idempotency layer (its key store is MongoDB too): while the background
     // checks find MongoDB unreachable, requests are refused at once, not after its timeouts.
-    let routes = routes.route_layer(axum::middleware::from_fn_with_state(
-        readiness.clone(),
-        platform::health::refuse_while_unreachable,
-    ));
-    let inner = routes
+    let routes = routes.map(|routes| {
+        routes.route_layer(axum::middleware::from_fn_with_state(
+            readiness.clone(),
+            platform::health::refuse_while_unreachable,
+        ))
+    });
+    // The document needs no store: served even while MongoDB is unreachable.
+    let document = platform::openapi::route(&crate::openapi::document(service));
+    routes
         .merge(crate::health::routes(readiness))
-        .fallback(not_found);
-    let inner = auth::protect(inner, verifier, Guard::Writes);
-    let inner = with_middleware(inner, service.name(), limits);
-    Router::new().fallback_service(tower::util::MapRequestLayer::new(strip_format).layer(inner))
+        .route(DOCUMENT_PATH, document)
+        .map(|inner| {
+            let inner = inner.fallback(not_found);
+            let inner = auth::protect(inner, verifier, Guard::Writes);
+            let inner = with_middleware(inner, service.name(), limits);
+            Router::new()
+                .fallback_service(tower::util::MapRequestLayer::new(strip_format).layer(inner))
+        })
 }
 
 async fn not_found(uri: Uri) -> ApiError {
@@ -201,8 +228,11 @@ async fn not_found(uri: Uri) -> ApiError {
 }
 
 /// Drops a format suffix from the last path segment (`/movies/<id>.json` → `/movies/<id>`),
-/// from its first dot on, as chi's `URLFormat` middleware did.
+/// from its first dot on, as chi's `URLFormat` middleware did; `/openapi.json` is kept as is.
 pub fn strip_format_from_path(path: &str) -> Option<String> {
+    if path == DOCUMENT_PATH {
+        return None;
+    }
     let last_slash = path.rfind('/')?;
     let dot = path[last_slash..].find('.')?;
     Some(path[..last_slash + dot].to_owned())
@@ -465,5 +495,6 @@ mod tests {
         );
         assert_eq!(strip_format_from_path("/v1.2/movies"), None);
         assert_eq!(strip_format_from_path("/movies"), None);
+        assert_eq!(strip_format_from_path(DOCUMENT_PATH), None);
     }
 }

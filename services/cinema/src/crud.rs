@@ -21,6 +21,7 @@ use platform::{
     idempotency::{self, Key},
 };
 use serde::{de::DeserializeOwned, Serialize};
+use utoipa::ToSchema;
 
 use crate::{
     envelope::{self, Incoming},
@@ -37,11 +38,11 @@ pub trait Resource: Record {
     /// The singular noun used in error messages (`movie`, `showtime`, …).
     const NOUN: &'static str;
     /// The JSON shape (`id` as hex, `createdon` as RFC 3339).
-    type Json<'a>: Serialize
+    type Json<'a>: Serialize + ToSchema
     where
         Self: 'a;
     /// What a `POST` body's `data` may hold; `Default` is the all-empty document.
-    type Input: DeserializeOwned + Default + Send + 'static;
+    type Input: DeserializeOwned + Default + Send + ToSchema + 'static;
 
     /// The JSON view of this document.
     fn to_json(&self) -> Self::Json<'_>;

@@ -5,23 +5,28 @@
 //!   else 503 JSON naming the reason (the original's `500 error: <err>` was a defect);
 //! - `GET /livez`, `GET /readyz`: the platform's, like every other service;
 //! - `GET /metrics`: Prometheus text.
+//!
+//! Each also answers `HEAD` (axum's `get`).
 
 use axum::{
     extract::State,
     http::{header, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
-    Router,
 };
-use platform::health::Readiness;
+use platform::{health::Readiness, openapi::Routes};
 
 /// The health and metrics routes.
-pub fn routes(readiness: Readiness) -> Router {
-    Router::new()
+pub fn routes(readiness: Readiness) -> Routes {
+    Routes::new()
         .route("/healthz", get(healthz))
         .route("/healthy", get(healthy).with_state(readiness.clone()))
         .route("/metrics", get(platform::metrics::handler))
-        .merge(platform::health::routes(readiness))
+        .route("/livez", get(platform::health::livez))
+        .route(
+            "/readyz",
+            get(platform::health::readyz).with_state(readiness),
+        )
 }
 
 fn ok() -> Response {

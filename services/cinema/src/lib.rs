@@ -10,6 +10,8 @@
 //! - [`users::suggestions`]: `GET /users/{id}/suggestions`, ranked from the other three
 //!   services' lists, fetched over HTTP with a deadline and bounded retries (502/504, never a
 //!   hang).
+//! - [`openapi`]: each service's OpenAPI document, served at `/openapi.json` and committed
+//!   under `docs/openapi/`.
 //! - Auth: [`platform::auth`] (HS256 bearer tokens, audience = the service's name) on every
 //!   write when a JWT secret is configured; `mockvideo-token` mints them.
 //! - Retries: every write takes an `Idempotency-Key` ([`platform::idempotency`]; keys kept in
@@ -27,6 +29,7 @@ pub mod health;
 pub mod metrics;
 pub mod movies;
 pub mod object_id;
+pub mod openapi;
 pub mod repo;
 pub mod seed;
 pub mod service;
@@ -35,6 +38,6 @@ pub mod showtimes;
 pub mod timestamp;
 pub mod users;
 
-pub use app::{audience, build_router, router, router_with_auth, App, Repos};
+pub use app::{audience, build_router, build_routes, router, router_with_auth, App, Repos};
 pub use service::Service;
 pub use settings::Settings;

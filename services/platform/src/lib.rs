@@ -22,6 +22,7 @@ pub mod http;
 pub mod idempotency;
 pub mod metrics;
 pub mod mysql;
+pub mod openapi;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;

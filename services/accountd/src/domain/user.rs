@@ -9,11 +9,12 @@ pub const MAX_CHARS: usize = 255;
 
 /// A user as the API returns it. Field order is the JSON key order of the seed; there is no
 /// password field, so no response can ever carry one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     /// The user's account.
     pub accountid: i64,
     /// `/users/<id>`.
+    #[schema(example = "/users/1")]
     pub href: String,
     /// The user's id.
     pub id: i64,

@@ -75,7 +75,7 @@ use crate::{
 pub const BULK_HEADER: &str = "bulk-request";
 
 /// The response body of a bulk request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BulkResponse {
     /// 201/200 when every item succeeded, else 409.
     pub overallstatus: u16,
@@ -84,7 +84,7 @@ pub struct BulkResponse {
 }
 
 /// The outcome for one user of a bulk request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BulkResult {
     /// The status this user alone would have had (a duplicate e-mail is 400, as in the seed).
     pub httpstatus: u16,

@@ -29,7 +29,7 @@ use axum::{
     routing::{any, get, MethodRouter},
     Router,
 };
-use platform::{auth::Guard, http::ApiError};
+use platform::{auth::Guard, http::ApiError, openapi::Routes};
 
 pub use bulk::{parse_go_bool, BulkResponse, BulkResult, BULK_HEADER};
 pub use users::{UsersBody, ALLOWED_METHODS};
@@ -94,40 +94,51 @@ async fn record_user_request(req: Request, next: Next) -> Response {
     response
 }
 
-/// The complete application: routes, state and the platform middleware stack (request ids,
-/// tracing, metrics, limits). Tests drive it with `router(state).oneshot(request)`.
-pub fn router(state: AppState) -> Router {
-    let limits = state.limits.clone();
-    let verifier = state.verifier.clone();
-    let users = Router::new()
+/// Every route with its handler and state, and the paths routed (the OpenAPI document's tests
+/// hold the two to each other); no fallback, authentication or middleware yet.
+pub fn routes(state: AppState) -> Routes {
+    let users = Routes::new()
         .route("/users", users_collection())
         .route("/users/", users_collection())
         .route("/users/{id}", users_item())
         .route("/users/{id}/", users_item())
-        // Inside the timing, so a replayed answer is timed too.
-        .route_layer(middleware::from_fn_with_state(
-            state.idempotency.clone(),
-            platform::idempotency::idempotent,
-        ))
-        // Outside the idempotency layer: its key store is MySQL too.
-        .route_layer(middleware::from_fn_with_state(
-            state.readiness.clone(),
-            platform::health::refuse_while_unreachable,
-        ))
-        .route_layer(middleware::from_fn(record_user_request));
-    let app = Router::new()
+        .map(|users| {
+            users
+                // Inside the timing, so a replayed answer is timed too.
+                .route_layer(middleware::from_fn_with_state(
+                    state.idempotency.clone(),
+                    platform::idempotency::idempotent,
+                ))
+                // Outside the idempotency layer: its key store is MySQL too.
+                .route_layer(middleware::from_fn_with_state(
+                    state.readiness.clone(),
+                    platform::health::refuse_while_unreachable,
+                ))
+                .route_layer(middleware::from_fn(record_user_request))
+        });
+    Routes::new()
         .merge(users)
         .route("/accountdhealth", any(health))
         .route(
             "/metrics",
             get(platform::metrics::handler).fallback(get_only),
         )
-        .route("/openapi.json", get(openapi::handler).fallback(get_only))
+        .route(
+            platform::openapi::DOCUMENT_PATH,
+            platform::openapi::route(&openapi::document()),
+        )
         .route("/livez", get(platform::health::livez).fallback(get_only))
         .route("/readyz", get(platform::health::readyz).fallback(get_only))
-        .fallback(fallback)
-        .with_state(state);
-    let app = platform::auth::protect(app, verifier, Guard::AllBut(OPEN_PATHS));
+        .with_state(state)
+}
+
+/// The complete application: routes, state and the platform middleware stack (request ids,
+/// tracing, metrics, limits). Tests drive it with `router(state).oneshot(request)`.
+pub fn router(state: AppState) -> Router {
+    let limits = state.limits.clone();
+    let verifier = state.verifier.clone();
+    let (app, _) = routes(state).into_parts();
+    let app = platform::auth::protect(app.fallback(fallback), verifier, Guard::AllBut(OPEN_PATHS));
     platform::http::with_middleware(app, SERVICE, &limits)
 }
 

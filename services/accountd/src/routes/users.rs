@@ -23,7 +23,7 @@ use crate::{
 pub const ALLOWED_METHODS: &str = "GET, POST, PUT, DELETE";
 
 /// The body of `GET /users`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UsersBody {
     /// Every user, ordered by id.
     pub users: Vec<User>,

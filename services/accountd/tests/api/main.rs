@@ -7,7 +7,6 @@ mod bulk;
 mod delete;
 mod get;
 mod helpers;
-mod openapi;
 mod operations;
 mod post;
 mod put;

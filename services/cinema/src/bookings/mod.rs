@@ -5,6 +5,7 @@ pub mod routes;
 
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{
     crud::Resource,
@@ -30,20 +31,28 @@ pub struct Booking {
 }
 
 /// A booking in JSON.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Booking)]
 pub struct BookingJson<'a> {
+    /// The id: 24 lower-case hexadecimal digits.
     #[serde(serialize_with = "crate::object_id::serialize_hex")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{24}$")]
     id: &'a ObjectId,
+    /// The user's id (not checked).
     userid: &'a str,
+    /// The showtime's id (not checked).
     showtimeid: &'a str,
+    /// Movie ids (not checked); `null` when the client sent none.
+    #[schema(value_type = Option<Vec<String>>, required = true)]
     movies: &'a Option<Vec<String>>,
 }
 
 /// A `POST /bookings` body's `data`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct NewBooking {
-    /// Ignored (validated only).
+    /// Ignored (validated only): empty, `null` or 24 hexadecimal digits.
+    #[schema(value_type = Option<String>, pattern = "^([0-9a-fA-F]{24})?$", default = json!(null))]
     pub id: ClientId,
     /// The user's id.
     pub userid: Option<String>,

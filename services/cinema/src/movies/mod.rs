@@ -5,6 +5,7 @@ pub mod routes;
 
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{
     crud::Resource,
@@ -34,23 +35,33 @@ pub struct Movie {
 }
 
 /// A movie in JSON.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Movie)]
 pub struct MovieJson<'a> {
+    /// The id: 24 lower-case hexadecimal digits.
     #[serde(serialize_with = "crate::object_id::serialize_hex")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{24}$")]
     id: &'a ObjectId,
+    /// The title.
     title: &'a str,
+    /// The director.
     director: &'a str,
+    /// The rating, e.g. `"8.0"` (any text).
     rating: &'a str,
+    /// When it was created (RFC 3339, UTC); `0001-01-01T00:00:00Z` when the stored document has
+    /// no time.
     #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     createdon: &'a Option<DateTime>,
 }
 
 /// A `POST /movies` body's `data`. Unknown keys are ignored; a given `id` or `createdon` must be
 /// well-formed but is replaced.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct NewMovie {
-    /// Ignored (validated only).
+    /// Ignored (validated only): empty, `null` or 24 hexadecimal digits.
+    #[schema(value_type = Option<String>, pattern = "^([0-9a-fA-F]{24})?$", default = json!(null))]
     pub id: ClientId,
     /// The title.
     pub title: Option<String>,
@@ -58,7 +69,8 @@ pub struct NewMovie {
     pub director: Option<String>,
     /// The rating.
     pub rating: Option<String>,
-    /// Ignored (validated only).
+    /// Ignored (validated only): `null` or an RFC 3339 time.
+    #[schema(value_type = Option<String>, format = DateTime, default = json!(null))]
     pub createdon: ClientTime,
 }
 

@@ -5,6 +5,7 @@ pub mod routes;
 
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{
     crud::Resource,
@@ -31,25 +32,36 @@ pub struct Showtime {
 }
 
 /// A showtime in JSON.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Showtime)]
 pub struct ShowtimeJson<'a> {
+    /// The id: 24 lower-case hexadecimal digits.
     #[serde(serialize_with = "crate::object_id::serialize_hex")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{24}$")]
     id: &'a ObjectId,
+    /// The day as the client wrote it, e.g. `2016-08-15` (not checked).
     date: &'a str,
+    /// When it was created (RFC 3339, UTC); `0001-01-01T00:00:00Z` when the stored document has
+    /// no time.
     #[serde(serialize_with = "crate::timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     createdon: &'a Option<DateTime>,
+    /// Movie ids (not checked); `null` when the client sent none.
+    #[schema(value_type = Option<Vec<String>>, required = true)]
     movies: &'a Option<Vec<String>>,
 }
 
 /// A `POST /showtimes` body's `data`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct NewShowtime {
-    /// Ignored (validated only).
+    /// Ignored (validated only): empty, `null` or 24 hexadecimal digits.
+    #[schema(value_type = Option<String>, pattern = "^([0-9a-fA-F]{24})?$", default = json!(null))]
     pub id: ClientId,
-    /// The day.
+    /// The day, e.g. `2016-08-15` (stored as sent, not checked).
     pub date: Option<String>,
-    /// Ignored (validated only).
+    /// Ignored (validated only): `null` or an RFC 3339 time.
+    #[schema(value_type = Option<String>, format = DateTime, default = json!(null))]
     pub createdon: ClientTime,
     /// Movie ids.
     pub movies: Option<Vec<String>>,

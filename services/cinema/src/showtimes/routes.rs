@@ -1,29 +1,45 @@
 //! `GET|POST /showtimes` (also `/showtimes/`), `GET /showtimes/{date}` (the first showtime of
-//! that day; 404 when none), `DELETE /showtimes/{id}`.
+//! that day; 404 when none), `DELETE /showtimes/{id}`, and their OpenAPI description
+//! ([`document`]).
 
-use axum::{extract::State, response::Response, routing::get, Router};
-use platform::http::{ApiError, Path};
+use axum::{extract::State, response::Response, routing::get};
+use platform::{
+    http::{ApiError, Path},
+    openapi::{error_response, Routes},
+};
+use utoipa::openapi::{
+    path::{HttpMethod, OperationBuilder},
+    schema::{ObjectBuilder, Type},
+    OpenApi,
+};
 
 use super::Showtime;
 use crate::{
     crud::{self, Collection, Resource as _},
     envelope,
     error::store_error,
+    openapi::{path_parameter, Crud, Document},
+    Service,
 };
 
+/// The collection path and its trailing-slash alias.
+const COLLECTION: [&str; 2] = ["/showtimes", "/showtimes/"];
+/// One path for both: `GET` takes a date, `DELETE` an id.
+const ONE: &str = "/showtimes/{date_or_id}";
+
 /// The showtimes routes over `store`.
-pub fn router(store: Collection<Showtime>) -> Router {
+pub fn router(store: Collection<Showtime>) -> Routes {
     let collection = || {
         get(crud::list::<Showtime>)
             .post(crud::create::<Showtime>)
             .head(|| async { crud::method_not_allowed("GET, POST") })
             .fallback(|| async { crud::method_not_allowed("GET, POST") })
     };
-    Router::new()
-        .route("/showtimes", collection())
-        .route("/showtimes/", collection())
+    Routes::new()
+        .route(COLLECTION[0], collection())
+        .route(COLLECTION[1], collection())
         .route(
-            "/showtimes/{date_or_id}",
+            ONE,
             get(get_by_date)
                 .delete(crud::delete::<Showtime>)
                 .head(|| async { crud::method_not_allowed("GET, DELETE") })
@@ -42,4 +58,38 @@ async fn get_by_date(
         Ok(None) => Err(ApiError::not_found(format!("no showtime on {date:?}"))),
         Err(error) => Err(store_error(error, store.retry_after_secs)),
     }
+}
+
+/// The showtimes service's OpenAPI document.
+pub fn document() -> OpenApi {
+    let mut doc = Document::new();
+    let showtimes = Crud::of::<Showtime>(&mut doc);
+    showtimes.add_collection(&mut doc, &COLLECTION);
+    let by_date = OperationBuilder::new()
+        .summary(Some("The first showtime of a day"))
+        .description(Some(
+            "The first showtime (in insertion order) whose `date` is exactly the path text: \
+             no date format is checked, so any other text is simply not found.",
+        ))
+        .parameter(path_parameter(
+            "date_or_id",
+            "The day, as the showtimes were created with it, e.g. `2016-08-15`.",
+            ObjectBuilder::new().schema_type(Type::String),
+        ))
+        .response("200", showtimes.one("The first showtime of that day."))
+        .response(
+            "400",
+            error_response(
+                "The path segment is not UTF-8 once percent-decoded (`invalid_path`).",
+                false,
+            ),
+        )
+        .response(
+            "404",
+            error_response("No showtime has this date (`not_found`).", false),
+        )
+        .build();
+    doc.add(ONE, HttpMethod::Get, by_date);
+    doc.add(ONE, HttpMethod::Delete, showtimes.delete("date_or_id"));
+    doc.finish(Service::Showtimes)
 }

@@ -6,6 +6,7 @@ pub mod suggestions;
 
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{
     crud::Resource,
@@ -28,19 +29,25 @@ pub struct User {
 }
 
 /// A user in JSON.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserJson<'a> {
+    /// The id: 24 lower-case hexadecimal digits.
     #[serde(serialize_with = "crate::object_id::serialize_hex")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{24}$")]
     id: &'a ObjectId,
+    /// The first name.
     name: &'a str,
+    /// The last name.
     lastname: &'a str,
 }
 
 /// A `POST /users` body's `data`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct NewUser {
-    /// Ignored (validated only).
+    /// Ignored (validated only): empty, `null` or 24 hexadecimal digits.
+    #[schema(value_type = Option<String>, pattern = "^([0-9a-fA-F]{24})?$", default = json!(null))]
     pub id: ClientId,
     /// The first name.
     pub name: Option<String>,

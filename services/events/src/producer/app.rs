@@ -27,6 +27,10 @@ use super::{
 /// The service name in metrics and logs.
 pub const SERVICE: &str = "event-producer";
 
+/// Which requests need a bearer token when a JWT secret is configured: the writes
+/// (`POST /event`).
+pub const GUARD: Guard = Guard::Writes;
+
 /// A bound, not yet serving event-producer.
 pub struct App {
     settings: Settings,
@@ -122,14 +126,27 @@ impl App {
 /// The producer's router over `writer`, wrapped in the platform middleware. With a JWT secret,
 /// `POST /event` (every write) needs a bearer token for the audience `event-producer`.
 pub fn router(settings: &Settings, writer: StreamWriter, readiness: Readiness) -> Router {
+    routes(settings, writer, readiness).0
+}
+
+/// [`router`] and every path it routes (for [`platform::openapi::check_routes`]).
+pub fn routes(
+    settings: &Settings,
+    writer: StreamWriter,
+    readiness: Readiness,
+) -> (Router, Vec<&'static str>) {
     let state = AppState {
         writer,
         retry_after_secs: settings.limits.retry_after_secs,
     };
-    let routes = auth::protect(
-        routes::router(state, readiness),
+    let (router, paths) = routes::router(state, readiness);
+    let router = auth::protect(
+        router,
         settings.auth.verifier(Audience::EventProducer),
-        Guard::Writes,
+        GUARD,
     );
-    platform::http::with_middleware(routes, SERVICE, &settings.limits)
+    (
+        platform::http::with_middleware(router, SERVICE, &settings.limits),
+        paths,
+    )
 }

@@ -5,11 +5,13 @@
 //! - [`writer`]: the stream writer and its reconnect supervisor (marker entry at start-up and
 //!   after every reconnect; readiness);
 //! - [`routes`]: the HTTP surface and the seed-compatible error bodies;
+//! - [`openapi`]: the OpenAPI document, served at `/openapi.json`;
 //! - [`app`]: binding and serving; [`cli`]: the command line.
 
 pub mod app;
 pub mod cli;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
 pub mod settings;
 pub mod writer;

@@ -13,6 +13,7 @@
 //! | Redis unreachable or slow | 503 + `Retry-After` |
 //! | Redis refused the write | 500 `Redis Client error` |
 //! | `GET /metrics`, `/livez`, `/readyz` | Prometheus text, liveness, readiness |
+//! | `GET /openapi.json` | the OpenAPI document ([`super::openapi`]) |
 //! | anything else | 404 `Endpoint Not Found` |
 //!
 //! Error bodies carry both the platform's `{"error":{"code","message"}}` and the seed's
@@ -37,6 +38,7 @@ use platform::{
     health::Readiness,
     http::{go_key_matches, ApiError},
     idempotency::{self, Fingerprint, Key as IdempotencyKey},
+    openapi::{Routes, DOCUMENT_PATH},
 };
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -66,14 +68,28 @@ pub struct AppState {
     pub retry_after_secs: u64,
 }
 
-/// The router without middleware: `/event`, `/metrics`, `/livez`, `/readyz`, 404 elsewhere.
-pub fn router(state: AppState, readiness: Readiness) -> Router {
-    Router::new()
+/// The paths [`platform::health::routes`] serves (`GET` each). That is a plain [`Router`], not
+/// a [`Routes`], so its paths are listed here, next to the one place it is merged, for
+/// [`platform::openapi::check_routes`].
+pub const HEALTH_PATHS: [&str; 2] = ["/livez", "/readyz"];
+
+/// The router without middleware: `/event`, `/metrics`, `/livez`, `/readyz`, `/openapi.json`,
+/// 404 elsewhere; and every path it routes.
+pub fn router(state: AppState, readiness: Readiness) -> (Router, Vec<&'static str>) {
+    let doc = super::openapi::document(state.writer.max_description_bytes());
+    let (router, mut paths) = Routes::new()
         .route("/event", post(post_event).fallback(other_method))
         .route("/metrics", get(platform::metrics::handler))
+        .route(DOCUMENT_PATH, platform::openapi::route(&doc))
         .with_state(state)
-        .merge(platform::health::routes(readiness))
-        .fallback(not_found)
+        .map(|router| {
+            router
+                .merge(platform::health::routes(readiness))
+                .fallback(not_found)
+        })
+        .into_parts();
+    paths.extend(HEALTH_PATHS);
+    (router, paths)
 }
 
 /// An [`ApiError`] with the seed's `status`, `title` and `description` members.
@@ -447,6 +463,7 @@ mod tests {
             retry_after_secs: 1,
         };
         let response = router(state, Readiness::new())
+            .0
             .oneshot(
                 axum::http::Request::post("/event")
                     .body(Body::from(body))

@@ -150,8 +150,9 @@ async fn record_metrics(State(service): State<Arc<str>>, req: Request, next: Nex
     response
 }
 
-/// Routes outside the limit: probes and scrapes must answer while the service sheds load.
-const EXEMPT_ROUTES: &[&str] = &["/livez", "/readyz", "/healthz", "/metrics"];
+/// Routes outside the load limit (no 429): probes and scrapes must answer while the service
+/// sheds load.
+pub const EXEMPT_ROUTES: &[&str] = &["/livez", "/readyz", "/healthz", "/metrics"];
 
 /// The concurrency limit and the `Retry-After` of its 429s.
 #[derive(Clone)]

@@ -15,5 +15,7 @@ pub use json::{
     JSON_DECODING_ERROR,
 };
 pub use limits::{deserialize_duration, parse_duration, Limits};
-pub use middleware::{refuse_unread, with_middleware, REFUSED_BODY_BUDGET, REQUEST_ID_HEADER};
+pub use middleware::{
+    refuse_unread, with_middleware, EXEMPT_ROUTES, REFUSED_BODY_BUDGET, REQUEST_ID_HEADER,
+};
 pub use path::Path;

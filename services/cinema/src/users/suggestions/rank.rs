@@ -13,6 +13,7 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// A booking as the bookings service lists it (only what the ranking reads).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -25,18 +26,23 @@ pub struct BookingView {
 }
 
 /// A movie as the movies service lists it; passed through to the answer.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
 #[serde(default)]
 pub struct MovieView {
     /// The id (24 hex digits).
+    #[schema(required = true)]
     pub id: String,
     /// The title.
+    #[schema(required = true)]
     pub title: String,
     /// The director.
+    #[schema(required = true)]
     pub director: String,
     /// The rating, e.g. `"8.0"`.
+    #[schema(required = true)]
     pub rating: String,
     /// When it was created, as the movies service wrote it.
+    #[schema(required = true, format = DateTime)]
     pub createdon: Option<String>,
 }
 
@@ -51,7 +57,7 @@ pub struct ShowtimeView {
 }
 
 /// One suggested movie: the movie's own fields, its score and the days it is shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Suggestion {
     /// The movie, as the movies service answered it.
     #[serde(flatten)]
