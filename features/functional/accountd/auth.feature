@@ -81,7 +81,7 @@ Feature: accountd needs a bearer token on every route but health, metrics and it
     Then the response status is 200
     When I send a GET request to "/openapi.json"
     Then the response status is 200
-    And the response JSON at "/components/securitySchemes/bearerAuth/scheme" is "bearer"
+    And the response JSON at "/components/securitySchemes/bearer/scheme" is "bearer"
 
   Scenario: Without a secret (no auth), a client of the original needs no token
     Given accountd is running on a fresh database with the seed's test data

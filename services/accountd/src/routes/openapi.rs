@@ -12,6 +12,7 @@ use platform::{
 };
 use utoipa::{
     openapi::{
+        extensions::Extensions,
         header::Header,
         path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem},
         request_body::RequestBodyBuilder,
@@ -166,7 +167,10 @@ fn user_input(write: Write) -> Schema {
             ObjectBuilder::new()
                 .schema_type(Type::Integer)
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
-                .minimum(Some(1))
+                .minimum(Some(i32::MIN))
+                .maximum(Some(i32::MAX))
+                // utoipa has no builder for `not`: the keyword goes in as written.
+                .extensions(Some(not_zero()))
                 .description(Some("The user's account: non-zero, 32-bit.")),
         )
         .required("accountid")
@@ -198,6 +202,13 @@ fn user_input(write: Write) -> Schema {
         user = user.required("id");
     }
     Schema::Object(user.build())
+}
+
+/// `"not": {"const": 0}`, as schema keywords.
+fn not_zero() -> Extensions {
+    let mut keywords = Extensions::default();
+    keywords.insert("not".to_owned(), serde_json::json!({"const": 0}));
+    keywords
 }
 
 /// `{"users":[...]}`: a bulk write's body, at most [`MAX_BULK_USERS`] users.

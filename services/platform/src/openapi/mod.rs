@@ -85,9 +85,9 @@ pub fn complete(mut doc: OpenApi, platform: &Platform<'_>) -> OpenApi {
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("JWT")
                 .description(Some(
-                    "An HS256 JWT for this service's audience (`cargo xtask token`, or the \
-                     tokens `cargo xtask up` publishes); needed only when the deployment \
-                     configures a secret.",
+                    "An HS256 JWT for this service's audience (`mockvideo-token --audience \
+                     <service>`, or the tokens `cargo xtask up` publishes); needed only when \
+                     the deployment configures a secret.",
                 ))
                 .build(),
         ),
