@@ -85,6 +85,13 @@ async fn activity_server_running(world: &mut MockVideoWorld) -> anyhow::Result<(
 
 #[when("the activity server restarts")]
 async fn restart(world: &mut MockVideoWorld) -> anyhow::Result<()> {
+    stop_server(world).await?;
+    start_server(world).await
+}
+
+/// Stops the scenario's activity-server (it leaves the running services); its port stays free
+/// for [`start_server`] to take again.
+pub(super) async fn stop_server(world: &mut MockVideoWorld) -> anyhow::Result<()> {
     let position = world
         .services
         .iter()
@@ -92,7 +99,7 @@ async fn restart(world: &mut MockVideoWorld) -> anyhow::Result<()> {
         .expect("a running activity-server");
     let server = world.services.remove(position);
     Service::new(server).inject(Fault::Stop).await?;
-    start_server(world).await
+    Ok(())
 }
 
 /// An event as the original client sends it: `send` now, `receive` left to the server.

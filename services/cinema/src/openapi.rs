@@ -12,7 +12,7 @@
 
 use platform::{
     auth::Guard,
-    openapi::{complete, error_response, operational, without_bodies, Platform, DOCUMENT_PATH},
+    openapi::{complete, error_response, operational, KeyedWrites, Platform, DOCUMENT_PATH},
 };
 use utoipa::{
     openapi::{
@@ -79,10 +79,10 @@ impl Document {
         self.paths.add_path_operation(path, vec![method], operation);
     }
 
-    /// Adds `operation` as `GET path`, and as `HEAD path` the same answers without their
-    /// bodies (axum answers a `HEAD` with the `GET` handler and drops the body).
+    /// Adds `operation` as `GET path` and as `HEAD path` (axum answers a `HEAD` with the `GET`
+    /// handler and drops the body; [`complete`] strips the `HEAD` answers' bodies).
     pub fn add_get(&mut self, path: &str, operation: Operation) {
-        self.add(path, HttpMethod::Head, without_bodies(operation.clone()));
+        self.add(path, HttpMethod::Head, operation.clone());
         self.add(path, HttpMethod::Get, operation);
     }
 
@@ -109,7 +109,7 @@ impl Document {
             doc,
             &Platform {
                 guard: &Guard::Writes,
-                idempotent_writes: true,
+                idempotency: KeyedWrites::Leased,
             },
         )
     }
@@ -440,16 +440,21 @@ mod tests {
         }
     }
 
-    async fn document_is_served(service: Service) {
-        let (router, _) = routes(service);
-        let response = router
+    /// `GET /openapi.json` from `router`.
+    async fn get_document(router: Router) -> axum::response::Response {
+        router
             .oneshot(
                 Request::get(DOCUMENT_PATH)
                     .body(Body::empty())
                     .expect("a valid request"),
             )
             .await
-            .expect("the router answers");
+            .expect("the router answers")
+    }
+
+    async fn document_is_served(service: Service) {
+        let (router, _) = routes(service);
+        let response = get_document(router).await;
         assert_eq!(response.status(), StatusCode::OK, "{service}");
         assert_eq!(
             response.headers()[header::CONTENT_TYPE],
@@ -504,14 +509,7 @@ mod tests {
             Arc::new(Upstream::new(SuggestionSettings::default())),
         )
         .into_parts();
-        let response = router
-            .oneshot(
-                Request::get(DOCUMENT_PATH)
-                    .body(Body::empty())
-                    .expect("a valid request"),
-            )
-            .await
-            .expect("the router answers");
+        let response = get_document(router).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
 

@@ -4,9 +4,8 @@
 use std::time::Duration;
 
 use cucumber::{then, when};
-use harness::fault::{service::Service, Fault, Target as _};
 
-use super::{grpc_url, SERVICE};
+use super::{grpc_url, stop_server};
 use crate::steps::world::{activity::ClientRun, MockVideoWorld};
 
 /// The scenario's server's gRPC port.
@@ -47,13 +46,7 @@ async fn run_client_through_outage(
     arguments: String,
 ) -> anyhow::Result<()> {
     let port = grpc_port(world);
-    let position = world
-        .services
-        .iter()
-        .position(|service| service.name() == SERVICE)
-        .expect("a running activity-server");
-    let server = world.services.remove(position);
-    Service::new(server).inject(Fault::Stop).await?;
+    stop_server(world).await?;
     // The server comes back on the same port while the client is retrying.
     let mut settings = harness::launch::activity::settings_for(
         world

@@ -8,7 +8,7 @@
 
 use platform::{
     auth::Guard,
-    openapi::{complete, error_response, operational, Platform, DOCUMENT_PATH},
+    openapi::{complete, error_response, operational, KeyedWrites, Platform, DOCUMENT_PATH},
 };
 use utoipa::{
     openapi::{
@@ -43,7 +43,7 @@ pub fn document() -> OpenApi {
         users_document(),
         &Platform {
             guard: &guard,
-            idempotent_writes: true,
+            idempotency: KeyedWrites::Leased,
         },
     );
     let mut rest = PathsBuilder::new().path(HEALTH, health());
@@ -57,7 +57,7 @@ pub fn document() -> OpenApi {
         OpenApiBuilder::new().paths(rest.build()).build(),
         &Platform {
             guard: &guard,
-            idempotent_writes: false,
+            idempotency: KeyedWrites::No,
         },
     ));
     doc
@@ -70,16 +70,16 @@ fn users_document() -> OpenApi {
         let suffix = if path.ends_with('/') { "_slash" } else { "" };
         let mut item = PathItem::new(HttpMethod::Get, list(suffix));
         item.post = Some(create(suffix));
-        item.put = Some(update(None, suffix));
-        item.delete = Some(malformed("delete_users", suffix));
+        item.put = Some(update(Write::Update, suffix));
+        item.delete = Some(malformed("delete_users", suffix, false));
         paths = paths.path(path, item);
     }
     for path in ITEMS {
         let suffix = if path.ends_with('/') { "_slash" } else { "" };
         let mut item = PathItem::new(HttpMethod::Get, get_one(suffix));
-        item.put = Some(update(Some(()), suffix));
+        item.put = Some(update(Write::UpdateAt, suffix));
         item.delete = Some(delete(suffix));
-        item.post = Some(malformed("post_user", suffix));
+        item.post = Some(malformed("post_user", suffix, true));
         paths = paths.path(path, item);
     }
     OpenApiBuilder::new()
@@ -394,23 +394,26 @@ fn one_of_error_or_bulk() -> OneOfBuilder {
         .item(Ref::from_schema_name(BulkResponse::name()))
 }
 
-fn update(at: Option<()>, suffix: &str) -> utoipa::openapi::path::Operation {
-    let (id, single, summary) = match at {
-        Some(()) => (
+/// `PUT` of a collection ([`Write::Update`]) or an item ([`Write::UpdateAt`]).
+fn update(write: Write, suffix: &str) -> utoipa::openapi::path::Operation {
+    let at = write == Write::UpdateAt;
+    let (id, single, summary) = if at {
+        (
             "replace_user",
             USER_AT,
             "Replace user {id} (or many, with `Bulk-Request: true`: the URL's id is then ignored).",
-        ),
-        None => (
+        )
+    } else {
+        (
             "update_user",
             UPDATED_USER,
             "Replace the user the body's id names (or many, with `Bulk-Request: true`).",
-        ),
+        )
     };
     let mut operation = OperationBuilder::new()
         .operation_id(Some(format!("{id}{suffix}")))
         .summary(Some(summary));
-    if at.is_some() {
+    if at {
         operation = operation.parameter(id_parameter());
     }
     operation
@@ -483,14 +486,15 @@ fn delete(suffix: &str) -> utoipa::openapi::path::Operation {
         .build()
 }
 
-/// `DELETE /users`, `POST /users/{id}`: routed, and refused as the seed refused them.
-fn malformed(id: &str, suffix: &str) -> utoipa::openapi::path::Operation {
+/// `DELETE /users`, `POST /users/{id}`: routed, and refused as the seed refused them; `on_item`
+/// for the one with the `{id}` parameter.
+fn malformed(id: &str, suffix: &str, on_item: bool) -> utoipa::openapi::path::Operation {
     let mut operation = OperationBuilder::new()
         .operation_id(Some(format!("{id}{suffix}")))
         .summary(Some(
             "Not an operation: answered 400, as the original answered it.",
         ));
-    if id == "post_user" {
+    if on_item {
         operation = operation.parameter(id_parameter());
     }
     operation

@@ -12,7 +12,7 @@
 //! the seed's members spliced in, whose `status` differs per answer.
 
 use platform::openapi::{
-    complete, error_response, operational, Platform, DOCUMENT_PATH, ERROR_SCHEMA,
+    complete, error_response, operational, KeyedWrites, Platform, DOCUMENT_PATH, ERROR_SCHEMA,
 };
 use utoipa::openapi::{
     extensions::Extensions,
@@ -75,27 +75,15 @@ pub fn document(max_description_bytes: usize) -> OpenApi {
                 .build(),
         ))
         .build();
-    let mut doc = complete(
+    complete(
         doc,
         &Platform {
             guard: &GUARD,
-            // `POST /event` takes an `Idempotency-Key` (see `routes::post_event`).
-            idempotent_writes: true,
+            // `POST /event` takes an `Idempotency-Key` (see `routes::post_event`), checked and
+            // the event appended in one Redis script.
+            idempotency: KeyedWrites::Atomic,
         },
-    );
-    without_unanswered(&mut doc);
-    doc
-}
-
-/// Removes what [`complete`] adds that the producer never answers.
-fn without_unanswered(doc: &mut OpenApi) {
-    for item in doc.paths.paths.values_mut() {
-        if let Some(post) = item.post.as_mut() {
-            // The key is checked and the event appended in one Redis script: no request ever
-            // waits for another with the same key, so there is no 409 `idempotency_key_in_use`.
-            post.responses.responses.remove("409");
-        }
-    }
+    )
 }
 
 /// `{"description": "<string>"}`, as leniently as the seed's Go decoder takes it.

@@ -11,7 +11,7 @@
 //! | every operation | 500 (a handler panicked) and 503 + `Retry-After` (the request timeout, an unreachable store), as the [`ERROR_SCHEMA`] |
 //! | outside [`EXEMPT_ROUTES`] | 429 + `Retry-After` (load shed) |
 //! | with a request body | 400 (malformed JSON) and 413 (over the body limit) |
-//! | writes, when the service keeps [`crate::idempotency`] keys | the `Idempotency-Key` header, 409 (key in use) and 422 (key reused) |
+//! | writes, when the service keeps [`crate::idempotency`] keys ([`KeyedWrites`]) | the `Idempotency-Key` header, 422 (key reused), 409 (key in use) unless the store applies keys atomically |
 //! | what [`Guard`] protects | the [`BEARER_SCHEME`] security requirement and 401 |
 //!
 //! and the components they refer to. [`route`] serves the finished document at `/openapi.json`;
@@ -56,8 +56,21 @@ pub struct Platform<'a> {
     /// Which requests need a token when a secret is configured (they get the security
     /// requirement and a 401).
     pub guard: &'a Guard,
-    /// Whether the service's writes take an `Idempotency-Key`.
-    pub idempotent_writes: bool,
+    /// Whether and how the service's writes take an `Idempotency-Key`.
+    pub idempotency: KeyedWrites,
+}
+
+/// How a service's writes take an `Idempotency-Key` ([`crate::idempotency`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyedWrites {
+    /// They take none.
+    No,
+    /// Through the [`crate::idempotency::layer::idempotent`] layer: a key held by a request
+    /// still running answers 409 to the next one.
+    Leased,
+    /// Checked and applied in one atomic step of the store (the producer's Redis script): no
+    /// request waits for another with the same key, so there is no 409.
+    Atomic,
 }
 
 /// Adds to `doc` what the platform's layers answer on every route (see the module docs), and
@@ -150,19 +163,21 @@ fn add_platform_answers(
         *method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
-    if write && platform.idempotent_writes {
+    if write && platform.idempotency != KeyedWrites::No {
         answer(
             "400",
             "The body is not the JSON this route takes, or the `Idempotency-Key` is not a \
              visible-ASCII token of at most 255 bytes.",
             false,
         );
-        answer(
-            "409",
-            "Another request with this `Idempotency-Key` is still running: retry after \
-             `Retry-After` seconds.",
-            true,
-        );
+        if platform.idempotency == KeyedWrites::Leased {
+            answer(
+                "409",
+                "Another request with this `Idempotency-Key` is still running: retry after \
+                 `Retry-After` seconds.",
+                true,
+            );
+        }
         answer(
             "422",
             "This `Idempotency-Key` was used for a different request.",
@@ -330,7 +345,7 @@ pub fn operational(path: &str) -> Option<PathItem> {
 
 /// `operation` with its answers' bodies removed: a `HEAD` answer has the headers of its `GET`
 /// and no body.
-pub fn without_bodies(mut operation: Operation) -> Operation {
+fn without_bodies(mut operation: Operation) -> Operation {
     for response in operation.responses.responses.values_mut() {
         if let RefOr::T(response) = response {
             response.content.clear();
