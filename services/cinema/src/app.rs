@@ -210,13 +210,13 @@ pub fn build_routes(
         ))
     });
     // The document needs no store: served even while MongoDB is unreachable.
-    let document = platform::openapi::route(&crate::openapi::document(service));
+    let document = crate::openapi::document(service);
     routes
         .merge(crate::health::routes(readiness))
-        .route(DOCUMENT_PATH, document)
+        .route(DOCUMENT_PATH, platform::openapi::route(&document))
         .map(|inner| {
             let inner = inner.fallback(not_found);
-            let inner = auth::protect(inner, verifier, Guard::Writes);
+            let inner = auth::protect(inner, verifier, Guard::Writes, &document);
             let inner = with_middleware(inner, service.name(), limits);
             Router::new()
                 .fallback_service(tower::util::MapRequestLayer::new(strip_format).layer(inner))

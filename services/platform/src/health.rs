@@ -38,6 +38,32 @@ pub const UNREACHABLE_RETRY_AFTER_SECS: u64 = 1;
 
 type CheckFn = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
+/// How one run of a check failed.
+enum Failure {
+    /// It answered with this error.
+    Answered(String),
+    /// It took longer than [`CHECK_TIMEOUT`].
+    TimedOut,
+}
+
+impl Failure {
+    fn reason(self) -> String {
+        match self {
+            Failure::Answered(reason) => reason,
+            Failure::TimedOut => format!("timed out after {CHECK_TIMEOUT:?}"),
+        }
+    }
+}
+
+/// Runs `check` once, bounded by [`CHECK_TIMEOUT`].
+async fn attempt(check: &CheckFn) -> Result<(), Failure> {
+    match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(reason)) => Err(Failure::Answered(reason)),
+        Err(_) => Err(Failure::TimedOut),
+    }
+}
+
 struct Check {
     name: String,
     run: CheckFn,
@@ -153,10 +179,16 @@ impl Readiness {
             .into_iter()
             .filter(|(_, _, watched)| wanted(*watched))
         {
-            let reason = match tokio::time::timeout(CHECK_TIMEOUT, run()).await {
-                Ok(Ok(())) => continue,
-                Ok(Err(reason)) => reason,
-                Err(_) => format!("timed out after {CHECK_TIMEOUT:?}"),
+            // A check that answers with an error (not a timeout) is asked once more at once: a
+            // pooled connection the store closed while idle fails one call, a store that is
+            // down fails both. A timeout is not retried (that would double the time to notice).
+            let reason = match attempt(&run).await {
+                Ok(()) => continue,
+                Err(Failure::Answered(_)) => match attempt(&run).await {
+                    Ok(()) => continue,
+                    Err(failure) => failure.reason(),
+                },
+                Err(failure) => failure.reason(),
             };
             return Err(NotReady::CheckFailed { name, reason });
         }
@@ -390,5 +422,39 @@ mod tests {
             })
         );
         assert_eq!(readiness.check_names(), vec!["db".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn one_failed_answer_is_asked_again_and_a_second_one_counts() {
+        use std::sync::atomic::AtomicUsize;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let readiness = Readiness::new();
+        let counter = calls.clone();
+        // Fails every other call: a stale pooled connection, then a fresh one.
+        readiness.add_check("db", move || {
+            let call = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if call.is_multiple_of(2) {
+                    Err("unexpected end of file".to_owned())
+                } else {
+                    Ok(())
+                }
+            }
+        });
+        assert_eq!(readiness.check().await, Ok(()));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+        let down = Readiness::new();
+        let counter = calls.clone();
+        down.add_check("db", move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { Err("connection refused".to_owned()) }
+        });
+        assert!(down.check().await.is_err());
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            4,
+            "asked twice, then reported"
+        );
     }
 }

@@ -138,7 +138,12 @@ pub fn router(state: AppState) -> Router {
     let limits = state.limits.clone();
     let verifier = state.verifier.clone();
     let (app, _) = routes(state).into_parts();
-    let app = platform::auth::protect(app.fallback(fallback), verifier, Guard::AllBut(OPEN_PATHS));
+    let app = platform::auth::protect(
+        app.fallback(fallback),
+        verifier,
+        Guard::AllBut(OPEN_PATHS),
+        &openapi::document(),
+    );
     platform::http::with_middleware(app, SERVICE, &limits)
 }
 

@@ -1,5 +1,6 @@
 //! `GET|POST /showtimes` (also `/showtimes/`), `GET /showtimes/{date}` (the first showtime of
-//! that day; 404 when none), `DELETE /showtimes/{id}`, and their OpenAPI description
+//! that day, else the one with that id; 404 when none), `DELETE /showtimes/{id}`, and their
+//! OpenAPI description
 //! ([`document`]).
 
 use axum::{extract::State, response::Response, routing::get};
@@ -18,6 +19,7 @@ use crate::{
     crud::{self, Collection, Resource as _},
     envelope,
     error::store_error,
+    object_id,
     openapi::{path_parameter, Crud, Document},
     Service,
 };
@@ -48,16 +50,30 @@ pub fn router(store: Collection<Showtime>) -> Routes {
         .with_state(store)
 }
 
-/// `GET /showtimes/{date}`: the first showtime whose `date` is exactly the path text.
+/// `GET /showtimes/{date}`: the first showtime whose `date` is exactly the path text; when none
+/// has that date and the text is an id, the showtime with that id (as `DELETE` takes it), so a
+/// client can read back what it created.
 async fn get_by_date(
     State(store): State<Collection<Showtime>>,
-    Path(date): Path<String>,
+    Path(date_or_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    match store.repo.find_first("date", &date).await {
-        Ok(Some(showtime)) => Ok(envelope::one(showtime.to_json())),
-        Ok(None) => Err(ApiError::not_found(format!("no showtime on {date:?}"))),
-        Err(error) => Err(store_error(error, store.retry_after_secs)),
+    let stored = |error| store_error(error, store.retry_after_secs);
+    if let Some(showtime) = store
+        .repo
+        .find_first("date", &date_or_id)
+        .await
+        .map_err(stored)?
+    {
+        return Ok(envelope::one(showtime.to_json()));
     }
+    if let Ok(id) = object_id::parse(&date_or_id) {
+        if let Some(showtime) = store.repo.find(id).await.map_err(stored)? {
+            return Ok(envelope::one(showtime.to_json()));
+        }
+    }
+    Err(ApiError::not_found(format!(
+        "no showtime on or with the id {date_or_id:?}"
+    )))
 }
 
 /// The showtimes service's OpenAPI document.
@@ -66,17 +82,21 @@ pub fn document() -> OpenApi {
     let showtimes = Crud::of::<Showtime>(&mut doc);
     showtimes.add_collection(&mut doc, &COLLECTION);
     let by_date = OperationBuilder::new()
-        .summary(Some("The first showtime of a day"))
+        .summary(Some("The first showtime of a day, or one showtime by id"))
         .description(Some(
             "The first showtime (in insertion order) whose `date` is exactly the path text: \
-             no date format is checked, so any other text is simply not found.",
+             no date format is checked. When no showtime has that date and the text is an id \
+             (24 hexadecimal digits), the showtime with that id.",
         ))
         .parameter(path_parameter(
             "date_or_id",
-            "The day, as the showtimes were created with it, e.g. `2016-08-15`.",
+            "The day, as the showtimes were created with it (e.g. `2016-08-15`), or an id.",
             ObjectBuilder::new().schema_type(Type::String),
         ))
-        .response("200", showtimes.one("The first showtime of that day."))
+        .response(
+            "200",
+            showtimes.one("The first showtime of that day, or the one with that id."),
+        )
         .response(
             "400",
             error_response(
@@ -86,7 +106,10 @@ pub fn document() -> OpenApi {
         )
         .response(
             "404",
-            error_response("No showtime has this date (`not_found`).", false),
+            error_response(
+                "No showtime has this date, nor this id (`not_found`).",
+                false,
+            ),
         )
         .build();
     doc.add(ONE, HttpMethod::Get, by_date);

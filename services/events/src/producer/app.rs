@@ -135,6 +135,7 @@ pub fn routes(
     writer: StreamWriter,
     readiness: Readiness,
 ) -> (Router, Vec<&'static str>) {
+    let document = super::openapi::document(writer.max_description_bytes());
     let state = AppState {
         writer,
         retry_after_secs: settings.limits.retry_after_secs,
@@ -144,6 +145,7 @@ pub fn routes(
         router,
         settings.auth.verifier(Audience::EventProducer),
         GUARD,
+        &document,
     );
     (
         platform::http::with_middleware(router, SERVICE, &settings.limits),

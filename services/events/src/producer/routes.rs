@@ -345,18 +345,29 @@ impl<'de> Visitor<'de> for EventMessageVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventMessage, A::Error> {
-        // The exact key wins, else the last case-insensitive match; a mismatched type counts
-        // only for the member that wins.
+        // The exact key wins, else the last case-insensitive match; a member of the wrong type
+        // under any matching key refuses the message (as Go's decoder reports it, even when a
+        // later member overwrites the field).
         let mut exact = None;
         let mut folded = None;
+        let mut mistyped = None;
         while let Some(key) = map.next_key::<Key>()? {
-            match key {
-                Key::Exact => exact = Some(map.next_value::<Description>()?),
-                Key::Folded => folded = Some(map.next_value::<Description>()?),
+            let slot = match key {
+                Key::Exact => &mut exact,
+                Key::Folded => &mut folded,
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
+                    continue;
                 }
+            };
+            let value = map.next_value::<Description>()?;
+            if let Description::Other(kind) = value {
+                mistyped.get_or_insert(kind);
             }
+            *slot = Some(value);
+        }
+        if let Some(kind) = mistyped {
+            return Ok(EventMessage::DescriptionNotAString(kind));
         }
         Ok(match exact.or(folded) {
             None | Some(Description::Null) => EventMessage::Description(String::new()),
@@ -514,7 +525,6 @@ mod tests {
         assert_eq!(ok(r#"{"description":"exact","DESCRIPTION":"b"}"#), "exact");
         assert_eq!(ok(r#"{"DESCRIPTION":"b","Description":"c"}"#), "c");
         assert_eq!(ok(r#"{"description":"a","description":"b"}"#), "b");
-        assert_eq!(ok(r#"{"Description":5,"description":"x"}"#), "x");
         assert_eq!(ok(r#"{"description":"a\u00e9\n"}"#), "a\u{e9}\n");
         assert_eq!(
             ok(r#"{"other":{"a":[1,{"b":null}]},"description":"x"}"#),
@@ -530,6 +540,15 @@ mod tests {
         assert_eq!(
             err(r#"{"description":123}"#),
             "json: cannot unmarshal number into Go struct field EventMessage.description of type string"
+        );
+        // Go reports the earliest mistyped member even when a later one sets the field.
+        assert_eq!(
+            err(r#"{"Description":5,"description":"x"}"#),
+            "json: cannot unmarshal number into Go struct field EventMessage.description of type string"
+        );
+        assert_eq!(
+            err(r#"{"description":"x","DESCRIPTION":{}}"#),
+            "json: cannot unmarshal object into Go struct field EventMessage.description of type string"
         );
         assert_eq!(
             err(r#"{"description":true}"#),

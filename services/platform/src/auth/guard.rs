@@ -7,7 +7,7 @@ use super::*;
 /// Which requests need a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Guard {
-    /// Every method but `GET`, `HEAD` and `OPTIONS` (reads stay open).
+    /// The methods that write: `POST`, `PUT`, `PATCH` and `DELETE` (reads stay open).
     Writes,
     /// Every request but those to these exact paths (health, metrics, documents).
     AllBut(&'static [&'static str]),
@@ -17,35 +17,52 @@ impl Guard {
     /// Whether `method path` needs a token.
     pub fn needs_token(&self, method: &Method, path: &str) -> bool {
         match self {
-            Guard::Writes => !is_read(method),
+            Guard::Writes => is_write(method),
             Guard::AllBut(open) => !open.contains(&path),
         }
     }
 }
 
-/// Whether `method` only reads.
-pub fn is_read(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+/// Whether `method` is one of the methods that write.
+pub fn is_write(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
 }
 
-/// The middleware's state: a verifier and what it guards.
+/// The middleware's state: a verifier, what it guards, and the service's documented
+/// operations (a method a path does not route is left to the router's 405).
 #[derive(Debug, Clone)]
 pub struct Protection {
     /// Checks the tokens.
     pub verifier: Verifier,
     /// Which requests need one.
     pub guard: Guard,
+    /// What the service routes, from its OpenAPI document.
+    pub operations: std::sync::Arc<crate::openapi::Operations>,
 }
 
 /// `router` with [`require_token`] in front of it when `verifier` is set (auth on); unchanged
-/// otherwise. Apply it inside the platform middleware, so refusals are traced and counted.
-pub fn protect<S>(router: Router<S>, verifier: Option<Verifier>, guard: Guard) -> Router<S>
+/// otherwise. `doc` is the service's OpenAPI document: a method it gives no operation on a
+/// known path reaches the router's 405 without a token. Apply it inside the platform middleware,
+/// so refusals are traced and counted.
+pub fn protect<S>(
+    router: Router<S>,
+    verifier: Option<Verifier>,
+    guard: Guard,
+    doc: &utoipa::openapi::OpenApi,
+) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     match verifier {
         Some(verifier) => router.layer(axum::middleware::from_fn_with_state(
-            Protection { verifier, guard },
+            Protection {
+                verifier,
+                guard,
+                operations: std::sync::Arc::new(crate::openapi::Operations::of(doc)),
+            },
             require_token,
         )),
         None => router,
@@ -59,9 +76,9 @@ pub async fn require_token(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if !protection
-        .guard
-        .needs_token(request.method(), request.uri().path())
+    let (method, path) = (request.method(), request.uri().path());
+    if !protection.guard.needs_token(method, path)
+        || protection.operations.is_unrouted_method(method, path)
     {
         return next.run(request).await;
     }

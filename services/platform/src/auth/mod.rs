@@ -68,7 +68,7 @@ mod settings;
 mod verify;
 
 pub use claims::{issue, now_secs, parse_ttl, Audience, Claims};
-pub use guard::{is_read, protect, require_token, Guard, Protection};
+pub use guard::{is_write, protect, require_token, Guard, Protection};
 pub use settings::AuthSettings;
 pub use verify::{AuthError, Verifier};
 

@@ -303,6 +303,7 @@ async fn a_refused_write_reads_its_body_so_the_connection_stays_usable() {
         Router::new().route("/users", axum::routing::post(|| async { "stored" })),
         Some(verifier()),
         Guard::Writes,
+        &users_document(),
     );
     let post = |body: axum::body::Body| {
         axum::http::Request::post("/users")
@@ -379,4 +380,69 @@ fn audiences_parse_by_name() {
 fn the_verifier_never_shows_the_secret() {
     let text = format!("{:?} {:?}", verifier(), settings());
     assert!(!text.contains("0123456789abcdef"), "{text}");
+}
+
+#[test]
+fn writes_need_a_token_and_unrouted_methods_reach_the_router() {
+    let guard = Guard::Writes;
+    for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+        assert!(guard.needs_token(&method, "/movies"), "{method}");
+    }
+    let query = Method::from_bytes(b"QUERY").unwrap();
+    for method in [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::TRACE,
+        query,
+    ] {
+        assert!(!guard.needs_token(&method, "/movies"), "{method}");
+    }
+    let all_but = Guard::AllBut(&["/livez"]);
+    assert!(all_but.needs_token(&Method::TRACE, "/users"));
+    assert!(!all_but.needs_token(&Method::POST, "/livez"));
+}
+
+/// A document with one operation, `POST /users`.
+fn users_document() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{
+        path::{HttpMethod, OperationBuilder, PathItem, PathsBuilder},
+        OpenApiBuilder,
+    };
+    OpenApiBuilder::new()
+        .paths(PathsBuilder::new().path(
+            "/users",
+            PathItem::new(HttpMethod::Post, OperationBuilder::new().build()),
+        ))
+        .build()
+}
+
+#[tokio::test]
+async fn a_method_the_path_does_not_route_is_a_405_without_a_token() {
+    use tower::ServiceExt as _;
+    let router = protect(
+        Router::new().route("/users", axum::routing::post(|| async { "stored" })),
+        Some(verifier()),
+        Guard::Writes,
+        &users_document(),
+    );
+    let answer = |method: Method| {
+        let router = router.clone();
+        async move {
+            router
+                .oneshot(
+                    axum::http::Request::builder()
+                        .method(method)
+                        .uri("/users")
+                        .body(axum::body::Body::empty())
+                        .expect("a request"),
+                )
+                .await
+                .expect("an answer")
+                .status()
+        }
+    };
+    assert_eq!(answer(Method::PUT).await, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(answer(Method::DELETE).await, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(answer(Method::POST).await, StatusCode::UNAUTHORIZED);
 }

@@ -15,9 +15,12 @@
 //! | what [`Guard`] protects | the [`BEARER_SCHEME`] security requirement and 401 |
 //!
 //! and the components they refer to. [`route`] serves the finished document at `/openapi.json`;
-//! [`operational`] describes the health, metrics and document routes every service has.
+//! [`operational`] describes the health, metrics and document routes every service has;
+//! [`Operations`] looks a request up in a document (the auth guard leaves a method a path does
+//! not route to the router's 405).
 
 mod committed;
+mod operations;
 mod routes;
 
 use axum::{
@@ -37,6 +40,7 @@ use utoipa::openapi::{
 };
 
 pub use committed::{check_committed, WRITE_ENV};
+pub use operations::Operations;
 pub use routes::{check_routes, Routes, PROBED_METHODS};
 
 use crate::{

@@ -135,8 +135,8 @@ pub async fn check_routes(
     differences
 }
 
-/// Whether `item` documents `method`.
-fn operation_of(item: &utoipa::openapi::PathItem, method: &Method) -> bool {
+/// Whether `item` documents an operation for `method`.
+pub(crate) fn operation_of(item: &utoipa::openapi::PathItem, method: &Method) -> bool {
     let operation = match *method {
         Method::GET => &item.get,
         Method::HEAD => &item.head,
