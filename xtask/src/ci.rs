@@ -35,6 +35,9 @@ pub enum StepName {
     /// The robustness Gherkin suites: faults injected into Redis and the event services
     /// (`cargo test -p harness --test robustness`).
     Robustness,
+    /// Schemathesis against the six services' OpenAPI documents (`cargo xtask fuzz` with
+    /// the CI budget).
+    Fuzz,
     /// Lint the GitHub Actions workflows with actionlint.
     Workflows,
     /// Lint, render and validate every Helm chart for dev and prod (`deploy --dry-run`'s checks).
@@ -59,6 +62,7 @@ impl StepName {
             StepName::Harness => "harness",
             StepName::Functional => "functional",
             StepName::Robustness => "robustness",
+            StepName::Fuzz => "fuzz",
             StepName::Workflows => "workflows",
             StepName::Charts => "charts",
             StepName::Images => "images",
@@ -88,6 +92,8 @@ pub enum Delivery {
     Workflows,
     /// [`crate::deploy::validate_all`].
     Charts,
+    /// [`crate::fuzz::run`] with [`crate::fuzz::ci_options`].
+    Fuzz,
     /// [`crate::images::ci_amd64`].
     Images,
     /// [`crate::cluster::suite::ci_round`].
@@ -102,6 +108,10 @@ impl Delivery {
             Delivery::Charts => {
                 "helm lint --strict + helm template + k8s-openapi, dev, local, prod and dev with \
                  the fault proxy (in-process)"
+            }
+            Delivery::Fuzz => {
+                "cargo xtask fuzz --examples 100 --max-time 300: Schemathesis, every phase and \
+                 check, six services (in-process)"
             }
             Delivery::Images => "cargo xtask images --arch amd64 (in-process)",
             Delivery::Cluster => {
@@ -181,6 +191,7 @@ pub fn steps() -> Vec<Step> {
             StepName::Robustness,
             cargo(&["test", "-p", "harness", "--test", "robustness"]),
         ),
+        step(StepName::Fuzz, StepAction::Delivery(Delivery::Fuzz)),
         step(StepName::Images, StepAction::Delivery(Delivery::Images)),
         step(StepName::Cluster, StepAction::Delivery(Delivery::Cluster)),
         Step {
@@ -243,6 +254,9 @@ impl InProcess for Harness {
                     .collect();
                 Ok(notes.join("; "))
             }
+            Delivery::Fuzz => crate::fuzz::run(runner, &crate::fuzz::ci_options())
+                .await
+                .map(|reports| crate::fuzz::report::note(&reports)),
             Delivery::Images => crate::images::ci_amd64(runner).await,
             Delivery::Cluster => crate::cluster::suite::ci_round(runner).await,
         }
@@ -419,6 +433,7 @@ mod tests {
             ),
             ("functional", "cargo test -p harness --test functional"),
             ("robustness", "cargo test -p harness --test robustness"),
+            ("fuzz", "<Fuzz>"),
             ("images", "<Images>"),
             ("cluster", "<Cluster>"),
             ("sweep", "<sweep_stale>"),
@@ -462,6 +477,7 @@ mod tests {
             self.calls.lock().unwrap().push(match check {
                 Delivery::Workflows => "workflows",
                 Delivery::Charts => "charts",
+                Delivery::Fuzz => "fuzz",
                 Delivery::Images => "images",
                 Delivery::Cluster => "cluster",
             });
@@ -490,6 +506,7 @@ mod tests {
                 "bootstrap",
                 "workflows",
                 "charts",
+                "fuzz",
                 "images",
                 "cluster",
                 "sweep"
@@ -520,6 +537,7 @@ mod tests {
                 ("harness".into(), Status::Ok),
                 ("functional".into(), Status::Ok),
                 ("robustness".into(), Status::Ok),
+                ("fuzz".into(), Status::Ok),
                 ("images".into(), Status::Ok),
                 ("cluster".into(), Status::Ok),
                 ("sweep".into(), Status::Ok),
@@ -549,6 +567,7 @@ mod tests {
                 ("harness".into(), Status::Skipped),
                 ("functional".into(), Status::Skipped),
                 ("robustness".into(), Status::Skipped),
+                ("fuzz".into(), Status::Skipped),
                 ("images".into(), Status::Skipped),
                 ("cluster".into(), Status::Skipped),
                 ("sweep".into(), Status::Ok),
@@ -569,7 +588,7 @@ mod tests {
         assert!(summary.success());
         assert_eq!(
             *harness.calls.lock().unwrap(),
-            ["workflows", "charts", "images", "cluster", "sweep"]
+            ["workflows", "charts", "fuzz", "images", "cluster", "sweep"]
         );
         assert!(!runner
             .lines(Kind::Run)

@@ -29,6 +29,7 @@ Examples:
   cargo xtask bench activity         gRPC CreateEvent rate and ListEvents streaming
   cargo xtask bench events           POST /event vs raw XADD, end-to-end lag
   cargo xtask bench cinema           GET /movies/{id}, suggestions vs raw find_one
+  cargo xtask fuzz --service movies  Schemathesis against a service's OpenAPI document
   cargo xtask images --arch all      static amd64 + armv7 images, each smoke-tested
   cargo xtask tag --dry-run          the release version and what tagging would run
   cargo xtask push --registry 127.0.0.1:5000
@@ -84,8 +85,9 @@ cargo clippy -D warnings → actionlint on the GitHub workflows → every Helm c
 and validated for dev and prod → cargo test (unit + integration) → harness tests (with the \
 dashboards' metrics checked against the services' real /metrics) → functional Gherkin \
 suites (`cargo test -p harness --test functional`) → robustness Gherkin suites (faults: Redis \
-restarted or down, consumers killed; `cargo test -p harness --test robustness`) → the amd64 \
-image of every deployable built and smoke-tested → sweep stale containers, then print a summary table (step, status, seconds). A failed step does not stop the \
+restarted or down, consumers killed; `cargo test -p harness --test robustness`) → \
+Schemathesis against the six services' OpenAPI documents (`cargo xtask fuzz`, 100 examples per \
+operation and phase) → the amd64 image of every deployable built and smoke-tested → sweep stale containers, then print a summary table (step, status, seconds). A failed step does not stop the \
 later ones unless --fail-fast; the sweep always runs. Exits non-zero if any step failed. \
 CARGO_TARGET_DIR and the rest of the environment are passed through unchanged.
 
@@ -151,6 +153,10 @@ Then, in another terminal:
     /// Regenerate the committed OpenAPI documents (docs/openapi/) from the code.
     #[command(long_about = crate::openapi::LONG_ABOUT)]
     Openapi,
+
+    /// Fuzz every HTTP service from its OpenAPI document with Schemathesis.
+    #[command(long_about = crate::fuzz::LONG_ABOUT)]
+    Fuzz(FuzzArgs),
 
     /// Build static x86_64 and armv7 images of every deployable and smoke-test each.
     #[command(long_about = crate::images::LONG_ABOUT)]
@@ -268,6 +274,38 @@ impl UpArgs {
     }
 }
 
+/// `fuzz` options.
+#[derive(Debug, Args)]
+pub struct FuzzArgs {
+    /// A service to fuzz (repeatable) [default: all six].
+    #[arg(long = "service", value_name = "SERVICE")]
+    pub services: Vec<crate::fuzz::Target>,
+
+    /// Examples per operation and phase (Schemathesis's --max-examples).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub examples: u32,
+
+    /// Time bound per service, in seconds: a run still going then is interrupted and fails.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub max_time: u64,
+
+    /// The random seed (fixed by default, so a failure reproduces).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl FuzzArgs {
+    /// As `fuzz` options.
+    pub fn options(&self) -> crate::fuzz::Options {
+        crate::fuzz::Options {
+            services: self.services.clone(),
+            examples: self.examples,
+            max_time: Duration::from_secs(self.max_time),
+            seed: self.seed,
+        }
+    }
+}
+
 #[cfg(test)]
 impl Cli {
     /// Parses `cargo xtask ARGS…`, for the unit tests.
@@ -360,5 +398,34 @@ mod tests {
             .render_long_help()
             .to_string();
         assert!(events_help.contains("cargo xtask bench events --concurrency 64"));
+    }
+
+    #[test]
+    fn fuzz_takes_services_and_a_budget() {
+        let Command::Fuzz(args) = parse(&[
+            "fuzz",
+            "--service",
+            "movies",
+            "--service",
+            "event-producer",
+            "--examples",
+            "7",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not fuzz");
+        };
+        let options = args.options();
+        assert_eq!(
+            options.services,
+            [
+                crate::fuzz::Target::Movies,
+                crate::fuzz::Target::EventProducer
+            ]
+        );
+        assert_eq!(options.examples, 7);
+        assert_eq!(options.max_time, Duration::from_secs(300));
+        assert!(parse(&["fuzz", "--service", "activity"]).is_err());
     }
 }

@@ -1,5 +1,5 @@
 //! `cargo xtask`: the project's tasks in Rust (bootstrap, doctor, ci, up, bench, and delivery:
-//! images, tag, push, deploy, rollback, status; openapi).
+//! images, tag, push, deploy, rollback, status; openapi, fuzz).
 //!
 //! Run `cargo xtask --help` for the stages and examples. Every external command goes through the
 //! [`runner::Runner`] seam, which echoes it before running it and lets unit tests assert the exact
@@ -15,6 +15,7 @@ mod cmd;
 mod deploy;
 mod deployables;
 mod doctor;
+mod fuzz;
 mod images;
 mod openapi;
 mod paths;
@@ -75,6 +76,7 @@ async fn main() -> ExitCode {
         Command::Chaos(args) => cluster::suite::chaos(&runner, args).await,
         Command::Bench(target) => bench::run(&runner, target).await,
         Command::Openapi => openapi::run(&runner),
+        Command::Fuzz(args) => fuzz::run(&runner, &args.options()).await.map(|_| ()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

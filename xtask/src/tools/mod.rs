@@ -137,3 +137,4 @@ pub mod actionlint;
 pub mod cross;
 pub mod helm;
 pub mod registry;
+pub mod schemathesis;

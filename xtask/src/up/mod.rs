@@ -252,41 +252,15 @@ pub async fn up(runner: &dyn Runner, options: &Options) -> Result<()> {
     let mut stack = Stack::new(target_dir);
     let mut components = components(options);
 
-    let mut outcome: Result<()> = Ok(());
-    let mut interrupted: Option<&'static str> = None;
-    for component in components.iter_mut() {
-        let name = component.name();
-        let progress = Progress::start(format!("up: starting {name}"));
-        // A start is never cancelled half-way (that could leak what it was acquiring); a signal
-        // is noted at once and acted on when the start returns. Every start is bounded in time.
-        let start = component.start(&mut stack, runner);
-        tokio::pin!(start);
-        let started = loop {
-            tokio::select! {
-                result = &mut start => break result,
-                _ = interrupt.recv(), if interrupted.is_none() => {
-                    interrupted = Some("Ctrl-C");
-                    progress.println(&format!("up: Ctrl-C received; cleaning up once {name} has started"));
-                }
-                _ = terminate.recv(), if interrupted.is_none() => {
-                    interrupted = Some("SIGTERM");
-                    progress.println(&format!("up: SIGTERM received; cleaning up once {name} has started"));
-                }
-            }
-        };
-        progress.finish(started.is_ok());
-        if let Err(error) = started {
-            outcome = Err(error.context(format!("starting {name}")));
-            break;
-        }
-        if interrupted.is_none() && (fired(&mut interrupt).await || fired(&mut terminate).await) {
-            interrupted = Some("a signal");
-        }
-        if let Some(signal) = interrupted {
-            outcome = Err(anyhow!("interrupted by {signal} while starting"));
-            break;
-        }
-    }
+    let mut outcome = start_all(
+        "up",
+        &mut components,
+        &mut stack,
+        runner,
+        &mut interrupt,
+        &mut terminate,
+    )
+    .await;
 
     let endpoints_file = endpoints::path();
     if outcome.is_ok() {
@@ -321,14 +295,7 @@ pub async fn up(runner: &dyn Runner, options: &Options) -> Result<()> {
         });
     }
 
-    let mut cleaned = Vec::new();
-    for component in components.iter_mut().rev() {
-        match component.stop(runner).await {
-            Ok(Some(line)) => cleaned.push(line),
-            Ok(None) => {}
-            Err(error) => cleaned.push(format!("{}: clean-up failed: {error:#}", component.name())),
-        }
-    }
+    let mut cleaned = stop_all(&mut components, runner).await;
     match endpoints::remove(&endpoints_file) {
         Ok(true) => cleaned.push(format!("removed {}", endpoints_file.display())),
         Ok(false) => {}
@@ -341,6 +308,62 @@ pub async fn up(runner: &dyn Runner, options: &Options) -> Result<()> {
         }
     }
     outcome
+}
+
+/// Starts `components` in order, showing `{label}: starting <name>` for each; stops at the first
+/// that fails. A start is never cancelled half-way (that could leak what it was acquiring): a
+/// Ctrl-C or SIGTERM is noted at once and acted on when that start returns. Whatever started
+/// is left for [`stop_all`].
+pub async fn start_all(
+    label: &str,
+    components: &mut [Box<dyn Component>],
+    stack: &mut Stack,
+    runner: &dyn Runner,
+    interrupt: &mut Signal,
+    terminate: &mut Signal,
+) -> Result<()> {
+    let mut interrupted: Option<&'static str> = None;
+    for component in components.iter_mut() {
+        let name = component.name();
+        let progress = Progress::start(format!("{label}: starting {name}"));
+        let start = component.start(stack, runner);
+        tokio::pin!(start);
+        let started = loop {
+            tokio::select! {
+                result = &mut start => break result,
+                _ = interrupt.recv(), if interrupted.is_none() => {
+                    interrupted = Some("Ctrl-C");
+                    progress.println(&format!("{label}: Ctrl-C received; cleaning up once {name} has started"));
+                }
+                _ = terminate.recv(), if interrupted.is_none() => {
+                    interrupted = Some("SIGTERM");
+                    progress.println(&format!("{label}: SIGTERM received; cleaning up once {name} has started"));
+                }
+            }
+        };
+        progress.finish(started.is_ok());
+        started.with_context(|| format!("starting {name}"))?;
+        if interrupted.is_none() && (fired(interrupt).await || fired(terminate).await) {
+            interrupted = Some("a signal");
+        }
+        if let Some(signal) = interrupted {
+            return Err(anyhow!("interrupted by {signal} while starting"));
+        }
+    }
+    Ok(())
+}
+
+/// Stops `components` in reverse order; returns what each cleaned (or why it could not).
+pub async fn stop_all(components: &mut [Box<dyn Component>], runner: &dyn Runner) -> Vec<String> {
+    let mut cleaned = Vec::new();
+    for component in components.iter_mut().rev() {
+        match component.stop(runner).await {
+            Ok(Some(line)) => cleaned.push(line),
+            Ok(None) => {}
+            Err(error) => cleaned.push(format!("{}: clean-up failed: {error:#}", component.name())),
+        }
+    }
+    cleaned
 }
 
 /// Waits for Ctrl-C, SIGTERM or the timer; errors if a component dies meanwhile.

@@ -1,8 +1,9 @@
 //! The one child-process component of `cargo xtask up`: every service the stack runs (accountd,
 //! the activity server, the event producer, consumers and simulator, the cinema services) is a
 //! [`ProcessComponent`] around a [`Service`] that says how to start it, in a [`Child`] logging to
-//! `target/up/<process>.log`: starting into a fresh log, the liveness check and SIGTERM-then-kill
-//! on stop are the same for all of them.
+//! `target/up/<process>.log` (or another directory: `cargo xtask fuzz` runs its own stack):
+//! starting into a fresh log, the liveness check and SIGTERM-then-kill on stop are the same for
+//! all of them.
 
 use anyhow::Result;
 
@@ -33,10 +34,15 @@ pub struct ProcessComponent<S> {
 }
 
 impl<S: Service> ProcessComponent<S> {
-    /// The component running `service`.
+    /// The component running `service`, logging to `target/up/<process>.log`.
     pub fn new(service: S) -> Self {
+        Self::logging_in(service, &paths::up_dir())
+    }
+
+    /// The component running `service`, logging to `<dir>/<process>.log`.
+    pub fn logging_in(service: S, dir: &std::path::Path) -> Self {
         let name = service.process();
-        let log = paths::up_dir().join(format!("{name}.log"));
+        let log = dir.join(format!("{name}.log"));
         Self {
             service,
             child: Child::new(name, log),
