@@ -170,11 +170,12 @@ mod tests {
     }
 
     #[test]
-    fn jenkins_collects_the_cucumber_junit_reports() {
+    fn jenkins_collects_the_cucumber_and_fuzzing_junit_reports() {
         let text = read("jenkins/Jenkinsfile");
         assert!(
             text.contains("junit allowEmptyResults: true, testResults: 'target/cucumber/*.xml'")
         );
+        assert!(text.contains("junit allowEmptyResults: true, testResults: 'target/fuzz/*.xml'"));
     }
 
     #[test]
