@@ -38,29 +38,19 @@ pub const UNREACHABLE_RETRY_AFTER_SECS: u64 = 1;
 
 type CheckFn = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
-/// How one run of a check failed.
-enum Failure {
-    /// It answered with this error.
-    Answered(String),
-    /// It took longer than [`CHECK_TIMEOUT`].
-    TimedOut,
-}
-
-impl Failure {
-    fn reason(self) -> String {
-        match self {
-            Failure::Answered(reason) => reason,
-            Failure::TimedOut => format!("timed out after {CHECK_TIMEOUT:?}"),
+/// Runs `check`, bounded by [`CHECK_TIMEOUT`]. A check that answers with an error is asked
+/// once more at once, within the same bound: a pooled connection the store closed while idle
+/// fails one call, a store that is down fails both; the time to notice is unchanged.
+async fn run_check(check: &CheckFn) -> Result<(), String> {
+    let attempts = async {
+        match check().await {
+            Ok(()) => Ok(()),
+            Err(_) => check().await,
         }
-    }
-}
-
-/// Runs `check` once, bounded by [`CHECK_TIMEOUT`].
-async fn attempt(check: &CheckFn) -> Result<(), Failure> {
-    match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(reason)) => Err(Failure::Answered(reason)),
-        Err(_) => Err(Failure::TimedOut),
+    };
+    match tokio::time::timeout(CHECK_TIMEOUT, attempts).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(format!("timed out after {CHECK_TIMEOUT:?}")),
     }
 }
 
@@ -179,16 +169,8 @@ impl Readiness {
             .into_iter()
             .filter(|(_, _, watched)| wanted(*watched))
         {
-            // A check that answers with an error (not a timeout) is asked once more at once: a
-            // pooled connection the store closed while idle fails one call, a store that is
-            // down fails both. A timeout is not retried (that would double the time to notice).
-            let reason = match attempt(&run).await {
-                Ok(()) => continue,
-                Err(Failure::Answered(_)) => match attempt(&run).await {
-                    Ok(()) => continue,
-                    Err(failure) => failure.reason(),
-                },
-                Err(failure) => failure.reason(),
+            let Err(reason) = run_check(&run).await else {
+                continue;
             };
             return Err(NotReady::CheckFailed { name, reason });
         }
