@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
-use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cmd::Cmd;
 use crate::paths;
@@ -81,8 +80,7 @@ pub fn dir() -> PathBuf {
 
 /// `cargo xtask fuzz`: starts the stack, fuzzes each service, stops the stack, prints the table.
 pub async fn run(runner: &dyn Runner, options: &Options) -> Result<Vec<ServiceReport>> {
-    let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
-    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut signals = up::Signals::listen()?;
     let targets = if options.services.is_empty() {
         Target::ALL.to_vec()
     } else {
@@ -95,15 +93,7 @@ pub async fn run(runner: &dyn Runner, options: &Options) -> Result<Vec<ServiceRe
 
     let mut stack = Stack::new(paths::cargo_target_dir(runner)?);
     let mut components = stack::components(&targets, &dir);
-    let started = up::start_all(
-        "fuzz",
-        &mut components,
-        &mut stack,
-        runner,
-        &mut interrupt,
-        &mut terminate,
-    )
-    .await;
+    let started = up::start_all("fuzz", &mut components, &mut stack, runner, &mut signals).await;
     let outcome =
         started.and_then(|()| fuzz_all(runner, &schemathesis, &stack, &targets, options, &dir));
     let cleaned = up::stop_all(&mut components, runner).await;

@@ -226,6 +226,23 @@ pub fn components(options: &Options) -> Vec<Box<dyn Component>> {
     stack
 }
 
+/// Ctrl-C and SIGTERM, taken over from the default handlers, so a stack being started or run
+/// is always cleaned up.
+pub struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Signals {
+    /// Listens for both.
+    pub fn listen() -> Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).context("listening for Ctrl-C")?,
+            terminate: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+        })
+    }
+}
+
 /// Why the stack is coming down.
 enum Stop {
     Signal(&'static str),
@@ -244,23 +261,14 @@ async fn fired(signal: &mut Signal) -> bool {
 /// `cargo xtask up`.
 pub async fn up(runner: &dyn Runner, options: &Options) -> Result<()> {
     // Take over SIGINT/SIGTERM first, so an interrupt during start-up still cleans up.
-    let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
-    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut signals = Signals::listen()?;
 
     setup::prepare(runner, options.no_bootstrap).await?;
     let target_dir = paths::cargo_target_dir(runner)?;
     let mut stack = Stack::new(target_dir);
     let mut components = components(options);
 
-    let mut outcome = start_all(
-        "up",
-        &mut components,
-        &mut stack,
-        runner,
-        &mut interrupt,
-        &mut terminate,
-    )
-    .await;
+    let mut outcome = start_all("up", &mut components, &mut stack, runner, &mut signals).await;
 
     let endpoints_file = endpoints::path();
     if outcome.is_ok() {
@@ -282,17 +290,12 @@ pub async fn up(runner: &dyn Runner, options: &Options) -> Result<()> {
             ),
             None => println!("\nPress Ctrl-C to stop and clean up."),
         }
-        outcome = wait(
-            &mut components,
-            &mut interrupt,
-            &mut terminate,
-            options.exit_after,
-        )
-        .await
-        .map(|stop| match stop {
-            Stop::Signal(name) => eprintln!("\nup: {name} received, cleaning up"),
-            Stop::Timer => eprintln!("\nup: --exit-after elapsed, cleaning up"),
-        });
+        outcome = wait(&mut components, &mut signals, options.exit_after)
+            .await
+            .map(|stop| match stop {
+                Stop::Signal(name) => eprintln!("\nup: {name} received, cleaning up"),
+                Stop::Timer => eprintln!("\nup: --exit-after elapsed, cleaning up"),
+            });
     }
 
     let mut cleaned = stop_all(&mut components, runner).await;
@@ -319,9 +322,12 @@ pub async fn start_all(
     components: &mut [Box<dyn Component>],
     stack: &mut Stack,
     runner: &dyn Runner,
-    interrupt: &mut Signal,
-    terminate: &mut Signal,
+    signals: &mut Signals,
 ) -> Result<()> {
+    let Signals {
+        interrupt,
+        terminate,
+    } = signals;
     let mut interrupted: Option<&'static str> = None;
     for component in components.iter_mut() {
         let name = component.name();
@@ -369,10 +375,13 @@ pub async fn stop_all(components: &mut [Box<dyn Component>], runner: &dyn Runner
 /// Waits for Ctrl-C, SIGTERM or the timer; errors if a component dies meanwhile.
 async fn wait(
     components: &mut [Box<dyn Component>],
-    interrupt: &mut Signal,
-    terminate: &mut Signal,
+    signals: &mut Signals,
     exit_after: Option<Duration>,
 ) -> Result<Stop> {
+    let Signals {
+        interrupt,
+        terminate,
+    } = signals;
     let timer = async {
         match exit_after {
             Some(after) => tokio::time::sleep(after).await,

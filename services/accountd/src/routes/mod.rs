@@ -94,9 +94,10 @@ async fn record_user_request(req: Request, next: Next) -> Response {
     response
 }
 
-/// Every route with its handler and state, and the paths routed (the OpenAPI document's tests
-/// hold the two to each other); no fallback, authentication or middleware yet.
-pub fn routes(state: AppState) -> Routes {
+/// Every route with its handler and state, `document` served at `/openapi.json`, and the paths
+/// routed (the OpenAPI document's tests hold the two to each other); no fallback,
+/// authentication or middleware yet.
+pub fn routes(state: AppState, document: &utoipa::openapi::OpenApi) -> Routes {
     let users = Routes::new()
         .route("/users", users_collection())
         .route("/users/", users_collection())
@@ -125,7 +126,7 @@ pub fn routes(state: AppState) -> Routes {
         )
         .route(
             platform::openapi::DOCUMENT_PATH,
-            platform::openapi::route(&openapi::document()),
+            platform::openapi::route(document),
         )
         .route("/livez", get(platform::health::livez).fallback(get_only))
         .route("/readyz", get(platform::health::readyz).fallback(get_only))
@@ -137,12 +138,13 @@ pub fn routes(state: AppState) -> Routes {
 pub fn router(state: AppState) -> Router {
     let limits = state.limits.clone();
     let verifier = state.verifier.clone();
-    let (app, _) = routes(state).into_parts();
+    let document = openapi::document();
+    let (app, _) = routes(state, &document).into_parts();
     let app = platform::auth::protect(
         app.fallback(fallback),
         verifier,
         Guard::AllBut(OPEN_PATHS),
-        &openapi::document(),
+        &document,
     );
     platform::http::with_middleware(app, SERVICE, &limits)
 }

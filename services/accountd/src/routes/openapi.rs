@@ -550,7 +550,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_document_describes_exactly_the_routes() {
-        let (router, paths) = super::super::routes(AppState::in_memory()).into_parts();
+        let (router, paths) = super::super::routes(AppState::in_memory(), &document()).into_parts();
         let router = router.fallback(super::super::fallback);
         let differences = platform::openapi::check_routes(router, &paths, &document(), "1").await;
         assert!(differences.is_empty(), "{differences:#?}");

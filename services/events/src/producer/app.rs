@@ -140,7 +140,7 @@ pub fn routes(
         writer,
         retry_after_secs: settings.limits.retry_after_secs,
     };
-    let (router, paths) = routes::router(state, readiness);
+    let (router, paths) = routes::router(state, readiness, &document);
     let router = auth::protect(
         router,
         settings.auth.verifier(Audience::EventProducer),

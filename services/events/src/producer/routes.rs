@@ -73,14 +73,17 @@ pub struct AppState {
 /// [`platform::openapi::check_routes`].
 pub const HEALTH_PATHS: [&str; 2] = ["/livez", "/readyz"];
 
-/// The router without middleware: `/event`, `/metrics`, `/livez`, `/readyz`, `/openapi.json`,
-/// 404 elsewhere; and every path it routes.
-pub fn router(state: AppState, readiness: Readiness) -> (Router, Vec<&'static str>) {
-    let doc = super::openapi::document(state.writer.max_description_bytes());
+/// The router without middleware: `/event`, `/metrics`, `/livez`, `/readyz`, `/openapi.json`
+/// (serving `doc`), 404 elsewhere; and every path it routes.
+pub fn router(
+    state: AppState,
+    readiness: Readiness,
+    doc: &utoipa::openapi::OpenApi,
+) -> (Router, Vec<&'static str>) {
     let (router, mut paths) = Routes::new()
         .route("/event", post(post_event).fallback(other_method))
         .route("/metrics", get(platform::metrics::handler))
-        .route(DOCUMENT_PATH, platform::openapi::route(&doc))
+        .route(DOCUMENT_PATH, platform::openapi::route(doc))
         .with_state(state)
         .map(|router| {
             router
@@ -473,15 +476,19 @@ mod tests {
             writer: StreamWriter::new(&settings).unwrap(),
             retry_after_secs: 1,
         };
-        let response = router(state, Readiness::new())
-            .0
-            .oneshot(
-                axum::http::Request::post("/event")
-                    .body(Body::from(body))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
+        let response = router(
+            state,
+            Readiness::new(),
+            &super::super::openapi::document(limit),
+        )
+        .0
+        .oneshot(
+            axum::http::Request::post("/event")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         (status, serde_json::from_slice(&bytes).unwrap())

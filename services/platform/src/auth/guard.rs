@@ -76,9 +76,9 @@ pub async fn require_token(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let (method, path) = (request.method(), request.uri().path());
-    if !protection.guard.needs_token(method, path)
-        || protection.operations.is_unrouted_method(method, path)
+    if !protection
+        .guard
+        .needs_token(request.method(), request.uri().path())
     {
         return next.run(request).await;
     }
@@ -86,6 +86,15 @@ pub async fn require_token(
         Ok(claims) => {
             tracing::debug!(subject = %claims.sub, method = %request.method(), "token accepted");
             request.extensions_mut().insert(claims);
+            next.run(request).await
+        }
+        // A method the path does not route is the router's 405, token or not (looked up only
+        // here, off the path of accepted requests).
+        Err(_)
+            if protection
+                .operations
+                .is_unrouted_method(request.method(), request.uri().path()) =>
+        {
             next.run(request).await
         }
         Err(error) => {

@@ -299,12 +299,7 @@ fn guards_leave_reads_or_open_paths_alone() {
 #[tokio::test]
 async fn a_refused_write_reads_its_body_so_the_connection_stays_usable() {
     use tower::ServiceExt as _;
-    let router = protect(
-        Router::new().route("/users", axum::routing::post(|| async { "stored" })),
-        Some(verifier()),
-        Guard::Writes,
-        &users_document(),
-    );
+    let router = guarded_users();
     let post = |body: axum::body::Body| {
         axum::http::Request::post("/users")
             .body(body)
@@ -403,29 +398,30 @@ fn writes_need_a_token_and_unrouted_methods_reach_the_router() {
     assert!(!all_but.needs_token(&Method::POST, "/livez"));
 }
 
-/// A document with one operation, `POST /users`.
-fn users_document() -> utoipa::openapi::OpenApi {
+/// `POST /users` behind [`protect`] with [`Guard::Writes`], and its document.
+fn guarded_users() -> Router {
     use utoipa::openapi::{
         path::{HttpMethod, OperationBuilder, PathItem, PathsBuilder},
         OpenApiBuilder,
     };
-    OpenApiBuilder::new()
+    let document = OpenApiBuilder::new()
         .paths(PathsBuilder::new().path(
             "/users",
             PathItem::new(HttpMethod::Post, OperationBuilder::new().build()),
         ))
-        .build()
+        .build();
+    protect(
+        Router::new().route("/users", axum::routing::post(|| async { "stored" })),
+        Some(verifier()),
+        Guard::Writes,
+        &document,
+    )
 }
 
 #[tokio::test]
 async fn a_method_the_path_does_not_route_is_a_405_without_a_token() {
     use tower::ServiceExt as _;
-    let router = protect(
-        Router::new().route("/users", axum::routing::post(|| async { "stored" })),
-        Some(verifier()),
-        Guard::Writes,
-        &users_document(),
-    );
+    let router = guarded_users();
     let answer = |method: Method| {
         let router = router.clone();
         async move {

@@ -4,14 +4,13 @@
 //! asks this before it asks for a token, so such a request gets its 405 with or without one.
 
 use axum::http::Method;
-use utoipa::openapi::{OpenApi, PathItem};
+use utoipa::openapi::OpenApi;
 
-use super::routes::operation_of;
+use super::routes::{operation_of, PROBED_METHODS};
 
-/// The documented operations of one service, by path template.
-#[derive(Clone, Default)]
+/// The documented methods of one service, by path template.
 pub struct Operations {
-    paths: matchit::Router<PathItem>,
+    paths: matchit::Router<Vec<Method>>,
 }
 
 impl std::fmt::Debug for Operations {
@@ -28,8 +27,12 @@ impl Operations {
     pub fn of(doc: &OpenApi) -> Self {
         let mut paths = matchit::Router::new();
         for (path, item) in &doc.paths.paths {
+            let methods = PROBED_METHODS
+                .into_iter()
+                .filter(|method| operation_of(item, method))
+                .collect();
             paths
-                .insert(path.clone(), item.clone())
+                .insert(path.clone(), methods)
                 .unwrap_or_else(|error| panic!("the document's path {path} conflicts: {error}"));
         }
         Self { paths }
@@ -41,7 +44,7 @@ impl Operations {
     pub fn is_unrouted_method(&self, method: &Method, path: &str) -> bool {
         self.paths
             .at(path)
-            .is_ok_and(|found| !operation_of(found.value, method))
+            .is_ok_and(|found| !found.value.contains(method))
     }
 }
 
